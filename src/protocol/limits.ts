@@ -1,0 +1,33 @@
+/** The bounds a node enforces on every message. All are settings; these are the defaults. */
+export interface ProtocolLimits {
+  /** Bytes of the compact JWS as received. */
+  readonly maxMessageBytes: number;
+  readonly maxReadingsPerMessage: number;
+  readonly maxValuesPerReading: number;
+  /** Readings older than now minus this many milliseconds are rejected. */
+  readonly maxReadingAgeMs: number;
+  /** Readings later than now plus this many milliseconds are rejected. */
+  readonly maxFutureSkewMs: number;
+}
+
+export const DEFAULT_LIMITS: ProtocolLimits = Object.freeze({
+  maxMessageBytes: 65_536,
+  maxReadingsPerMessage: 1_000,
+  maxValuesPerReading: 64,
+  maxReadingAgeMs: 7 * 24 * 3_600_000,
+  maxFutureSkewMs: 60_000,
+});
+
+/** Protocol version carried in every payload as `v`. */
+export const PROTOCOL_VERSION = 1;
+
+/** JWS `typ` of a telemetry message (RFC 7515 §4.1.9; media type without the application/ prefix). */
+export const MESSAGE_TYP = 'telemetry+jws';
+/** JWT `typ` of an MQTT connection token. */
+export const CONNECTION_TOKEN_TYP = 'connect+jwt';
+/** JWT `typ` of a device credential issued by a fleet issuer. */
+export const CREDENTIAL_TYP = 'device-credential+jwt';
+/** JWT `typ` of an operator token for the query API. */
+export const OPERATOR_TOKEN_TYP = 'operator+jwt';
+/** JWS header member that carries a device credential. */
+export const CREDENTIAL_HEADER = 'dcr';

@@ -1,0 +1,198 @@
+import { TelemetryError } from '../errors.js';
+
+export interface StrictJsonOptions {
+  /** Deepest nesting of arrays and objects allowed; the top-level value is depth 1. */
+  readonly maxDepth: number;
+}
+
+/**
+ * Parses I-JSON (RFC 7493): RFC 8259 JSON that also has no duplicate member
+ * names (§2.3), no numbers beyond IEEE 754 double range (§2.2) and no lone
+ * surrogates (§2.1). Nesting is bounded so a hostile message cannot exhaust the stack.
+ *
+ * JSON.parse cannot be used for signed payloads: with duplicate names it keeps
+ * the last, while another parser may keep the first, so two readers of one
+ * signed message could disagree about which device sent it.
+ *
+ * Throws ERR_PAYLOAD_MALFORMED with the offending position.
+ */
+export function parseStrictJson(text: string, options: StrictJsonOptions): unknown {
+  const parser = new Parser(text, options.maxDepth);
+  parser.skipWhitespace();
+  const value = parser.parseValue(1);
+  parser.skipWhitespace();
+  if (parser.pos !== text.length) parser.fail('unexpected data after the JSON value');
+  return value;
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+
+class Parser {
+  pos = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly maxDepth: number,
+  ) {}
+
+  fail(reason: string): never {
+    throw new TelemetryError('ERR_PAYLOAD_MALFORMED', `payload is not valid I-JSON at offset ${this.pos}: ${reason}`);
+  }
+
+  skipWhitespace(): void {
+    const t = this.text;
+    let p = this.pos;
+    for (;;) {
+      const c = t.charCodeAt(p);
+      // RFC 8259 §2: space, tab, line feed, carriage return
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) p++;
+      else break;
+    }
+    this.pos = p;
+  }
+
+  parseValue(depth: number): unknown {
+    const c = this.text.charCodeAt(this.pos);
+    switch (c) {
+      case 0x7b: // {
+        return this.parseObject(depth);
+      case 0x5b: // [
+        return this.parseArray(depth);
+      case 0x22: // "
+        return this.parseString();
+      case 0x74: // t
+        return this.parseLiteral('true', true);
+      case 0x66: // f
+        return this.parseLiteral('false', false);
+      case 0x6e: // n
+        return this.parseLiteral('null', null);
+      default:
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.parseNumber();
+        return this.fail(Number.isNaN(c) ? 'unexpected end of input' : 'unexpected character');
+    }
+  }
+
+  private enter(depth: number): void {
+    if (depth > this.maxDepth) this.fail(`nested deeper than ${this.maxDepth} levels`);
+  }
+
+  private parseObject(depth: number): Record<string, unknown> {
+    this.enter(depth);
+    this.pos++;
+    const result: Record<string, unknown> = {};
+    this.skipWhitespace();
+    if (this.text.charCodeAt(this.pos) === 0x7d) {
+      this.pos++;
+      return result;
+    }
+    for (;;) {
+      if (this.text.charCodeAt(this.pos) !== 0x22) this.fail('expected a member name');
+      const name = this.parseString();
+      if (Object.hasOwn(result, name)) this.fail(`duplicate member name ${JSON.stringify(name)}`);
+      this.skipWhitespace();
+      if (this.text.charCodeAt(this.pos) !== 0x3a) this.fail("expected ':'");
+      this.pos++;
+      this.skipWhitespace();
+      const value = this.parseValue(depth + 1);
+      // A member called __proto__ must stay an ordinary own property, never a prototype.
+      if (name === '__proto__') {
+        Object.defineProperty(result, name, { value, enumerable: true, writable: true, configurable: true });
+      } else {
+        result[name] = value;
+      }
+      this.skipWhitespace();
+      const next = this.text.charCodeAt(this.pos);
+      this.pos++;
+      if (next === 0x7d) return result;
+      if (next !== 0x2c) {
+        this.pos--;
+        this.fail("expected ',' or '}'");
+      }
+      this.skipWhitespace();
+    }
+  }
+
+  private parseArray(depth: number): unknown[] {
+    this.enter(depth);
+    this.pos++;
+    const result: unknown[] = [];
+    this.skipWhitespace();
+    if (this.text.charCodeAt(this.pos) === 0x5d) {
+      this.pos++;
+      return result;
+    }
+    for (;;) {
+      result.push(this.parseValue(depth + 1));
+      this.skipWhitespace();
+      const next = this.text.charCodeAt(this.pos);
+      this.pos++;
+      if (next === 0x5d) return result;
+      if (next !== 0x2c) {
+        this.pos--;
+        this.fail("expected ',' or ']'");
+      }
+      this.skipWhitespace();
+    }
+  }
+
+  private parseString(): string {
+    const t = this.text;
+    const start = this.pos;
+    let p = start + 1;
+    let escaped = false;
+    for (;;) {
+      const c = t.charCodeAt(p);
+      if (c === 0x22) break;
+      if (Number.isNaN(c)) {
+        this.pos = p;
+        this.fail('unterminated string');
+      }
+      if (c < 0x20) {
+        this.pos = p;
+        this.fail('control character in string');
+      }
+      if (c === 0x5c) {
+        escaped = true;
+        p += 2;
+      } else {
+        p++;
+      }
+    }
+    this.pos = p + 1;
+    const raw = t.slice(start, p + 1);
+    let value: string;
+    if (escaped) {
+      try {
+        // The scan above found the closing quote; JSON.parse decodes the escapes exactly as RFC 8259 §7 says.
+        value = JSON.parse(raw) as string;
+      } catch {
+        this.pos = start;
+        return this.fail('invalid escape in string');
+      }
+    } else {
+      value = raw.slice(1, -1);
+    }
+    if (LONE_SURROGATE.test(value)) {
+      this.pos = start;
+      this.fail('string holds a lone surrogate');
+    }
+    return value;
+  }
+
+  private parseNumber(): number {
+    NUMBER.lastIndex = this.pos;
+    const match = NUMBER.exec(this.text);
+    if (match === null) this.fail('invalid number');
+    const value = Number(match[0]);
+    if (!Number.isFinite(value)) this.fail('number out of range');
+    this.pos += match[0].length;
+    return value;
+  }
+
+  private parseLiteral<T>(word: string, value: T): T {
+    if (!this.text.startsWith(word, this.pos)) this.fail('unexpected character');
+    this.pos += word.length;
+    return value;
+  }
+}

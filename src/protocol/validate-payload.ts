@@ -1,0 +1,93 @@
+import { TelemetryError } from '../errors.js';
+import { checkReadingTime } from './check-reading-time.js';
+import type { ProtocolLimits } from './limits.js';
+import { PROTOCOL_VERSION } from './limits.js';
+import type { TelemetryPayload, WireReading } from './message.js';
+import { DEVICE_ID_PATTERN, isDeviceId, isMetricName, METRIC_NAME_PATTERN } from './names.js';
+
+const PAYLOAD_MEMBERS = new Set(['v', 'device', 'seq', 'readings']);
+const READING_MEMBERS = new Set(['ts', 'values']);
+
+export interface ValidatePayloadOptions {
+  readonly limits: ProtocolLimits;
+  /** The node's clock, in milliseconds since the epoch. */
+  readonly now: number;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function invalid(reason: string): TelemetryError {
+  return new TelemetryError('ERR_PAYLOAD_INVALID', reason);
+}
+
+function rejectUnknownMembers(value: Record<string, unknown>, allowed: ReadonlySet<string>, where: string): void {
+  for (const name of Object.keys(value)) {
+    if (!allowed.has(name)) throw invalid(`${where} has an unknown member ${JSON.stringify(name)}`);
+  }
+}
+
+/**
+ * Checks a parsed payload against protocol version 1 and the node's limits,
+ * returning it typed. Each rule has its own error code (see docs/PROTOCOL.md).
+ */
+export function validatePayload(value: unknown, options: ValidatePayloadOptions): TelemetryPayload {
+  const { limits, now } = options;
+  if (!isPlainObject(value)) throw invalid('payload must be a JSON object');
+  rejectUnknownMembers(value, PAYLOAD_MEMBERS, 'payload');
+  if (value.v !== PROTOCOL_VERSION) throw invalid(`payload.v must be ${PROTOCOL_VERSION}`);
+  if (typeof value.device !== 'string') throw invalid('payload.device must be a string');
+  if (!isDeviceId(value.device)) {
+    throw new TelemetryError('ERR_NAME_INVALID', `payload.device must match ${DEVICE_ID_PATTERN.source}`);
+  }
+  const seq = value.seq;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
+    throw invalid('payload.seq must be an integer from 0 to 2^53-1');
+  }
+  const readings = value.readings;
+  if (!Array.isArray(readings) || readings.length === 0) throw invalid('payload.readings must be a non-empty array');
+  if (readings.length > limits.maxReadingsPerMessage) {
+    throw new TelemetryError(
+      'ERR_TOO_MANY_READINGS',
+      `payload.readings holds ${readings.length} readings; at most ${limits.maxReadingsPerMessage} are accepted`,
+    );
+  }
+  const seen = new Set<string>();
+  for (let i = 0; i < readings.length; i++) {
+    const reading: unknown = readings[i];
+    const where = `payload.readings[${i}]`;
+    if (!isPlainObject(reading)) throw invalid(`${where} must be an object`);
+    rejectUnknownMembers(reading, READING_MEMBERS, where);
+    checkReadingTime(reading.ts, `${where}.ts`, now, limits);
+    const ts = reading.ts as number;
+    const values = reading.values;
+    if (!isPlainObject(values)) throw invalid(`${where}.values must be an object`);
+    const names = Object.keys(values);
+    if (names.length === 0) throw invalid(`${where}.values must hold at least one value`);
+    if (names.length > limits.maxValuesPerReading) {
+      throw new TelemetryError(
+        'ERR_TOO_MANY_VALUES',
+        `${where}.values holds ${names.length} values; at most ${limits.maxValuesPerReading} are accepted`,
+      );
+    }
+    for (const name of names) {
+      if (!isMetricName(name)) {
+        throw new TelemetryError(
+          'ERR_NAME_INVALID',
+          `${where}.values has a metric name outside ${METRIC_NAME_PATTERN.source}`,
+        );
+      }
+      const v = values[name];
+      // The strict parser already refuses numbers beyond double range; this also guards callers that skip it.
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw invalid(`${where}.values.${name} must be a finite number`);
+      const key = `${name}\u0000${ts}`;
+      if (seen.has(key)) throw invalid(`${where}.values.${name} repeats a metric already given for ts ${ts}`);
+      seen.add(key);
+    }
+  }
+  return value as unknown as TelemetryPayload;
+}
+
+export type { WireReading };
