@@ -1,0 +1,41 @@
+/**
+ * The public face of the protocol core: what devices, the simulator and the
+ * ingest node share. Everything here runs without sockets.
+ */
+
+export type { ErrorCode, ErrorPolicy, MqttBehaviour } from './errors.js';
+export { asTelemetryError, ConfigError, ERROR_POLICIES, isErrorCode, TelemetryError } from './errors.js';
+export { CredentialKeySource } from './keys/credential-key-source.js';
+export type { DeviceAlgorithm } from './keys/device-algorithm.js';
+export { DEVICE_ALGORITHMS, isDeviceAlgorithm } from './keys/device-algorithm.js';
+export { DeviceKeys } from './keys/device-keys.js';
+export type { DeviceSigner } from './keys/device-signer.js';
+export { deviceSignerFromJwk } from './keys/device-signer.js';
+export type { GeneratedKey } from './keys/generate-key.js';
+export { generateKey, newKeyId } from './keys/generate-key.js';
+export { issueCredential } from './keys/issue-credential.js';
+export type { RegistryKey } from './keys/jwks-registry.js';
+export { JwksRegistry, parseJwks } from './keys/jwks-registry.js';
+export { loadJsonDocument } from './keys/load-json-document.js';
+export { isOperatorScope, issueOperatorToken, verifyOperatorToken } from './keys/operator-token.js';
+export { RefreshingRegistry } from './keys/refreshing-registry.js';
+export type { DeviceKeySource, TrustedKey } from './keys/trusted-key.js';
+export type { ConnectionTokenOptions, VerifiedConnection } from './protocol/connection-token.js';
+export { DEFAULT_TOKEN_AUDIENCE, signConnectionToken, verifyConnectionToken } from './protocol/connection-token.js';
+export type { ProtocolLimits } from './protocol/limits.js';
+export {
+  CONNECTION_TOKEN_TYP,
+  CREDENTIAL_HEADER,
+  CREDENTIAL_TYP,
+  DEFAULT_LIMITS,
+  MESSAGE_TYP,
+  OPERATOR_TOKEN_TYP,
+  PROTOCOL_VERSION,
+} from './protocol/limits.js';
+export type { KeySourceKind, Reading, TelemetryPayload, VerifiedMessage, WireReading } from './protocol/message.js';
+export { DEVICE_ID_PATTERN, isDeviceId, isMetricName, METRIC_NAME_PATTERN } from './protocol/names.js';
+export { parseStrictJson } from './protocol/parse-strict-json.js';
+export { signMessage, signPayload } from './protocol/sign-message.js';
+export { validatePayload } from './protocol/validate-payload.js';
+export type { VerifyContext, VerifyMessageDeps } from './protocol/verify-message.js';
+export { verifyMessage } from './protocol/verify-message.js';

@@ -1,0 +1,86 @@
+import { compactVerify, errors } from 'jose';
+import { TelemetryError } from '../errors.js';
+import type { DeviceKeySource, TrustedKey } from '../keys/trusted-key.js';
+import type { ProtocolLimits } from './limits.js';
+import { MESSAGE_TYP } from './limits.js';
+import type { Reading, VerifiedMessage } from './message.js';
+import { parseStrictJson } from './parse-strict-json.js';
+import { decodeBase64urlText, readJwsHeader } from './read-jws-header.js';
+import { validatePayload } from './validate-payload.js';
+
+export interface VerifyMessageDeps {
+  readonly keys: DeviceKeySource;
+  readonly limits: ProtocolLimits;
+  /** The node's clock, ms since the epoch. */
+  readonly now: () => number;
+}
+
+export interface VerifyContext {
+  /** The device the transport already knows (MQTT topic and connection); the payload must name it. */
+  readonly expectedDevice?: string;
+}
+
+const PAYLOAD_MAX_DEPTH = 8;
+
+/**
+ * Verifies one signed telemetry message and returns its readings, or throws a
+ * TelemetryError whose code says why (see ERROR_POLICIES and docs/PROTOCOL.md).
+ *
+ * The steps, cheapest first: size, JWS shape and header, trusted key (the
+ * algorithm comes from the key, never from the header alone), signature,
+ * I-JSON payload, identity binding, schema and limits, timestamps.
+ *
+ * @example
+ * const message = await verifyMessage(body, { keys, limits: DEFAULT_LIMITS, now: Date.now });
+ * await store.write(message.readings);
+ */
+export async function verifyMessage(
+  input: string | Uint8Array,
+  deps: VerifyMessageDeps,
+  context: VerifyContext = {},
+): Promise<VerifiedMessage> {
+  const size = typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength;
+  if (size > deps.limits.maxMessageBytes) {
+    throw new TelemetryError(
+      'ERR_MESSAGE_TOO_LARGE',
+      `the message is ${size} bytes; at most ${deps.limits.maxMessageBytes}`,
+    );
+  }
+  const compact = (typeof input === 'string' ? input : Buffer.from(input).toString('latin1')).trim();
+  const header = readJwsHeader(compact, MESSAGE_TYP);
+  const now = deps.now();
+  const key = await deps.keys.resolve(header, now);
+  if (header.alg !== key.alg) {
+    throw new TelemetryError('ERR_ALG_NOT_ALLOWED', `the device key is registered for ${key.alg}`);
+  }
+  await verifySignature(compact, key);
+
+  const text = decodeBase64urlText(
+    compact.slice(compact.indexOf('.') + 1, compact.lastIndexOf('.')),
+    'ERR_PAYLOAD_MALFORMED',
+  );
+  const parsed = parseStrictJson(text, { maxDepth: PAYLOAD_MAX_DEPTH });
+  const named = (parsed as { device?: unknown } | null)?.device;
+  if (typeof named === 'string' && named !== key.device) {
+    throw new TelemetryError('ERR_DEVICE_MISMATCH', "the payload names a device other than the signing key's");
+  }
+  const payload = validatePayload(parsed, { limits: deps.limits, now });
+  if (context.expectedDevice !== undefined && payload.device !== context.expectedDevice) {
+    throw new TelemetryError('ERR_DEVICE_MISMATCH', 'the payload names a device other than the connection or topic');
+  }
+  const readings: Reading[] = payload.readings.map((r) => ({ device: payload.device, ts: r.ts, values: r.values }));
+  return { device: payload.device, seq: payload.seq, kid: key.kid, alg: key.alg, keySource: key.source, readings };
+}
+
+async function verifySignature(compact: string, key: TrustedKey): Promise<void> {
+  try {
+    await compactVerify(compact, key.key, { algorithms: [key.alg] });
+  } catch (error) {
+    if (error instanceof errors.JWSSignatureVerificationFailed) {
+      throw new TelemetryError('ERR_SIGNATURE_INVALID', 'the signature does not verify with the device key', {
+        cause: error,
+      });
+    }
+    throw new TelemetryError('ERR_MESSAGE_MALFORMED', 'the JWS could not be verified', { cause: error });
+  }
+}
