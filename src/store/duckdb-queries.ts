@@ -1,0 +1,150 @@
+import { BIGINT, type DuckDBType, type DuckDBValue, LIST, listValue, VARCHAR } from '@duckdb/node-api';
+import type { CursorKey } from './cursor.js';
+import type { Aggregate, LatestQuery, ReadingsQuery, StoredPoint, TimeRange } from './telemetry-store.js';
+
+/** A statement and its positional parameters, ready for `connection.run`. */
+export interface DuckDbStatement {
+  readonly sql: string;
+  readonly values: DuckDBValue[];
+  readonly types: DuckDBType[];
+}
+
+/** The schema: one row per value, identified by (device, metric, ts). */
+export const CREATE_READINGS_TABLE = `CREATE TABLE IF NOT EXISTS readings (
+  device VARCHAR NOT NULL,
+  metric VARCHAR NOT NULL,
+  ts BIGINT NOT NULL,
+  value DOUBLE NOT NULL,
+  PRIMARY KEY (device, metric, ts)
+)`;
+
+/** Per-connection staging table the appender fills before one upsert moves the batch. */
+export const CREATE_STAGING_TABLE = `CREATE TEMP TABLE IF NOT EXISTS staging (
+  device VARCHAR, metric VARCHAR, ts BIGINT, value DOUBLE
+)`;
+
+/** Moves the staged batch into `readings`; an existing (device, metric, ts) takes the new value. */
+export const UPSERT_FROM_STAGING = `INSERT INTO readings (device, metric, ts, value)
+  SELECT device, metric, ts, value FROM staging
+  ON CONFLICT (device, metric, ts) DO UPDATE SET value = excluded.value`;
+
+/** Every series with the time of its newest value. */
+export const LIST_SERIES = `SELECT device, metric, max(ts) AS ts
+  FROM readings GROUP BY device, metric ORDER BY device, metric`;
+
+/**
+ * SQL for each aggregate; the query's aggregate only ever selects one of
+ * these, so no caller text reaches the statement.
+ */
+const AGGREGATE_SQL: Readonly<Record<Aggregate, string>> = {
+  mean: 'avg(value)',
+  min: 'min(value)',
+  max: 'max(value)',
+  count: 'CAST(count(*) AS DOUBLE)',
+  // ts is unique within a series, so the value at the greatest ts is well defined.
+  last: 'arg_max(value, ts)',
+};
+
+/** Collects numbered parameters so fragments can be written in any order. */
+class Parameters {
+  readonly values: DuckDBValue[] = [];
+  readonly types: DuckDBType[] = [];
+
+  add(value: DuckDBValue, type: DuckDBType): string {
+    this.values.push(value);
+    this.types.push(type);
+    return `$${this.values.length}`;
+  }
+
+  names(names: readonly string[]): string {
+    return this.add(listValue([...names]), LIST(VARCHAR));
+  }
+}
+
+function assertTime(value: number, what: string): void {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`${what} must be an integer number of milliseconds`);
+}
+
+/** The filters shared by raw and windowed queries: devices, metrics and range. */
+function seriesFilters(params: Parameters, query: ReadingsQuery, range: TimeRange): string[] {
+  assertTime(range.start, 'range.start');
+  assertTime(range.end, 'range.end');
+  const where = [`device IN (SELECT unnest(${params.names(query.devices)}))`];
+  if (query.metrics !== undefined) where.push(`metric IN (SELECT unnest(${params.names(query.metrics)}))`);
+  where.push(`ts >= ${params.add(BigInt(range.start), BIGINT)}`, `ts < ${params.add(BigInt(range.end), BIGINT)}`);
+  return where;
+}
+
+/** Keyset condition: rows strictly after (device, metric, ts) in that order. */
+function after(params: Parameters, key: CursorKey, ts: bigint): string {
+  const device = params.add(key.device, VARCHAR);
+  const metric = params.add(key.metric, VARCHAR);
+  const time = params.add(ts, BIGINT);
+  return `(device, metric, ts) > (${device}, ${metric}, ${time})`;
+}
+
+/** Raw points after `cursor`, in (device, metric, ts) order, at most `fetch` rows. */
+export function readingsStatement(query: ReadingsQuery, cursor: CursorKey | undefined, fetch: number): DuckDbStatement {
+  const params = new Parameters();
+  const where = seriesFilters(params, query, query.range);
+  if (cursor !== undefined) where.push(after(params, cursor, BigInt(cursor.ts)));
+  const sql = `SELECT device, metric, ts, value FROM readings
+    WHERE ${where.join(' AND ')}
+    ORDER BY device, metric, ts
+    LIMIT ${params.add(BigInt(fetch), BIGINT)}`;
+  return { sql, values: params.values, types: params.types };
+}
+
+/**
+ * Epoch-aligned windows after `cursor`, at most `fetch` rows. The window start
+ * is ts minus its floored modulo, which stays aligned before 1970 too (SQL `%`
+ * truncates toward zero).
+ */
+export function windowsStatement(
+  query: ReadingsQuery,
+  windowMs: number,
+  aggregate: Aggregate,
+  cursor: CursorKey | undefined,
+  fetch: number,
+): DuckDbStatement {
+  if (!Number.isSafeInteger(windowMs) || windowMs < 1) throw new RangeError('windowMs must be a positive integer');
+  if (!Object.hasOwn(AGGREGATE_SQL, aggregate)) throw new RangeError('aggregate is not one the store knows');
+  const params = new Parameters();
+  const where = seriesFilters(params, query, query.range);
+  if (cursor !== undefined) {
+    // The next window of the cursor's series starts a whole window later, so
+    // the keyset can filter raw rows before they are grouped.
+    where.push(after(params, cursor, BigInt(cursor.ts) + BigInt(windowMs) - 1n));
+  }
+  const w = params.add(BigInt(windowMs), BIGINT);
+  const sql = `SELECT device, metric, ts - (((ts % ${w}) + ${w}) % ${w}) AS window_start, ${AGGREGATE_SQL[aggregate]} AS value
+    FROM readings
+    WHERE ${where.join(' AND ')}
+    GROUP BY device, metric, window_start
+    ORDER BY device, metric, window_start
+    LIMIT ${params.add(BigInt(fetch), BIGINT)}`;
+  return { sql, values: params.values, types: params.types };
+}
+
+/** The newest point of each matching series; the prefix is matched literally, never as a LIKE pattern. */
+export function latestStatement(query: LatestQuery): DuckDbStatement {
+  const params = new Parameters();
+  const where: string[] = [];
+  if (query.devicePrefix !== undefined) where.push(`starts_with(device, ${params.add(query.devicePrefix, VARCHAR)})`);
+  if (query.metrics !== undefined) where.push(`metric IN (SELECT unnest(${params.names(query.metrics)}))`);
+  const sql = `SELECT device, metric, max(ts) AS ts, arg_max(value, ts) AS value
+    FROM readings
+    ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
+    GROUP BY device, metric
+    ORDER BY device, metric`;
+  return { sql, values: params.values, types: params.types };
+}
+
+/** Reads a `device, metric, ts, value` row; throws when DuckDB returned something else. */
+export function pointFromRow(row: readonly DuckDBValue[]): StoredPoint {
+  const [device, metric, ts, value] = row;
+  if (typeof device !== 'string' || typeof metric !== 'string' || typeof ts !== 'bigint' || typeof value !== 'number') {
+    throw new TypeError('DuckDB returned a row of an unexpected shape');
+  }
+  return { device, metric, ts: Number(ts), value };
+}

@@ -1,0 +1,114 @@
+import { AbortError, HttpError, InfluxDB, RequestTimedOutError, type Transport } from '@influxdata/influxdb-client';
+import { TelemetryError } from '../errors.js';
+
+/** How to reach an InfluxDB-compatible HTTP API. */
+export interface InfluxHttpOptions {
+  /** Base URL, e.g. `http://127.0.0.1:8086`. */
+  readonly url: string;
+  /** Sent as `Authorization: Token <token>` (InfluxDB 2.x/3.x, or `user:password` on 1.8+). */
+  readonly token?: string;
+  /** Sent as HTTP basic auth when no token is given (InfluxDB 1.x). */
+  readonly username?: string;
+  readonly password?: string;
+  /** Deadline for one request, from sending to the last byte of the answer. */
+  readonly timeoutMs: number;
+}
+
+// The client gzips bodies larger than this many bytes (its own WriteApi default).
+const GZIP_THRESHOLD = 1_000;
+
+/**
+ * Requests to an InfluxDB-compatible server through the influxdb-client transport, with every failure turned
+ * into a TelemetryError by {@link toStoreError}.
+ *
+ * Writes go through `transport.request` rather than a WriteApi: a WriteApi buffers lines, retries in the
+ * background and, with `flush()`, reports the fate of whatever was buffered, not of one batch. One `request` is
+ * one HTTP POST of exactly one batch, so the promise settles with that batch's own status code, nothing is
+ * retried behind the caller's back, and the caller (who knows whether a device will resend) decides on retries.
+ */
+export class InfluxHttp {
+  readonly #transport: Transport;
+  readonly #options: InfluxHttpOptions;
+
+  constructor(options: InfluxHttpOptions) {
+    this.#options = options;
+    this.#transport = new InfluxDB({ url: options.url, token: options.token, timeout: options.timeoutMs }).transport;
+  }
+
+  /** POSTs a line protocol body; resolves when the server answered 2xx. */
+  async postLines(path: string, body: string): Promise<void> {
+    await this.#send(path, body, 'POST', { 'content-type': 'text/plain; charset=utf-8' });
+  }
+
+  /** GETs a JSON document. */
+  async getJson(path: string): Promise<unknown> {
+    return this.#send(path, '', 'GET', { accept: 'application/json' });
+  }
+
+  /** GETs a text document (for JSON-lines answers, which the transport would otherwise parse as one JSON value). */
+  async getText(path: string): Promise<string> {
+    const answer: unknown = await this.#send(path, '', 'GET', { accept: 'text/plain' });
+    return typeof answer === 'string' ? answer : '';
+  }
+
+  async #send(path: string, body: string, method: string, headers: Record<string, string>): Promise<unknown> {
+    const { token, username, password, timeoutMs } = this.#options;
+    const auth: Record<string, string> =
+      token === undefined && username !== undefined
+        ? { authorization: `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` }
+        : {};
+    try {
+      const answer: unknown = await this.#transport.request(path, body, {
+        method,
+        headers: { ...headers, ...auth },
+        gzipThreshold: GZIP_THRESHOLD,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return answer;
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+}
+
+/**
+ * Maps a failed request to a TelemetryError, by status code and error code, never by message text.
+ * 4xx answers other than 408 and 429 mean the server refused this request as such: ERR_STORE_REJECTED.
+ * Everything else (429, 5xx, timeouts, refused or reset connections) may succeed later: ERR_STORE_UNAVAILABLE,
+ * with the server's Retry-After, in seconds, when it sent one.
+ */
+export function toStoreError(error: unknown): TelemetryError {
+  if (error instanceof TelemetryError) return error;
+  if (error instanceof HttpError) {
+    const status = error.statusCode;
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      return new TelemetryError('ERR_STORE_REJECTED', `store refused the request with HTTP ${status}`, {
+        cause: error,
+      });
+    }
+    const retryAfter = parseRetryAfter(error.headers?.['retry-after']);
+    return new TelemetryError('ERR_STORE_UNAVAILABLE', `store answered HTTP ${status}`, {
+      cause: error,
+      ...(retryAfter === undefined ? {} : { retryAfter }),
+    });
+  }
+  if (error instanceof RequestTimedOutError || error instanceof AbortError || isTimeout(error)) {
+    return new TelemetryError('ERR_STORE_UNAVAILABLE', 'store did not answer in time', { cause: error });
+  }
+  return new TelemetryError('ERR_STORE_UNAVAILABLE', 'store unreachable', { cause: error });
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError');
+}
+
+/** Parses a Retry-After header (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) into whole seconds. */
+export function parseRetryAfter(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number.parseInt(trimmed, 10);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, Math.ceil((date - now) / 1_000));
+}

@@ -1,0 +1,146 @@
+import type { Reading } from '../protocol/message.js';
+import { InfluxHttp } from './influx-http.js';
+import { InfluxqlBackend } from './influxql-backend.js';
+import { type LineProtocolDialect, toLineProtocol } from './line-protocol.js';
+import type { SeriesBackend } from './series-backend.js';
+import { pageSeries } from './series-pager.js';
+import type {
+  LatestQuery,
+  Page,
+  ReadingsQuery,
+  SeriesInfo,
+  StoredPoint,
+  TelemetryStore,
+  WindowedQuery,
+  WindowPoint,
+} from './telemetry-store.js';
+import { VictoriaMetricsBackend } from './victoria-metrics-backend.js';
+import { compareKeys } from './victoria-metrics-queries.js';
+
+interface CommonOptions {
+  /** Base URL of the server, e.g. `http://127.0.0.1:8086` (no `/api/v2` suffix). */
+  readonly url: string;
+  /** Deadline for each HTTP request, in milliseconds. */
+  readonly timeoutMs: number;
+  /**
+   * How to query: `influxql` (InfluxDB 1.x, 2.x through a DBRP mapping, 3.x) or `victoriametrics` (its own
+   * export and query API; see the class documentation for the server flags it needs).
+   */
+  readonly queryMode: 'influxql' | 'victoriametrics';
+}
+
+/** Writes to `/api/v2/write` (InfluxDB 2.x, 3.x, 1.8+, VictoriaMetrics). */
+export interface InfluxV2Options extends CommonOptions {
+  readonly api: 'v2';
+  /** API token, sent as `Authorization: Token ...`. */
+  readonly token?: string;
+  readonly org: string;
+  readonly bucket: string;
+  /** Database name for InfluxQL queries (the DBRP mapping of the bucket); the bucket name when omitted. */
+  readonly database?: string;
+}
+
+/** Writes to `/write?db=` (InfluxDB 1.x, VictoriaMetrics). */
+export interface InfluxV1Options extends CommonOptions {
+  readonly api: 'v1';
+  readonly database: string;
+  /** Retention policy to write to and query; the database's default when omitted. */
+  readonly retentionPolicy?: string;
+  /** Sent with HTTP basic auth when the server has auth enabled. */
+  readonly username?: string;
+  readonly password?: string;
+  /** Sent as `Authorization: Token ...` instead of basic auth (1.8+ accepts `username:password`). */
+  readonly token?: string;
+}
+
+/** Options of {@link InfluxStore}. */
+export type InfluxStoreOptions = InfluxV2Options | InfluxV1Options;
+
+/**
+ * A TelemetryStore on InfluxDB or VictoriaMetrics, writing InfluxDB line protocol (see `toLine` for the data
+ * model) and reading through InfluxQL or VictoriaMetrics' API.
+ *
+ * `write` sends each batch as one HTTP request and settles with that request's answer: it never batches across
+ * calls and never retries; see `toStoreError` for how failures map to error codes.
+ *
+ * VictoriaMetrics must run with `-dedup.minScrapeInterval=1ms`, otherwise a reading written twice is kept twice
+ * (`-search.latencyOffset=0s` is recommended for other clients). On VictoriaMetrics the store does not meet the
+ * whole TelemetryStore contract: values keep about 12 significant digits (negative zero and subnormals become 0),
+ * of two values written for the same key the server keeps one of its choosing rather than the last, names with a
+ * double quote are refused (its parser misreads them), writes become searchable about a second after they are
+ * accepted, and invalid lines are dropped without an error.
+ *
+ * @example
+ * ```ts
+ * const store = new InfluxStore({
+ *   url: 'http://127.0.0.1:8086', api: 'v1', database: 'telemetry', timeoutMs: 5_000, queryMode: 'influxql',
+ * });
+ * await store.write([{ device: 'pump-1', ts: Date.now(), values: { temp: 21.5 } }]);
+ * ```
+ */
+export class InfluxStore implements TelemetryStore {
+  readonly #http: InfluxHttp;
+  readonly #writePath: string;
+  readonly #pingPath: string;
+  readonly #backend: SeriesBackend;
+  readonly #dialect: LineProtocolDialect;
+
+  constructor(options: InfluxStoreOptions) {
+    this.#http = new InfluxHttp(options);
+    const params =
+      options.api === 'v2'
+        ? new URLSearchParams({ org: options.org, bucket: options.bucket, precision: 'ms' })
+        : new URLSearchParams({ db: options.database, precision: 'ms' });
+    if (options.api === 'v1' && options.retentionPolicy !== undefined) params.set('rp', options.retentionPolicy);
+    this.#writePath = `${options.api === 'v2' ? '/api/v2/write' : '/write'}?${params}`;
+    this.#dialect = options.queryMode === 'victoriametrics' ? 'victoriametrics' : 'influxdb';
+    const database = options.api === 'v2' ? (options.database ?? options.bucket) : options.database;
+    if (options.queryMode === 'victoriametrics') {
+      this.#pingPath = '/health';
+      const db = options.api === 'v1' ? options.database : '';
+      this.#backend = new VictoriaMetricsBackend(this.#http, { measurement: 'telemetry', db });
+    } else {
+      this.#pingPath = '/ping';
+      const rp = options.api === 'v1' ? options.retentionPolicy : undefined;
+      this.#backend = new InfluxqlBackend(this.#http, database, rp);
+    }
+  }
+
+  async write(readings: readonly Reading[]): Promise<void> {
+    const body = toLineProtocol(readings, this.#dialect);
+    if (body === '') return;
+    await this.#http.postLines(this.#writePath, body);
+  }
+
+  async queryReadings(query: ReadingsQuery): Promise<Page<StoredPoint>> {
+    const metrics = query.metrics ?? (await this.#backend.metrics(query.devices));
+    return pageSeries(query, metrics, 1, (slices) => this.#backend.readRaw(slices));
+  }
+
+  async queryWindows(query: WindowedQuery): Promise<Page<WindowPoint>> {
+    if (!Number.isSafeInteger(query.windowMs) || query.windowMs < 1) {
+      throw new RangeError('windowMs must be a positive integer');
+    }
+    const metrics = query.metrics ?? (await this.#backend.metrics(query.devices));
+    return pageSeries(query, metrics, query.windowMs, (slices) =>
+      this.#backend.readWindows(slices, query.windowMs, query.aggregate),
+    );
+  }
+
+  async queryLatest(query: LatestQuery): Promise<readonly StoredPoint[]> {
+    return (await this.#backend.latest(query)).sort(compareKeys);
+  }
+
+  async listSeries(): Promise<readonly SeriesInfo[]> {
+    const latest = await this.queryLatest({});
+    return latest.map(({ device, metric, ts }) => ({ device, metric, lastSeen: ts }));
+  }
+
+  async ping(): Promise<void> {
+    await this.#http.getText(this.#pingPath);
+  }
+
+  async close(): Promise<void> {
+    // Each request uses its own HTTP request on node's global agent; there is nothing to release.
+  }
+}

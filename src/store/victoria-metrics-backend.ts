@@ -1,0 +1,91 @@
+import { TelemetryError } from '../errors.js';
+import type { InfluxHttp } from './influx-http.js';
+import type { SeriesSlice } from './influxql.js';
+import type { SeriesBackend } from './series-backend.js';
+import type { Aggregate, LatestQuery, StoredPoint } from './telemetry-store.js';
+import {
+  aggregateWindows,
+  exportPath,
+  metricOfSeriesName,
+  parseExport,
+  parseVector,
+  pointsOfSlice,
+  seriesSelector,
+  toSeconds,
+  type VictoriaMetricsNaming,
+} from './victoria-metrics-queries.js';
+
+// `queryLatest` and `listSeries` look from a day ahead of now (readings may be a little ahead) back to the
+// second day of the epoch: a lookback window reaching before the epoch finds nothing at all.
+const DAY_MS = 86_400_000;
+
+/**
+ * Queries VictoriaMetrics' own HTTP API: raw points through `/api/v1/export` (windows are aggregated here, on
+ * the raw points, so they match InfluxQL's exactly), metric names through `/api/v1/label/__name__/values`, and the
+ * newest values through instant queries of `last_over_time` and `tlast_over_time`.
+ */
+export class VictoriaMetricsBackend implements SeriesBackend {
+  readonly #http: InfluxHttp;
+  readonly #naming: VictoriaMetricsNaming;
+
+  constructor(http: InfluxHttp, naming: VictoriaMetricsNaming) {
+    this.#http = http;
+    this.#naming = naming;
+  }
+
+  async #metricsMatching(selectors: readonly string[]): Promise<string[]> {
+    const params = new URLSearchParams({ start: '0' });
+    for (const selector of selectors) params.append('match[]', selector);
+    const answer = await this.#http.getJson(`/api/v1/label/__name__/values?${params}`);
+    const names = typeof answer === 'object' && answer !== null && 'data' in answer ? answer.data : undefined;
+    if (!Array.isArray(names)) {
+      throw new TelemetryError('ERR_STORE_UNAVAILABLE', 'store answered a query with an unexpected shape');
+    }
+    return names.flatMap((name) => {
+      const metric = typeof name === 'string' ? metricOfSeriesName(this.#naming, name) : undefined;
+      return metric === undefined ? [] : [metric];
+    });
+  }
+
+  metrics(devices: readonly string[]): Promise<string[]> {
+    if (devices.length === 0) return Promise.resolve([]);
+    return this.#metricsMatching(devices.map((device) => seriesSelector(this.#naming, undefined, { equals: device })));
+  }
+
+  async readRaw(slices: readonly SeriesSlice[]): Promise<StoredPoint[][]> {
+    const points = parseExport(this.#naming, await this.#http.getText(exportPath(this.#naming, slices)));
+    return slices.map((slice) => pointsOfSlice(points, slice));
+  }
+
+  async readWindows(slices: readonly SeriesSlice[], windowMs: number, aggregate: Aggregate): Promise<StoredPoint[][]> {
+    const raw = await this.readRaw(slices.map((slice) => ({ ...slice, limit: Number.POSITIVE_INFINITY })));
+    return raw.map((points, index) => aggregateWindows(points, windowMs, aggregate).slice(0, slices[index]?.limit));
+  }
+
+  async #instant(query: string, time: number): Promise<{ device: string; value: number }[]> {
+    const params = new URLSearchParams({ query, time: toSeconds(time) });
+    return parseVector(await this.#http.getJson(`/api/v1/query?${params}`));
+  }
+
+  async latest(query: LatestQuery): Promise<StoredPoint[]> {
+    const device = query.devicePrefix === undefined ? undefined : { prefix: query.devicePrefix };
+    const metrics = query.metrics ?? (await this.#metricsMatching([seriesSelector(this.#naming, undefined, device)]));
+    const time = Date.now() + DAY_MS;
+    const lookback = `${Math.floor(time / DAY_MS) - 1}d`;
+    const perMetric = await Promise.all(
+      metrics.map(async (metric) => {
+        const selector = `${seriesSelector(this.#naming, metric, device)}[${lookback}]`;
+        const [values, times] = await Promise.all([
+          this.#instant(`last_over_time(${selector})`, time),
+          this.#instant(`tlast_over_time(${selector})`, time),
+        ]);
+        const tsOf = new Map(times.map((t) => [t.device, Math.round(t.value * 1_000)]));
+        return values.flatMap(({ device: id, value }) => {
+          const ts = tsOf.get(id);
+          return ts === undefined ? [] : [{ device: id, metric, ts, value }];
+        });
+      }),
+    );
+    return perMetric.flat();
+  }
+}

@@ -1,0 +1,153 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Reading } from '../../src/protocol/message.js';
+import { DuckDbStore } from '../../src/store/duckdb-store.js';
+import { describeStoreContract } from './store-contract.js';
+import { BASE, pointsOf, readingsQuery, uniqueDevice, windowedQuery } from './store-fixtures.js';
+
+let folder: string;
+
+beforeAll(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'duckdb-store-'));
+});
+
+afterAll(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+describeStoreContract('DuckDbStore', async () => ({
+  store: await DuckDbStore.open({ path: join(folder, 'contract.duckdb') }),
+}));
+
+describe('DuckDbStore on its own', () => {
+  let serial = 0;
+  function freshPath(): string {
+    serial += 1;
+    return join(folder, `own-${serial}.duckdb`);
+  }
+
+  it('keeps written data across close and reopen of the same file', async () => {
+    const path = freshPath();
+    const device = uniqueDevice('durable');
+    const readings: Reading[] = [
+      { device, ts: BASE, values: { temp: 21.5, rpm: 900 } },
+      { device, ts: BASE + 1, values: { temp: -0.25 } },
+    ];
+    const first = await DuckDbStore.open({ path });
+    await first.write(readings);
+    await first.close();
+
+    const second = await DuckDbStore.open({ path });
+    try {
+      expect((await second.queryReadings(readingsQuery([device]))).items).toEqual(pointsOf(readings));
+      expect(await second.listSeries()).toEqual([
+        { device, metric: 'rpm', lastSeen: BASE },
+        { device, metric: 'temp', lastSeen: BASE + 1 },
+      ]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('serialises concurrent writes, in call order and without failing', async () => {
+    const store = await DuckDbStore.open({ path: freshPath() });
+    try {
+      const device = uniqueDevice('concurrent');
+      const batches = Array.from({ length: 20 }, (_, batch) =>
+        Array.from({ length: 250 }, (_, i) => ({
+          device,
+          ts: BASE + i,
+          values: { shared: batch, [`own${batch}`]: i },
+        })),
+      );
+      const reads = Array.from({ length: 5 }, () => store.queryLatest({ devicePrefix: device }));
+      await Promise.all([...batches.map((batch) => store.write(batch)), ...reads]);
+
+      const latest = await store.queryLatest({ devicePrefix: device, metrics: ['shared'] });
+      expect(latest).toEqual([{ device, metric: 'shared', ts: BASE + 249, value: 19 }]);
+      const page = await store.queryReadings(readingsQuery([device], { metrics: ['shared'] }));
+      expect(page.items.map((p) => p.value)).toEqual(Array(250).fill(19));
+      const series = await store.listSeries();
+      expect(series).toHaveLength(21);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('writes nothing of a batch that holds a non-integer time or a non-finite value', async () => {
+    const store = await DuckDbStore.open({ path: ':memory:' });
+    try {
+      const device = uniqueDevice('rejected');
+      const good = { device, ts: BASE, values: { temp: 1 } };
+      await expect(store.write([good, { device, ts: BASE + 0.5, values: { temp: 2 } }])).rejects.toMatchObject({
+        code: 'ERR_STORE_REJECTED',
+      });
+      await expect(store.write([good, { device, ts: BASE + 1, values: { temp: Number.NaN } }])).rejects.toMatchObject({
+        code: 'ERR_STORE_REJECTED',
+      });
+      expect(await store.listSeries()).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rejects every operation after close with ERR_STORE_UNAVAILABLE', async () => {
+    const store = await DuckDbStore.open({ path: freshPath() });
+    const device = uniqueDevice('closed');
+    await store.write([{ device, ts: BASE, values: { temp: 1 } }]);
+    await store.close();
+    await store.close();
+
+    const unavailable = { name: 'TelemetryError', code: 'ERR_STORE_UNAVAILABLE' };
+    await expect(store.write([{ device, ts: BASE + 1, values: { temp: 2 } }])).rejects.toMatchObject(unavailable);
+    await expect(store.write([])).rejects.toMatchObject(unavailable);
+    await expect(store.queryReadings(readingsQuery([device]))).rejects.toMatchObject(unavailable);
+    await expect(store.queryWindows(windowedQuery([device], 60_000, 'mean'))).rejects.toMatchObject(unavailable);
+    await expect(store.queryLatest({})).rejects.toMatchObject(unavailable);
+    await expect(store.listSeries()).rejects.toMatchObject(unavailable);
+    await expect(store.ping()).rejects.toMatchObject(unavailable);
+  });
+
+  it('lets a write started before close finish before the file is released', async () => {
+    const path = freshPath();
+    const store = await DuckDbStore.open({ path });
+    const device = uniqueDevice('draining');
+    const written = store.write([{ device, ts: BASE, values: { temp: 1 } }]);
+    await store.close();
+    await expect(written).resolves.toBeUndefined();
+
+    const reopened = await DuckDbStore.open({ path });
+    try {
+      await expect(reopened.ping()).resolves.toBeUndefined();
+      expect(await reopened.queryLatest({ devicePrefix: device })).toEqual([
+        { device, metric: 'temp', ts: BASE, value: 1 },
+      ]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('fails to open a file in a missing folder with ERR_STORE_UNAVAILABLE', async () => {
+    await expect(DuckDbStore.open({ path: join(folder, 'missing', 'x.duckdb') })).rejects.toMatchObject({
+      code: 'ERR_STORE_UNAVAILABLE',
+    });
+  });
+
+  it('caps the page size at 10,000 and rejects a limit that is not a positive integer', async () => {
+    const store = await DuckDbStore.open({ path: ':memory:' });
+    try {
+      const device = uniqueDevice('cap');
+      const readings = Array.from({ length: 10_001 }, (_, i) => ({ device, ts: BASE + i, values: { temp: i } }));
+      await store.write(readings);
+      const page = await store.queryReadings(readingsQuery([device], { limit: 50_000 }));
+      expect(page.items).toHaveLength(10_000);
+      expect(page.items.at(-1)).toEqual({ device, metric: 'temp', ts: BASE + 9_999, value: 9_999 });
+      expect(page.nextCursor).toBeDefined();
+      await expect(store.queryReadings(readingsQuery([device], { limit: 0 }))).rejects.toBeInstanceOf(RangeError);
+    } finally {
+      await store.close();
+    }
+  });
+});

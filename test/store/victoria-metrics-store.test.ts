@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Reading } from '../../src/protocol/message.js';
+import { InfluxStore, type InfluxStoreOptions } from '../../src/store/influx-store.js';
+import type { TelemetryStore } from '../../src/store/telemetry-store.js';
+import { pollUntil } from '../support/influxdb-server.js';
+import {
+  startVictoriaMetrics,
+  VICTORIA_METRICS_STORE_FLAGS,
+  type VictoriaMetricsServer,
+} from '../support/victoria-metrics-server.js';
+import { describeStoreContract } from './store-contract.js';
+import { AROUND_BASE, BASE, readingsQuery, uniqueDevice } from './store-fixtures.js';
+
+function optionsFor(server: VictoriaMetricsServer, api: 'v1' | 'v2'): InfluxStoreOptions {
+  const common = { url: server.url, timeoutMs: 5_000, queryMode: 'victoriametrics' } as const;
+  return api === 'v2'
+    ? { ...common, api, org: 'fleet', bucket: 'telemetry' }
+    : { ...common, api, database: 'telemetry' };
+}
+
+/**
+ * The store as the contract suite sees it: VictoriaMetrics makes accepted samples searchable about a second after
+ * a write, so each write here is followed by `/internal/force_flush` instead of the suite polling.
+ */
+function flushingAfterWrites(store: TelemetryStore, server: VictoriaMetricsServer): TelemetryStore {
+  return {
+    write: async (readings) => {
+      await store.write(readings);
+      await server.flush();
+    },
+    queryReadings: (query) => store.queryReadings(query),
+    queryWindows: (query) => store.queryWindows(query),
+    queryLatest: (query) => store.queryLatest(query),
+    listSeries: () => store.listSeries(),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}
+
+describe('InfluxStore on VictoriaMetrics (queryMode victoriametrics)', () => {
+  let server: VictoriaMetricsServer;
+
+  beforeAll(async () => {
+    server = await startVictoriaMetrics();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describeStoreContract('VictoriaMetrics, /api/v2/write', async () => ({
+    store: flushingAfterWrites(new InfluxStore(optionsFor(server, 'v2')), server),
+  }));
+
+  it('makes a write visible without a forced flush within a few seconds', async () => {
+    const store = new InfluxStore(optionsFor(server, 'v2'));
+    const device = uniqueDevice('visible');
+    await store.write([{ device, ts: BASE, values: { temp: 1.5 } }]);
+    await pollUntil(
+      async () => (await store.queryReadings(readingsQuery([device]))).items.length === 1,
+      'the reading to become searchable',
+      10_000,
+    );
+  });
+
+  it('finds the newest value of a reading taken just now', async () => {
+    const store = new InfluxStore(optionsFor(server, 'v2'));
+    const reading: Reading = { device: uniqueDevice('fresh'), ts: Date.now(), values: { temp: 7.5 } };
+    await store.write([reading]);
+    await server.flush();
+    expect(await store.queryLatest({ devicePrefix: reading.device })).toEqual([
+      { device: reading.device, metric: 'temp', ts: reading.ts, value: 7.5 },
+    ]);
+  });
+
+  it('keeps what /write?db= wrote apart from what /api/v2/write wrote, through the db label', async () => {
+    const device = uniqueDevice('db-label');
+    const [v1, v2] = [new InfluxStore(optionsFor(server, 'v1')), new InfluxStore(optionsFor(server, 'v2'))];
+    await v1.write([{ device, ts: BASE, values: { temp: 1 } }]);
+    await v2.write([{ device, ts: BASE, values: { temp: 2 } }]);
+    await server.flush();
+    expect((await v1.queryReadings(readingsQuery([device]))).items.map((p) => p.value)).toEqual([1]);
+    expect((await v2.queryReadings(readingsQuery([device]))).items.map((p) => p.value)).toEqual([2]);
+    expect((await v1.queryLatest({ devicePrefix: device })).map((p) => p.value)).toEqual([1]);
+  });
+
+  it('keeps names with spaces, commas, equals signs, single quotes, backslashes and non-ASCII letters', async () => {
+    const store = new InfluxStore(optionsFor(server, 'v2'));
+    const device = `${uniqueDevice('names')} a,b=c'e\\f ü`;
+    const metric = "temp x,y=z'\\é";
+    await store.write([{ device, ts: BASE, values: { [metric]: 3 } }]);
+    await server.flush();
+    expect((await store.queryReadings(readingsQuery([device]))).items).toEqual([
+      { device, metric, ts: BASE, value: 3 },
+    ]);
+    expect(await store.queryLatest({ devicePrefix: device })).toEqual([{ device, metric, ts: BASE, value: 3 }]);
+  });
+
+  it('keeps values to 12 significant digits and stores negative zero and subnormals as 0', async () => {
+    const store = new InfluxStore(optionsFor(server, 'v2'));
+    const device = uniqueDevice('precision');
+    const values = { a: 21.5, b: 0.1 + 0.2, c: 1 / 3, d: -0, e: 5e-324, f: 123_456.789 };
+    await store.write([{ device, ts: BASE, values }]);
+    await server.flush();
+    const read = (await store.queryReadings(readingsQuery([device]))).items;
+    expect(Object.fromEntries(read.map((p) => [p.metric, p.value]))).toEqual({
+      a: 21.5,
+      b: 0.3,
+      c: 0.333333333333,
+      d: 0,
+      e: 0,
+      f: 123_456.789,
+    });
+  });
+
+  it('refuses names with a double quote, which VictoriaMetrics would misread, before sending', async () => {
+    const store = new InfluxStore(optionsFor(server, 'v2'));
+    const device = uniqueDevice('quotes');
+    await expect(store.write([{ device: `${device}"`, ts: BASE, values: { t: 1 } }])).rejects.toMatchObject({
+      code: 'ERR_STORE_REJECTED',
+    });
+    await expect(store.write([{ device, ts: BASE, values: { 'a"b': 1 } }])).rejects.toMatchObject({
+      code: 'ERR_STORE_REJECTED',
+    });
+    await server.flush();
+    expect(await store.queryLatest({ devicePrefix: device })).toEqual([]);
+  });
+
+  it('reports the store down while it is stopped and works again once it is back', async () => {
+    const store = new InfluxStore(optionsFor(server, 'v2'));
+    const reading: Reading = { device: uniqueDevice('outage'), ts: BASE, values: { temp: 1 } };
+    await server.halt();
+    try {
+      await expect(store.write([reading])).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+      await expect(store.ping()).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    } finally {
+      await server.resume();
+    }
+    await store.write([reading]);
+    await server.flush();
+    const page = await store.queryReadings({ devices: [reading.device], range: AROUND_BASE, limit: 10 });
+    expect(page.items.map((p) => p.value)).toEqual([1]);
+  });
+});
+
+describe('VictoriaMetrics without -dedup.minScrapeInterval', () => {
+  let server: VictoriaMetricsServer;
+
+  beforeAll(async () => {
+    server = await startVictoriaMetrics(VICTORIA_METRICS_STORE_FLAGS.filter((flag) => !flag.startsWith('-dedup')));
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('keeps a reading written twice twice, which is why the store needs the flag', async () => {
+    const store = new InfluxStore(optionsFor(server, 'v2'));
+    const reading: Reading = { device: uniqueDevice('nodedup'), ts: BASE, values: { temp: 1 } };
+    await store.write([reading]);
+    await store.write([reading]);
+    await server.flush();
+    expect((await store.queryReadings(readingsQuery([reading.device]))).items).toHaveLength(2);
+  });
+});
