@@ -36,6 +36,12 @@ export const ERROR_POLICIES = {
     retryable: false,
     summary: 'Not a JWS in compact serialization, or its header is not valid JSON.',
   },
+  ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    mqtt: 'reject',
+    retryable: false,
+    summary: 'The HTTP body has a content type the endpoint does not take.',
+  },
   ERR_HEADER_INVALID: {
     status: 400,
     mqtt: 'reject',
@@ -161,6 +167,12 @@ export const ERROR_POLICIES = {
     mqtt: 'reject',
     retryable: false,
     summary: 'The store refused the readings themselves (for example a type conflict).',
+  },
+  ERR_INTERNAL: {
+    status: 500,
+    mqtt: 'retry',
+    retryable: true,
+    summary: 'The node failed unexpectedly; nothing was acknowledged.',
   },
   ERR_SHUTTING_DOWN: {
     status: 503,

@@ -1,0 +1,82 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ErrorCode } from '../src/errors.js';
+import type { BatchWriterEvents } from '../src/pipeline/batch-writer.js';
+import type { IngestContext, IngestEvents } from '../src/pipeline/ingest-pipeline.js';
+import type { VerifiedMessage } from '../src/protocol/message.js';
+
+/**
+ * The node's Prometheus metrics, in a registry of its own so that several
+ * nodes can live in one test process. Names are documented in docs/OPERATIONS.md.
+ */
+export class IngestMetrics implements IngestEvents, BatchWriterEvents {
+  readonly registry = new Registry();
+  readonly #accepted = new Counter({
+    name: 'telemetry_messages_accepted_total',
+    help: 'Messages verified and stored, by transport',
+    labelNames: ['transport'],
+    registers: [this.registry],
+  });
+  readonly #rejected = new Counter({
+    name: 'telemetry_messages_rejected_total',
+    help: 'Messages not acknowledged, by transport and error code',
+    labelNames: ['transport', 'code'],
+    registers: [this.registry],
+  });
+  readonly #readings = new Counter({
+    name: 'telemetry_readings_written_total',
+    help: 'Readings the store accepted',
+    registers: [this.registry],
+  });
+  readonly #batchSize = new Histogram({
+    name: 'telemetry_batch_readings',
+    help: 'Readings per store write',
+    buckets: [1, 10, 50, 100, 500, 1000, 2500, 5000, 10000],
+    registers: [this.registry],
+  });
+  readonly #writeSeconds = new Histogram({
+    name: 'telemetry_store_write_seconds',
+    help: 'Store write latency, by outcome',
+    labelNames: ['outcome'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  #inflightSource: () => number = () => 0;
+  readonly inflight: Gauge = new Gauge({
+    name: 'telemetry_inflight_readings',
+    help: 'Readings accepted for writing and not yet stored',
+    registers: [this.registry],
+    collect: (): void => this.inflight.set(this.#inflightSource()),
+  });
+  readonly mqttConnections = new Gauge({
+    name: 'telemetry_mqtt_connections',
+    help: 'MQTT device connections open on this node',
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics: boolean }) {
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where the in-flight gauge reads its value when scraped. */
+  observeInflight(source: () => number): void {
+    this.#inflightSource = source;
+  }
+
+  accepted(_message: VerifiedMessage, context: IngestContext): void {
+    this.#accepted.inc({ transport: context.transport });
+  }
+
+  rejected(code: ErrorCode, context: IngestContext): void {
+    this.#rejected.inc({ transport: context.transport, code });
+  }
+
+  batchWritten(readings: number, seconds: number): void {
+    this.#readings.inc(readings);
+    this.#batchSize.observe(readings);
+    this.#writeSeconds.observe({ outcome: 'ok' }, seconds);
+  }
+
+  batchFailed(_readings: number, seconds: number): void {
+    this.#writeSeconds.observe({ outcome: 'failed' }, seconds);
+  }
+}

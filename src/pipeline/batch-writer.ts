@@ -1,0 +1,183 @@
+import { TelemetryError } from '../errors.js';
+import type { Reading } from '../protocol/message.js';
+import type { TelemetryStore } from '../store/telemetry-store.js';
+
+export interface BatchPolicy {
+  /** A batch is written as soon as it holds this many readings. */
+  readonly maxBatchReadings: number;
+  /** ...or when its first reading has waited this long, in milliseconds. */
+  readonly maxWaitMs: number;
+  /** Readings accepted but not yet stored, at most; beyond it submit() fails with ERR_OVERLOADED. */
+  readonly maxInflightReadings: number;
+  /** Store writes under way at once, at most. */
+  readonly maxConcurrentWrites: number;
+  /** Seconds a client is told to wait when the node is full. */
+  readonly overloadRetryAfterSeconds: number;
+}
+
+export const DEFAULT_BATCH_POLICY: BatchPolicy = Object.freeze({
+  maxBatchReadings: 5_000,
+  maxWaitMs: 20,
+  maxInflightReadings: 100_000,
+  maxConcurrentWrites: 4,
+  overloadRetryAfterSeconds: 1,
+});
+
+interface Entry {
+  readonly readings: readonly Reading[];
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Observes what the writer does; metrics hang here. */
+export interface BatchWriterEvents {
+  batchWritten?(readings: number, seconds: number): void;
+  batchFailed?(readings: number, seconds: number, error: TelemetryError): void;
+}
+
+/**
+ * Groups the readings of many messages into few store writes, and settles
+ * each message's promise only once the batch that holds it is stored: this is
+ * what lets a transport acknowledge a message after, and only after, its
+ * readings are durable. Memory is bounded by maxInflightReadings: past it,
+ * submit() fails at once with ERR_OVERLOADED instead of queueing.
+ */
+export class BatchWriter {
+  readonly #store: TelemetryStore;
+  readonly #policy: BatchPolicy;
+  readonly #events: BatchWriterEvents;
+  #pending: Entry[] = [];
+  #pendingReadings = 0;
+  #inflight = 0;
+  #writing = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #idle = new Set<() => void>();
+
+  constructor(store: TelemetryStore, policy: Partial<BatchPolicy> = {}, events: BatchWriterEvents = {}) {
+    this.#store = store;
+    this.#policy = { ...DEFAULT_BATCH_POLICY, ...policy };
+    this.#events = events;
+  }
+
+  /** Readings accepted and not yet stored or failed. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** Adds one message's readings; resolves when they are stored, rejects with a TelemetryError otherwise. */
+  submit(readings: readonly Reading[]): Promise<void> {
+    const count = countReadings(readings);
+    if (this.#inflight + count > this.#policy.maxInflightReadings && this.#inflight > 0) {
+      return Promise.reject(
+        new TelemetryError('ERR_OVERLOADED', 'too many readings in flight', {
+          retryAfter: this.#policy.overloadRetryAfterSeconds,
+        }),
+      );
+    }
+    this.#inflight += count;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ readings, resolve, reject });
+      this.#pendingReadings += count;
+      this.#schedule();
+    });
+  }
+
+  /** Writes whatever is pending now and resolves when nothing is in flight. */
+  drain(): Promise<void> {
+    this.#flushAll();
+    if (this.#inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.add(resolve));
+  }
+
+  #schedule(): void {
+    if (this.#pendingReadings >= this.#policy.maxBatchReadings) {
+      this.#flushAll();
+    } else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#flushAll();
+      }, this.#policy.maxWaitMs);
+    }
+  }
+
+  #flushAll(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    while (this.#pending.length > 0 && this.#writing < this.#policy.maxConcurrentWrites) {
+      this.#startBatch(this.#takeBatch());
+    }
+    // What could not start now starts when a write finishes.
+  }
+
+  #takeBatch(): Entry[] {
+    const batch: Entry[] = [];
+    let size = 0;
+    while (this.#pending.length > 0) {
+      const next = this.#pending[0] as Entry;
+      const n = countReadings(next.readings);
+      if (batch.length > 0 && size + n > this.#policy.maxBatchReadings) break;
+      batch.push(next);
+      this.#pending.shift();
+      size += n;
+    }
+    this.#pendingReadings -= size;
+    return batch;
+  }
+
+  #startBatch(batch: Entry[]): void {
+    this.#writing++;
+    this.#writeBatch(batch).finally(() => {
+      this.#writing--;
+      if (this.#pending.length > 0) {
+        if (this.#pendingReadings >= this.#policy.maxBatchReadings || this.#timer === undefined) this.#flushAll();
+      }
+    });
+  }
+
+  async #writeBatch(batch: Entry[]): Promise<void> {
+    const readings = batch.flatMap((e) => e.readings);
+    const size = countReadings(readings);
+    const started = performance.now();
+    try {
+      await this.#store.write(readings);
+      this.#events.batchWritten?.(size, (performance.now() - started) / 1000);
+      for (const entry of batch) this.#settle(entry, undefined);
+    } catch (error) {
+      const failure = toStoreError(error);
+      this.#events.batchFailed?.(size, (performance.now() - started) / 1000, failure);
+      if (failure.code === 'ERR_STORE_REJECTED' && batch.length > 1) {
+        // One message's readings may poison a whole batch (a type conflict, say): write each
+        // message alone so only the culprit is rejected.
+        await Promise.all(batch.map((entry) => this.#writeBatch([entry])));
+        return;
+      }
+      for (const entry of batch) this.#settle(entry, failure);
+    }
+  }
+
+  #settle(entry: Entry, error: TelemetryError | undefined): void {
+    this.#inflight -= countReadings(entry.readings);
+    if (error === undefined) entry.resolve();
+    else entry.reject(error);
+    if (this.#inflight === 0) {
+      for (const resolve of this.#idle) resolve();
+      this.#idle.clear();
+    }
+  }
+}
+
+function countReadings(readings: readonly Reading[]): number {
+  return readings.length;
+}
+
+function toStoreError(error: unknown): TelemetryError {
+  if (
+    error instanceof TelemetryError &&
+    (error.code === 'ERR_STORE_UNAVAILABLE' || error.code === 'ERR_STORE_REJECTED')
+  ) {
+    return error;
+  }
+  return new TelemetryError('ERR_STORE_UNAVAILABLE', 'the store write failed', { cause: error, retryAfter: 5 });
+}
