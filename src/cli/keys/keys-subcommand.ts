@@ -1,0 +1,111 @@
+import type { ParseArgsConfig } from 'node:util';
+import { type CommandIo, parseCommandArgs } from '../command.js';
+import { KeysArgs, type OptionValues } from './keys-args.js';
+
+/** One option of a `telemetry keys` subcommand: the parser and the help text both read it. */
+export interface KeysOption {
+  readonly name: string;
+  /** The value's placeholder in the help (`ID`, `FILE`); absent for a boolean flag. */
+  readonly value?: string;
+  readonly description: string;
+  /** The default, given to the parser as is (so it passes the same checks as a typed value). */
+  readonly default?: string;
+  /** The default as the help describes it, when it is computed at run time. */
+  readonly defaultText?: string;
+  readonly required?: boolean;
+  /** Whether the option may be given more than once. */
+  readonly multiple?: boolean;
+}
+
+/** A `telemetry keys` subcommand: its name (one or two words), options, help and action. */
+export interface KeysSubcommand {
+  /** `generate`, or `registry add` for a subcommand of a group. */
+  readonly name: string;
+  readonly summary: string;
+  /** Paragraphs printed under the summary, wrapped; a paragraph starting with two spaces is printed as is. */
+  readonly details?: readonly string[];
+  /** The arguments part of the usage line, when it is not just the required options. */
+  readonly usage?: string;
+  readonly options: readonly KeysOption[];
+  readonly example: string;
+  /** Does the work, writing results through `io`; throws UsageError or KeysFailure. */
+  readonly run: (args: KeysArgs, io: CommandIo) => Promise<void>;
+}
+
+type ParserOptions = NonNullable<ParseArgsConfig['options']>;
+
+/** Parses `argv` (the words after the subcommand's name) by the subcommand's option list. */
+export function parseSubcommandArgs(subcommand: KeysSubcommand, argv: readonly string[], cwd: string): KeysArgs {
+  const options: ParserOptions = {};
+  for (const option of subcommand.options) {
+    options[option.name] =
+      option.value === undefined
+        ? { type: 'boolean' }
+        : {
+            type: 'string',
+            ...(option.multiple === true ? { multiple: true } : {}),
+            ...(option.default === undefined ? {} : { default: option.default }),
+          };
+  }
+  const { values } = parseCommandArgs(argv, options);
+  return new KeysArgs(values as OptionValues, cwd);
+}
+
+function optionLabel(option: KeysOption): string {
+  return option.value === undefined ? `--${option.name}` : `--${option.name} ${option.value}`;
+}
+
+function defaultLabel(option: KeysOption): string {
+  if (option.required === true) return 'Required.';
+  if (option.default !== undefined) return `Default: ${option.default}.`;
+  if (option.defaultText !== undefined) return `Default: ${option.defaultText}.`;
+  return option.value === undefined ? 'Default: off.' : 'Default: none.';
+}
+
+const HELP_WIDTH = 100;
+
+/** Wraps a paragraph at word boundaries to lines of at most HELP_WIDTH characters. */
+function wrap(paragraph: string): string[] {
+  if (paragraph.startsWith('  ')) return [paragraph];
+  const lines: string[] = [];
+  let line = '';
+  for (const word of paragraph.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > HELP_WIDTH) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  return [...lines, line];
+}
+
+/** The `--help` text of a subcommand: usage, every option with its default, and an example. */
+export function subcommandHelp(subcommand: KeysSubcommand): string {
+  const usage =
+    subcommand.usage ??
+    subcommand.options
+      .filter((option) => option.required === true)
+      .map((option) => (option.multiple === true ? `${optionLabel(option)}...` : optionLabel(option)))
+      .join(' ');
+  const labels = [...subcommand.options.map(optionLabel), '-h, --help'];
+  const width = Math.max(...labels.map((label) => label.length));
+  const lines = subcommand.options.map(
+    (option) =>
+      `  ${optionLabel(option).padEnd(width)}  ${option.description}${option.multiple === true ? ' Repeatable.' : ''} ${defaultLabel(option)}`,
+  );
+  return [
+    `Usage: telemetry keys ${subcommand.name} ${usage} [options]`.replace(/ +/g, ' '),
+    '',
+    `${subcommand.summary}.`,
+    ...(subcommand.details ?? []).flatMap((paragraph) => ['', ...wrap(paragraph)]),
+    '',
+    'Options:',
+    ...lines,
+    `  ${'-h, --help'.padEnd(width)}  Show this help.`,
+    '',
+    'Example:',
+    `  ${subcommand.example}`,
+    '',
+  ].join('\n');
+}

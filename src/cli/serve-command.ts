@@ -1,0 +1,56 @@
+import { startNode } from '../../ingest/start-node.js';
+import { ConfigSchema } from '../config/config-schema.js';
+import { listSettings, parseConfig } from '../config/parse-config.js';
+import { type Command, parseCommandArgs } from './command.js';
+
+function serveHelp(): string {
+  const lines = listSettings().map(({ schema }) => {
+    const flag = schema.flag === undefined ? '' : `--${schema.flag}`;
+    return `  ${flag.padEnd(22)} ${schema.env.padEnd(38)} ${schema.description} [default: ${JSON.stringify(schema.default)}]`;
+  });
+  return [
+    'Usage: telemetry serve [options]',
+    '',
+    'Starts an ingest node. With no settings it runs the embedded MQTT broker and',
+    'the embedded store, keeping data and the device key registry under ./data.',
+    '',
+    'Settings (flag, environment variable, meaning):',
+    ...lines,
+    '',
+    'Example:',
+    '  TELEMETRY_STORE=influxdb TELEMETRY_INFLUX_URL=http://127.0.0.1:8086 telemetry serve --http-port 8080',
+    '',
+  ].join('\n');
+}
+
+const flagOptions = Object.fromEntries(
+  Object.values(ConfigSchema.properties)
+    .filter((schema): schema is typeof schema & { flag: string } => 'flag' in schema && typeof schema.flag === 'string')
+    .map((schema) => [schema.flag, { type: 'string' as const }]),
+);
+
+/** `telemetry serve`: run an ingest node until SIGTERM or SIGINT. */
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Run an ingest node (HTTP, MQTT) writing to the configured store',
+  get help() {
+    return serveHelp();
+  },
+  async run(argv, io) {
+    const { values } = parseCommandArgs(argv, flagOptions);
+    const config = parseConfig(io.env, values as Record<string, string | undefined>);
+    const running = await startNode(config);
+    io.stdout(`telemetry: ingest node listening on ${running.httpUrl} (store: ${config.store})\n`);
+    await new Promise<void>((resolve) => {
+      const stop = (signal: NodeJS.Signals) => {
+        io.stderr(`telemetry: ${signal} received, draining\n`);
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+        running.stop().then(resolve, resolve);
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    });
+    return 0;
+  },
+};
