@@ -1,3 +1,5 @@
+import cluster from 'node:cluster';
+import { runWorkers } from '../../ingest/run-workers.js';
 import { startNode } from '../../ingest/start-node.js';
 import { ConfigSchema } from '../config/config-schema.js';
 import { listSettings, parseConfig } from '../config/parse-config.js';
@@ -39,6 +41,15 @@ export const serveCommand: Command = {
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, flagOptions);
     const config = parseConfig(io.env, values as Record<string, string | undefined>);
+    if (config.workers > 1 && cluster.isPrimary) {
+      io.stdout(`telemetry: starting ${config.workers} worker processes\n`);
+      await runWorkers({
+        workers: config.workers,
+        log: (line) => io.stderr(`telemetry: ${line}`),
+        shutdownTimeoutMs: config.shutdownTimeoutSeconds * 1000,
+      });
+      return 0;
+    }
     const running = await startNode(config);
     io.stdout(`telemetry: ingest node listening on ${running.httpUrl} (store: ${config.store})\n`);
     await new Promise<void>((resolve) => {

@@ -78,6 +78,11 @@ function crossCheck(config: Config): string[] {
   if (config.store === 'influxdb' && config.influxUrl === '') {
     problems.push('TELEMETRY_INFLUX_URL is required when TELEMETRY_STORE=influxdb');
   }
+  if (config.workers > 1 && config.store === 'embedded') {
+    problems.push(
+      'TELEMETRY_WORKERS > 1 needs TELEMETRY_STORE=influxdb: the embedded store is one file for one process',
+    );
+  }
   if (config.batchMaxReadings > config.maxInflightReadings) {
     problems.push('TELEMETRY_BATCH_MAX_READINGS must not exceed TELEMETRY_MAX_INFLIGHT_READINGS');
   }
