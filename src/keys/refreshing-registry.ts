@@ -1,5 +1,6 @@
+import { stat } from 'node:fs/promises';
 import { JwksRegistry } from './jwks-registry.js';
-import { type DocumentLocation, loadJsonDocument } from './load-json-document.js';
+import { type DocumentLocation, isFetchableUrl, loadJsonDocument } from './load-json-document.js';
 
 export interface RefreshingRegistryOptions {
   readonly location: DocumentLocation;
@@ -10,6 +11,12 @@ export interface RefreshingRegistryOptions {
   /** Called when a refresh fails; the previous snapshot stays in use. */
   readonly onRefreshError?: (error: unknown) => void;
   readonly load?: (location: DocumentLocation) => Promise<unknown>;
+  /**
+   * For a file: how often to look at its modification time, reloading at once when it
+   * changed, in milliseconds (default 1000; 0 off). Cheap, so a key added with
+   * `telemetry keys generate` works within a second instead of a refresh period.
+   */
+  readonly fileCheckMs?: number;
 }
 
 /**
@@ -20,23 +27,35 @@ export interface RefreshingRegistryOptions {
  */
 export class RefreshingRegistry {
   #current: JwksRegistry;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timers: NodeJS.Timeout[] = [];
   readonly #options: RefreshingRegistryOptions;
+  #fileVersion: string | undefined;
 
-  private constructor(initial: JwksRegistry, options: RefreshingRegistryOptions) {
+  private constructor(initial: JwksRegistry, options: RefreshingRegistryOptions, fileVersion: string | undefined) {
     this.#current = initial;
     this.#options = options;
-    if (options.refreshMs > 0) {
-      this.#timer = setInterval(() => {
-        this.refresh().catch((error: unknown) => options.onRefreshError?.(error));
-      }, options.refreshMs);
-      this.#timer.unref();
+    this.#fileVersion = fileVersion;
+    const reload = () => this.refresh().catch((error: unknown) => options.onRefreshError?.(error));
+    if (options.refreshMs > 0) this.#every(options.refreshMs, reload);
+    const fileCheckMs = options.fileCheckMs ?? 1000;
+    if (fileVersion !== undefined && fileCheckMs > 0) {
+      this.#every(fileCheckMs, async () => {
+        const version = await fileVersionOf(options.location);
+        if (version !== this.#fileVersion) await reload();
+      });
     }
   }
 
+  #every(ms: number, task: () => Promise<unknown>): void {
+    const timer = setInterval(() => void task(), ms);
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
   static async start(options: RefreshingRegistryOptions): Promise<RefreshingRegistry> {
+    const version = isFetchableUrl(options.location) ? undefined : await fileVersionOf(options.location);
     const registry = await RefreshingRegistry.#load(options);
-    return new RefreshingRegistry(registry, options);
+    return new RefreshingRegistry(registry, options, version);
   }
 
   static async #load(options: RefreshingRegistryOptions): Promise<JwksRegistry> {
@@ -51,11 +70,20 @@ export class RefreshingRegistry {
 
   /** Reloads now; rejects (keeping the old snapshot) when the document cannot be loaded or is invalid. */
   async refresh(): Promise<void> {
+    const version = this.#fileVersion === undefined ? undefined : await fileVersionOf(this.#options.location);
     this.#current = await RefreshingRegistry.#load(this.#options);
+    this.#fileVersion = version;
   }
 
   close(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    for (const timer of this.#timers.splice(0)) clearInterval(timer);
   }
+}
+
+/** What changes when a file is rewritten (the registry CLI replaces it by rename). */
+async function fileVersionOf(path: string): Promise<string | undefined> {
+  return stat(path).then(
+    (s) => `${s.ino}:${s.mtimeMs}:${s.size}`,
+    () => undefined,
+  );
 }

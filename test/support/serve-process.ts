@@ -1,0 +1,73 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const tsx = `${root}node_modules/.bin/tsx`;
+const bin = `${root}src/cli/bin.ts`;
+
+/** Runs `telemetry <args>` from the checkout, as a user would, and returns its output. */
+export async function telemetry(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) {
+  const { stdout, stderr } = await promisify(execFile)(tsx, [bin, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+  });
+  return { stdout, stderr };
+}
+
+/** A `telemetry serve` child process. */
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  readonly httpUrl: string;
+  readonly output: () => string;
+  /** Sends a signal and resolves with the exit code once the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts `telemetry serve` in `cwd` with `env` and waits until it prints
+ * where it listens (or fails with what it printed).
+ */
+export async function startServe(options: {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}): Promise<ServeProcess> {
+  const child = spawn(tsx, [bin, 'serve'], {
+    cwd: options.cwd,
+    env: { ...process.env, TELEMETRY_HTTP_HOST: '127.0.0.1', TELEMETRY_HTTP_PORT: '0', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const httpUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), options.timeoutMs ?? 30_000);
+    const look = () => {
+      const match = /listening on (http:\/\/[\d.:]+)/.exec(output);
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', look);
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    child,
+    httpUrl,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
