@@ -29,12 +29,13 @@ afterEach(async () => {
 
 /** A real HTTP server on loopback answering with whatever `document()` holds now. */
 async function serveJwks(document: () => { status: number; body: string }): Promise<string> {
-  server = createServer((_req, res) => {
+  const http = createServer((_req, res) => {
     const { status, body } = document();
     res.writeHead(status, { 'content-type': 'application/jwk-set+json' }).end(body);
   });
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server?.address() as AddressInfo).port}/jwks.json`;
+  server = http;
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(http.address() as AddressInfo).port}/jwks.json`;
 }
 
 async function kidIsTrusted(kid: string): Promise<boolean> {
