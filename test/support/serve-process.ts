@@ -20,6 +20,8 @@ export interface ServeProcess {
   readonly child: ChildProcess;
   readonly httpUrl: string;
   readonly output: () => string;
+  /** Resolves with the exit code when the process ends, however it ends. */
+  readonly exited: Promise<number | null>;
   /** Sends a signal and resolves with the exit code once the process is gone. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -65,6 +67,7 @@ export async function startServe(options: {
     child,
     httpUrl,
     output: () => output,
+    exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
