@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # influxdb: InfluxDB 1.6 (v1 /write and InfluxQL); victoria-metrics: a second line-protocol store;
-# mosquitto: the external MQTT broker; openssl: test certificates for MQTT over TLS.
-packages=(influxdb victoria-metrics mosquitto openssl)
+# mosquitto: the external MQTT broker; openssl: test certificates for MQTT over TLS;
+# python3-cryptography: the example Python device (examples/python) that proves the protocol doc.
+packages=(influxdb victoria-metrics mosquitto openssl python3 python3-cryptography)
 
 missing=()
 for p in "${packages[@]}"; do
