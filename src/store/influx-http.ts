@@ -71,16 +71,29 @@ export class InfluxHttp {
   }
 }
 
+// Statuses that blame the node's configuration (token, credentials, database, bucket), not the batch.
+const MISCONFIGURED = new Set([401, 403, 404]);
+
 /**
  * Maps a failed request to a TelemetryError, by status code and error code, never by message text.
- * 4xx answers other than 408 and 429 mean the server refused this request as such: ERR_STORE_REJECTED.
- * Everything else (429, 5xx, timeouts, refused or reset connections) may succeed later: ERR_STORE_UNAVAILABLE,
- * with the server's Retry-After, in seconds, when it sent one.
+ * - 401, 403 and 404 mean the node is misconfigured, not that the readings are bad: ERR_STORE_UNAVAILABLE, so
+ *   devices keep their readings and send them again.
+ * - Other 4xx answers except 408 and 429 (400, 413, 422, ...) mean the server refused this batch as such:
+ *   ERR_STORE_REJECTED.
+ * - Everything else (408, 429, 5xx, timeouts, refused or reset connections) may succeed later:
+ *   ERR_STORE_UNAVAILABLE, with the server's Retry-After, in seconds, when it sent one.
  */
 export function toStoreError(error: unknown): TelemetryError {
   if (error instanceof TelemetryError) return error;
   if (error instanceof HttpError) {
     const status = error.statusCode;
+    if (MISCONFIGURED.has(status)) {
+      return new TelemetryError(
+        'ERR_STORE_UNAVAILABLE',
+        `store refused the node with HTTP ${status}: check its credentials and database or bucket`,
+        { cause: error },
+      );
+    }
     if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
       return new TelemetryError('ERR_STORE_REJECTED', `store refused the request with HTTP ${status}`, {
         cause: error,

@@ -65,10 +65,18 @@ export type InfluxStoreOptions = InfluxV2Options | InfluxV1Options;
  *
  * VictoriaMetrics must run with `-dedup.minScrapeInterval=1ms`, otherwise a reading written twice is kept twice
  * (`-search.latencyOffset=0s` is recommended for other clients). On VictoriaMetrics the store does not meet the
- * whole TelemetryStore contract: values keep about 12 significant digits (negative zero and subnormals become 0),
- * of two values written for the same key the server keeps one of its choosing rather than the last, names with a
- * double quote are refused (its parser misreads them), writes become searchable about a second after they are
- * accepted, and invalid lines are dropped without an error.
+ * whole TelemetryStore contract: names with a double quote are refused (its parser misreads them), writes become
+ * searchable about a second after they are accepted, invalid lines are dropped without an error, and values and
+ * conflicting writes are kept as follows.
+ *
+ * VictoriaMetrics values and conflicts (as observed on 1.79.5):
+ * - Precision: a value keeps about 12 significant decimal digits (0.1 + 0.2 reads back as 0.3, 1/3 as
+ *   0.333333333333); negative zero and subnormals read back as 0. The values of one series stored together share
+ *   one decimal exponent (an int64 mantissa each), so a value much smaller than others beside it loses digits:
+ *   next to 1e12, 1/3 reads back as 0.333333; next to 1e300, 0.3 reads back as 0.
+ * - Conflicts: of different values written for the same device, metric and millisecond the server keeps one, by
+ *   no rule the writer controls: neither the last written nor the largest, and which one can vary between runs
+ *   and change when parts merge. (Versions with the fix for VictoriaMetrics issue #3333 keep the largest value.)
  *
  * @example
  * ```ts

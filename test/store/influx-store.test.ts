@@ -6,7 +6,7 @@ import { InfluxStore } from '../../src/store/influx-store.js';
 import { escapeKey, escapeMeasurement, toLine, toLineProtocol } from '../../src/store/line-protocol.js';
 import { type InfluxDbServer, startInfluxDb } from '../support/influxdb-server.js';
 import { describeStoreContract } from './store-contract.js';
-import { AROUND_BASE, BASE, uniqueDevice } from './store-fixtures.js';
+import { AROUND_BASE, BASE, pointsOf, RUN, readingsQuery, uniqueDevice } from './store-fixtures.js';
 
 /** Awaits `promise`, expecting a TelemetryError with `code`, and returns it. */
 async function rejection(promise: Promise<unknown>, code: string): Promise<TelemetryError> {
@@ -142,7 +142,7 @@ describe('InfluxStore against a store that is down or refuses', () => {
     }
   });
 
-  it.each([400, 401, 404, 413, 422])('rejects a write answered with HTTP %i as ERR_STORE_REJECTED', async (status) => {
+  it.each([400, 413, 422])('rejects a write answered with HTTP %i as ERR_STORE_REJECTED', async (status) => {
     const server = await fixedAnswerServer(status);
     try {
       const error = await rejection(
@@ -154,6 +154,23 @@ describe('InfluxStore against a store that is down or refuses', () => {
       await server.close();
     }
   });
+
+  it.each([401, 403, 404])(
+    'fails a write answered with HTTP %i as a retryable ERR_STORE_UNAVAILABLE, since the node is misconfigured, not the readings bad',
+    async (status) => {
+      const server = await fixedAnswerServer(status);
+      try {
+        const error = await rejection(
+          new InfluxStore({ ...options, url: server.url }).write([reading]),
+          'ERR_STORE_UNAVAILABLE',
+        );
+        expect(error.canRetry()).toBe(true);
+        expect(server.requests()).toBe(1);
+      } finally {
+        await server.close();
+      }
+    },
+  );
 
   it('rejects a write the server does not answer within timeoutMs as ERR_STORE_UNAVAILABLE', async () => {
     const server = await fixedAnswerServer(0);
@@ -246,8 +263,19 @@ describe('InfluxStore on InfluxDB 1.6.7 (v1 API, InfluxQL)', () => {
     await rejection(open().write([{ device, ts: BASE + 1, values: { label: 1 } }]), 'ERR_STORE_REJECTED');
   });
 
-  it('rejects a write to a database that does not exist as ERR_STORE_REJECTED', async () => {
-    await rejection(open('no_such_db').write([{ device: 'pump-1', ts: BASE, values: { t: 1 } }]), 'ERR_STORE_REJECTED');
+  it('fails a write to a missing database as a retryable ERR_STORE_UNAVAILABLE, since the node is misconfigured, and the retry succeeds once it exists', async () => {
+    const database = `created_later_${RUN}`;
+    const readings: Reading[] = [{ device: uniqueDevice('misconfigured'), ts: BASE, values: { t: 1 } }];
+    const error = await rejection(open(database).write(readings), 'ERR_STORE_UNAVAILABLE');
+    expect(error.canRetry()).toBe(true);
+    const created = await fetch(`${server.url}/query`, {
+      method: 'POST',
+      body: new URLSearchParams({ q: `CREATE DATABASE "${database}"` }),
+    });
+    expect(created.status).toBe(200);
+    await open(database).write(readings);
+    const page = await open(database).queryReadings(readingsQuery(readings.map((r) => r.device)));
+    expect(page.items).toEqual(pointsOf(readings));
   });
 
   it('reports the store down while it is stopped and works again once it is back', async () => {
