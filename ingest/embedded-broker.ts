@@ -106,7 +106,7 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
         count('ERR_TOPIC_FORBIDDEN');
         session.hold(callback);
         const error = new TelemetryError('ERR_TOPIC_FORBIDDEN', 'a device publishes only to devices/{its id}/messages');
-        void session.close(errorNotice(error));
+        void session.close(errorNotice(error, error.seq ?? null));
         return;
       }
       const handled = handlePublish(session, packet, callback);
@@ -148,7 +148,7 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
     } catch (caught) {
       const error = asTelemetryError(caught, 'ERR_INTERNAL');
       log?.debug({ device: session.device, code: error.code }, 'mqtt message rejected');
-      const notice = errorNotice(error);
+      const notice = errorNotice(error, error.seq ?? null);
       if (session.closing) return session.hold(callback);
       if (error.mqtt === 'reject') {
         // The message is consumed (resending cannot help): acknowledge it, and say why on the errors topic.
@@ -188,7 +188,7 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
         'ERR_MESSAGE_TOO_LARGE',
         `an MQTT packet may hold at most ${maxPacketBytes} bytes`,
       );
-      void session.close(errorNotice(error));
+      void session.close(errorNotice(error, error.seq ?? null));
     });
   }
 

@@ -198,6 +198,8 @@ export interface TelemetryErrorOptions {
 export class TelemetryError extends Error {
   readonly code: ErrorCode;
   readonly retryAfterSeconds: number | undefined;
+  /** The `seq` of the message that failed, once its payload is authenticated (set by the pipeline). */
+  seq: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: TelemetryErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

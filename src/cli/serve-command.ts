@@ -51,7 +51,9 @@ export const serveCommand: Command = {
       return 0;
     }
     const running = await startNode(config);
-    io.stdout(`telemetry: ingest node listening on ${running.httpUrl} (store: ${config.store})\n`);
+    io.stdout(
+      `telemetry: ingest node listening on ${running.httpUrl} (mqtt: ${running.mqttUrl ?? 'off'}, store: ${config.store})\n`,
+    );
     await new Promise<void>((resolve) => {
       const stop = (signal: NodeJS.Signals) => {
         io.stderr(`telemetry: ${signal} received, draining\n`);

@@ -88,6 +88,25 @@ export const ConfigSchema = Type.Object({
     { env: 'TELEMETRY_MQTT_SHARE_GROUP', description: 'Shared subscription group on the external broker' },
     'telemetry-ingest',
   ),
+  // Stable per node: the broker keeps the node's unacknowledged messages in the session under this id and
+  // redelivers them only to it. Unique across nodes: a second connection with the same id takes the session over.
+  mqttClientId: text(
+    {
+      env: 'TELEMETRY_MQTT_CLIENT_ID',
+      description:
+        'Client id on the external broker (empty: telemetry-ingest-<hostname>); stable per node, unique across nodes',
+    },
+    '',
+  ),
+  mqttSessionExpirySeconds: integer(
+    {
+      env: 'TELEMETRY_MQTT_SESSION_EXPIRY_SECONDS',
+      description: "How long the external broker keeps a node's session and unacknowledged messages while it is away",
+    },
+    3600,
+    0,
+    4_294_967_295,
+  ),
   tokenAudience: text(
     { env: 'TELEMETRY_TOKEN_AUDIENCE', description: 'Required aud of MQTT connection tokens' },
     'telemetry-ingest',

@@ -42,12 +42,14 @@ export class IngestPipeline {
 
   async handle(input: string | Uint8Array, context: IngestContext): Promise<VerifiedMessage> {
     let device: string | undefined;
+    let seq: number | undefined;
     try {
       if (this.#deps.draining()) {
         throw new TelemetryError('ERR_SHUTTING_DOWN', 'the node is shutting down', { retryAfter: 1 });
       }
       const message = await verifyMessage(input, this.#deps, context);
       device = message.device;
+      seq = message.seq;
       if (this.#deps.rateLimiter !== undefined && !this.#deps.rateLimiter.take(message.device, this.#deps.now())) {
         throw new TelemetryError('ERR_RATE_LIMITED', 'the device is over its rate limit', { retryAfter: 1 });
       }
@@ -56,6 +58,7 @@ export class IngestPipeline {
       return message;
     } catch (error) {
       const failure = asTelemetryError(error, 'ERR_INTERNAL');
+      if (seq !== undefined) failure.seq = seq;
       this.#deps.events?.rejected?.(failure.code, context, device ?? context.expectedDevice);
       throw failure;
     }

@@ -3,7 +3,7 @@ import { TelemetryError } from '../errors.js';
 import type { DeviceKeySource, TrustedKey } from '../keys/trusted-key.js';
 import type { ProtocolLimits } from './limits.js';
 import { MESSAGE_TYP } from './limits.js';
-import type { Reading, VerifiedMessage } from './message.js';
+import type { Reading, TelemetryPayload, VerifiedMessage } from './message.js';
 import { parseStrictJson } from './parse-strict-json.js';
 import { decodeBase64urlText, readJwsHeader } from './read-jws-header.js';
 import { validatePayload } from './validate-payload.js';
@@ -60,6 +60,29 @@ export async function verifyMessage(
     'ERR_PAYLOAD_MALFORMED',
   );
   const parsed = parseStrictJson(text, { maxDepth: PAYLOAD_MAX_DEPTH });
+  let payload: TelemetryPayload;
+  try {
+    payload = checkPayload(parsed, key, deps, now, context);
+  } catch (error) {
+    // The payload is authenticated now, so its seq (when well-formed) can tell the device which message failed.
+    const seq = (parsed as { seq?: unknown } | null)?.seq;
+    if (error instanceof TelemetryError && typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) {
+      error.seq = seq;
+    }
+    throw error;
+  }
+  const readings: Reading[] = payload.readings.map((r) => ({ device: payload.device, ts: r.ts, values: r.values }));
+  return { device: payload.device, seq: payload.seq, kid: key.kid, alg: key.alg, keySource: key.source, readings };
+}
+
+/** Identity binding, then schema, limits and timestamps. */
+function checkPayload(
+  parsed: unknown,
+  key: TrustedKey,
+  deps: VerifyMessageDeps,
+  now: number,
+  context: VerifyContext,
+): TelemetryPayload {
   const named = (parsed as { device?: unknown } | null)?.device;
   if (typeof named === 'string' && named !== key.device) {
     throw new TelemetryError('ERR_DEVICE_MISMATCH', "the payload names a device other than the signing key's");
@@ -68,8 +91,7 @@ export async function verifyMessage(
   if (context.expectedDevice !== undefined && payload.device !== context.expectedDevice) {
     throw new TelemetryError('ERR_DEVICE_MISMATCH', 'the payload names a device other than the connection or topic');
   }
-  const readings: Reading[] = payload.readings.map((r) => ({ device: payload.device, ts: r.ts, values: r.values }));
-  return { device: payload.device, seq: payload.seq, kid: key.kid, alg: key.alg, keySource: key.source, readings };
+  return payload;
 }
 
 async function verifySignature(compact: string, key: TrustedKey): Promise<void> {

@@ -158,9 +158,9 @@ describe('publishing over the embedded broker', () => {
     expect(await stored(alice.id)).toHaveLength(1);
   });
 
-  it.each<[string, () => Promise<string | Buffer>, ErrorCode]>([
-    ['a tampered message', async () => `${(await reading(1)).slice(0, -4)}AAAA`, 'ERR_SIGNATURE_INVALID'],
-    ['garbage', async () => 'not a jws', 'ERR_MESSAGE_MALFORMED'],
+  it.each<[string, () => Promise<string | Buffer>, ErrorCode, number | null]>([
+    ['a tampered message', async () => `${(await reading(1)).slice(0, -4)}AAAA`, 'ERR_SIGNATURE_INVALID', null],
+    ['garbage', async () => 'not a jws', 'ERR_MESSAGE_MALFORMED', null],
     [
       'an unknown key',
       async () =>
@@ -169,52 +169,61 @@ describe('publishing over the embedded broker', () => {
           { v: 1, device: alice.id, seq: 1, readings: [{ ts: NOW, values: { t: 1 } }] },
         ),
       'ERR_UNKNOWN_KEY',
+      null,
     ],
     [
       'a schema error',
       async () => signPayload(alice.signer, { v: 1, device: alice.id, seq: 1, readings: [] }),
       'ERR_PAYLOAD_INVALID',
+      1,
     ],
     [
       'a bad metric name',
       async () => signMessage(alice.signer, 1, [{ ts: NOW, values: { 'a b': 1 } }]),
       'ERR_NAME_INVALID',
+      1,
     ],
     [
       'an old reading',
       async () => signMessage(alice.signer, 1, [{ ts: NOW - 30 * 86_400_000, values: { t: 1 } }]),
       'ERR_TIMESTAMP_OUT_OF_RANGE',
+      1,
     ],
-    ['duplicate JSON names', async () => signPayload(alice.signer, `{"v":1,"v":1}`), 'ERR_PAYLOAD_MALFORMED'],
-    ['a message over the size limit', async () => Buffer.alloc(65_537, 'a'), 'ERR_MESSAGE_TOO_LARGE'],
-  ])('acknowledges %s, publishes a notice with its code and keeps the connection', async (_name, make, code) => {
-    const client = await connect(alice);
-    const seen = await watch(client, alice);
-    const other = await connect(bob);
-    const bobSeen = await watch(other, bob);
-    await client.publishAsync(messagesTopic(alice.id), await make(), { qos: 1 });
-    await until(() => seen.notices.length === 1);
-    expect(seen.notices[0]).toEqual({ seq: null, code, message: expect.any(String), retryable: false });
-    expect(client.connected).toBe(true);
-    await client.publishAsync(messagesTopic(alice.id), await reading(5), { qos: 1 });
-    expect(await stored(alice.id)).toHaveLength(1);
-    expect(bobSeen.notices).toEqual([]);
-    const metrics = await node.metrics.registry.metrics();
-    expect(metrics).toContain(`telemetry_messages_rejected_total{transport="mqtt",code="${code}"} 1`);
-  });
+    ['duplicate JSON names', async () => signPayload(alice.signer, `{"v":1,"v":1}`), 'ERR_PAYLOAD_MALFORMED', null],
+    ['a message over the size limit', async () => Buffer.alloc(65_537, 'a'), 'ERR_MESSAGE_TOO_LARGE', null],
+  ])(
+    'acknowledges %s, publishes a notice with its code (and seq once authenticated) and keeps the connection',
+    async (_name, make, code, seq) => {
+      const client = await connect(alice);
+      const seen = await watch(client, alice);
+      const other = await connect(bob);
+      const bobSeen = await watch(other, bob);
+      await client.publishAsync(messagesTopic(alice.id), await make(), { qos: 1 });
+      await until(() => seen.notices.length === 1);
+      expect(seen.notices[0]).toEqual({ seq, code, message: expect.any(String), retryable: false });
+      expect(client.connected).toBe(true);
+      await client.publishAsync(messagesTopic(alice.id), await reading(5), { qos: 1 });
+      expect(await stored(alice.id)).toHaveLength(1);
+      expect(bobSeen.notices).toEqual([]);
+      const metrics = await node.metrics.registry.metrics();
+      expect(metrics).toContain(`telemetry_messages_rejected_total{transport="mqtt",code="${code}"} 1`);
+    },
+  );
 
-  it.each<[string, () => Promise<{ topic: string; payload: string }>, ErrorCode]>([
+  it.each<[string, () => Promise<{ topic: string; payload: string }>, ErrorCode, number | null]>([
     [
       'a message naming another device',
       async () => ({ topic: messagesTopic(alice.id), payload: await reading(1, bob) }),
       'ERR_DEVICE_MISMATCH',
+      1,
     ],
     [
       "a message on another device's topic",
       async () => ({ topic: messagesTopic(bob.id), payload: await reading(1) }),
       'ERR_TOPIC_FORBIDDEN',
+      null,
     ],
-  ])('answers %s with a notice, then closes the connection without acknowledging', async (_name, make, code) => {
+  ])('answers %s with a notice, then closes the connection without acknowledging', async (_name, make, code, seq) => {
     const client = await connect(alice);
     const seen = await watch(client, alice);
     const { topic, payload } = await make();
@@ -224,7 +233,7 @@ describe('publishing over the embedded broker', () => {
     });
     await until(() => seen.events.includes('close'));
     expect(seen.events).toEqual(['notice', 'close']);
-    expect(seen.notices[0]).toEqual({ seq: null, code, message: expect.any(String), retryable: false });
+    expect(seen.notices[0]).toEqual({ seq, code, message: expect.any(String), retryable: false });
     expect(acked).toBe(false);
     expect(await stored(alice.id)).toHaveLength(0);
     expect(await stored(bob.id)).toHaveLength(0);
@@ -243,7 +252,7 @@ describe('publishing over the embedded broker', () => {
     await until(() => seen.events.includes('close'));
     expect(seen.events.slice(0, 2)).toEqual(['notice', 'close']);
     expect(seen.notices[0]).toEqual({
-      seq: null,
+      seq: 1,
       code: 'ERR_STORE_UNAVAILABLE',
       message: expect.any(String),
       retryable: true,

@@ -1,14 +1,16 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const tsx = `${root}node_modules/.bin/tsx`;
 const bin = `${root}src/cli/bin.ts`;
+// node itself with tsx's loader, not the tsx wrapper: one process, so a signal (SIGKILL too) reaches the node.
+const node = process.execPath;
+const nodeArgs = ['--import', pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href, bin];
 
 /** Runs `telemetry <args>` from the checkout, as a user would, and returns its output. */
 export async function telemetry(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) {
-  const { stdout, stderr } = await promisify(execFile)(tsx, [bin, ...args], {
+  const { stdout, stderr } = await promisify(execFile)(node, [...nodeArgs, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
   });
@@ -35,7 +37,7 @@ export async function startServe(options: {
   env: NodeJS.ProcessEnv;
   timeoutMs?: number;
 }): Promise<ServeProcess> {
-  const child = spawn(tsx, [bin, 'serve'], {
+  const child = spawn(node, [...nodeArgs, 'serve'], {
     cwd: options.cwd,
     env: { ...process.env, TELEMETRY_HTTP_HOST: '127.0.0.1', TELEMETRY_HTTP_PORT: '0', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

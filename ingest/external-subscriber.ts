@@ -1,0 +1,230 @@
+import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
+import { asTelemetryError, type ErrorCode, type TelemetryError } from '../src/errors.js';
+import { ALL_MESSAGES_FILTER, deviceOfMessagesTopic, errorsTopic } from '../src/protocol/topics.js';
+import type { IngestNode } from './build-ingest.js';
+import { errorNotice } from './mqtt-error-notice.js';
+
+/** The structured logger the subscriber writes to (pino's shape). */
+export interface SubscriberLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface ExternalSubscriberOptions {
+  /** Broker URL: `mqtt://`, `mqtts://`, `ws://` or `wss://`. */
+  readonly url: string;
+  /** Shared subscription group: every node of one deployment uses the same one, so they split the stream. */
+  readonly shareGroup: string;
+  /** Stable per node and unique across nodes: the broker keeps this node's unacknowledged messages under it. */
+  readonly clientId: string;
+  /** How long the broker keeps the session (and its unacknowledged messages) while the node is away. */
+  readonly sessionExpirySeconds?: number;
+  readonly username?: string;
+  readonly password?: string;
+  readonly logger?: SubscriberLogger;
+  /** Reconnect delays after a lost connection or a retryable failure: doubles from minMs up to maxMs. */
+  readonly backoff?: { readonly minMs: number; readonly maxMs: number };
+  /** Longest close() waits for the message in hand and the UNSUBACK before it cuts the connection. */
+  readonly closeTimeoutMs?: number;
+}
+
+/** A node's subscription on an external broker. */
+export interface ExternalSubscriber {
+  /** The shared subscription filter, `$share/{group}/devices/+/messages`. */
+  readonly filter: string;
+  /** Leaves the share group, finishes the message in hand (acknowledging it), and disconnects. */
+  close(): Promise<void>;
+}
+
+// MQTT 5 PUBACK reason codes, §3.4.2.1.
+const REASON_SUCCESS = 0x00;
+const REASON_IMPLEMENTATION_SPECIFIC = 0x83;
+const REASON_NOT_AUTHORIZED = 0x87;
+const REASON_TOPIC_NAME_INVALID = 0x90;
+const REASON_PAYLOAD_FORMAT_INVALID = 0x99;
+
+const NOT_AUTHORIZED: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_ALG_NOT_ALLOWED',
+  'ERR_UNKNOWN_KEY',
+  'ERR_SIGNATURE_INVALID',
+  'ERR_CREDENTIAL_INVALID',
+  'ERR_CREDENTIAL_EXPIRED',
+  'ERR_DEVICE_MISMATCH',
+  'ERR_TOKEN_INVALID',
+  'ERR_TOKEN_EXPIRED',
+  'ERR_TOPIC_FORBIDDEN',
+]);
+const MALFORMED: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_MESSAGE_MALFORMED',
+  'ERR_HEADER_INVALID',
+  'ERR_PAYLOAD_MALFORMED',
+]);
+
+/** The failure reason code of the PUBACK that drops a rejected message at the broker. */
+export function pubackReasonOf(code: ErrorCode): number {
+  if (NOT_AUTHORIZED.has(code)) return REASON_NOT_AUTHORIZED;
+  if (MALFORMED.has(code)) return REASON_PAYLOAD_FORMAT_INVALID;
+  // "The PUBLISH is valid but the receiver is not willing to accept it" (MQTT 5 §3.4.2.1).
+  return REASON_IMPLEMENTATION_SPECIFIC;
+}
+
+type Ack = (error: Error | number, code?: number) => void;
+
+/**
+ * Subscribes a node to `$share/{group}/devices/+/messages` on an external
+ * broker at QoS 1 and hands every message to the node's pipeline, with the
+ * device taken from the topic. The PUBACK goes to the broker only once the
+ * store accepted the readings (mqtt.js `customHandleAcks`, which holds the
+ * PUBACK until its callback runs). Rejected messages are PUBACKed with a
+ * failure reason code and a notice goes to `devices/{id}/errors`. On a
+ * retryable failure the node withholds the PUBACK, drops the connection and
+ * reconnects with backoff to the same persistent session, so the broker
+ * redelivers (DUP) what was not acknowledged [MQTT-4.4.0-1].
+ *
+ * @example
+ * const subscriber = await startExternalSubscriber(node, {
+ *   url: 'mqtt://broker:1883', shareGroup: 'telemetry-ingest', clientId: 'telemetry-ingest-node-1',
+ * });
+ * await subscriber.close();
+ */
+export async function startExternalSubscriber(
+  node: IngestNode,
+  options: ExternalSubscriberOptions,
+): Promise<ExternalSubscriber> {
+  const filter = `$share/${options.shareGroup}/${ALL_MESSAGES_FILTER}`;
+  const { minMs, maxMs } = options.backoff ?? { minMs: 500, maxMs: 30_000 };
+  const log = options.logger;
+  let current: MqttClient | undefined;
+  let delayMs = minMs;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  let closing = false;
+  let inHand: Promise<void> = Promise.resolve();
+
+  const live = (client: MqttClient): boolean => !closing && current === client && client.connected;
+
+  /** Acknowledges on the connection the message came in on, never on a later one (packet ids are per session). */
+  const acknowledge = (client: MqttClient, ack: Ack, reason: number): void => {
+    if (current === client && client.connected) ack(reason);
+  };
+
+  const dropConnection = (client: MqttClient, retryAfterSeconds = 0): void => {
+    if (current !== client) return;
+    current = undefined;
+    client.end(true);
+    if (closing) return;
+    const wait = Math.min(maxMs, Math.max(delayMs, retryAfterSeconds * 1000));
+    delayMs = Math.min(maxMs, delayMs * 2);
+    log?.info({ clientId: options.clientId, reconnectInMs: wait }, 'mqtt: reconnecting to the broker later');
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined;
+      openSession().catch(() => undefined);
+    }, wait);
+  };
+
+  const turnAway = (client: MqttClient, ack: Ack, device: string, failure: TelemetryError): void => {
+    log?.info({ device, code: failure.code }, 'mqtt: message rejected');
+    if (client.connected)
+      client.publish(errorsTopic(device), JSON.stringify(errorNotice(failure, failure.seq ?? null)), { qos: 0 });
+    acknowledge(client, ack, pubackReasonOf(failure.code));
+  };
+
+  const onMessage = (client: MqttClient, topic: string, payload: Buffer, ack: Ack): void => {
+    // Not acknowledged: the message stays in this node's session and comes back when it reconnects.
+    if (!live(client)) return;
+    const device = deviceOfMessagesTopic(topic);
+    if (device === undefined) {
+      node.metrics.rejected('ERR_TOPIC_FORBIDDEN', { transport: 'mqtt' });
+      ack(REASON_TOPIC_NAME_INVALID);
+      return;
+    }
+    inHand = node.pipeline.handle(payload, { transport: 'mqtt', expectedDevice: device }).then(
+      () => {
+        delayMs = minMs;
+        acknowledge(client, ack, REASON_SUCCESS);
+      },
+      (error: unknown) => {
+        const failure = asTelemetryError(error, 'ERR_INTERNAL');
+        if (failure.mqtt !== 'retry') return turnAway(client, ack, device, failure);
+        log?.warn({ device, code: failure.code }, 'mqtt: not acknowledged; reconnecting so the broker redelivers');
+        dropConnection(client, failure.retryAfter());
+      },
+    );
+  };
+
+  const openSession = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const client: MqttClient = connect(options.url, {
+        clientId: options.clientId,
+        protocolVersion: 5,
+        clean: false,
+        properties: { sessionExpiryInterval: options.sessionExpirySeconds ?? 3600 },
+        // Reconnecting is ours: each connection gets a fresh client, so no stale PUBACK crosses sessions.
+        reconnectPeriod: 0,
+        ...(options.username === undefined ? {} : { username: options.username }),
+        ...(options.password === undefined ? {} : { password: options.password }),
+        customHandleAcks: (topic: string, payload: Buffer, _packet: IPublishPacket, ack: Ack) =>
+          onMessage(client, topic, payload, ack),
+      });
+      current = client;
+      client.on('error', (error) => {
+        log?.warn({ clientId: options.clientId, err: error.message }, 'mqtt: broker connection failed');
+        reject(error);
+      });
+      client.on('close', () => dropConnection(client));
+      client.on('connect', (connack) => {
+        log?.info({ clientId: options.clientId, sessionPresent: connack.sessionPresent }, 'mqtt: connected');
+        // Subscribing again on a resumed session is harmless; on a lost one it is what restores the stream.
+        client.subscribe(filter, { qos: 1 }, (error, granted) => {
+          const code = granted?.[0]?.qos;
+          if (error === null && code === 1) return resolve();
+          log?.warn({ filter, code }, 'mqtt: the broker refused the shared subscription');
+          reject(error ?? new Error(`the broker refused ${filter} (reason code ${code})`));
+          dropConnection(client);
+        });
+      });
+    });
+
+  try {
+    await openSession();
+  } catch (error) {
+    closing = true;
+    clearTimeout(reconnectTimer);
+    current?.end(true);
+    throw error;
+  }
+
+  return {
+    filter,
+    async close() {
+      if (closing) return;
+      const client = current;
+      const deadline = Date.now() + (options.closeTimeoutMs ?? 5_000);
+      // Leave the group first, so the broker routes new messages to the other nodes, not to this session.
+      if (client?.connected) await within(client.unsubscribeAsync(filter), deadline);
+      closing = true;
+      clearTimeout(reconnectTimer);
+      await within(inHand, deadline);
+      current = undefined;
+      if (client === undefined) return;
+      // A clean DISCONNECT flushes the PUBACKs written before it; force only when something still hangs.
+      if (!(await within(client.endAsync(false), deadline))) await client.endAsync(true);
+    },
+  };
+}
+
+/** Whether `work` settled before `deadline` (epoch ms); its failure counts as settled. */
+async function within(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  const done = work.then(
+    () => true as const,
+    () => true as const,
+  );
+  try {
+    return await Promise.race([done, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
