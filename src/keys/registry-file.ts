@@ -105,7 +105,7 @@ export async function writeRegistryFile(
     }
     await rename(temporary, path);
   } catch (error) {
-    await rm(temporary, { force: true });
+    await rm(temporary, { force: true }).catch(() => undefined);
     throw new Error(`${path}: cannot write the registry (${fileReason(error)})`, { cause: error });
   }
 }

@@ -104,8 +104,16 @@ describe('writeRegistryFile', () => {
     expect(await readJson(registry)).toEqual({ keys: [] });
   });
 
-  it('fails with the file named when the folder does not exist', async () => {
+  it('creates a missing folder, as `keys generate --registry data/registry.jwks.json` needs on a fresh checkout', async () => {
     const path = join(dir, 'missing', 'registry.json');
+    await writeRegistryFile(path, { keys: [] });
+    expect(await readJson(path)).toEqual({ keys: [] });
+  });
+
+  it('fails with the file named when the folder cannot be created', async () => {
+    const blocker = join(dir, 'a-file');
+    await writeFile(blocker, 'not a folder');
+    const path = join(blocker, 'registry.json');
     await expect(writeRegistryFile(path, { keys: [] })).rejects.toThrow(`${path}: cannot write the registry`);
   });
 });
