@@ -111,6 +111,16 @@ export function toStoreError(error: unknown): TelemetryError {
   return new TelemetryError('ERR_STORE_UNAVAILABLE', 'store unreachable', { cause: error });
 }
 
+/**
+ * Whether a failure may pass within seconds, so that retrying the same request soon is worth it: false for
+ * ERR_STORE_REJECTED and for the 401, 403 and 404 answers of a misconfigured node (retryable for devices, since an
+ * operator can fix them, but not by waiting a moment), true for other ERR_STORE_UNAVAILABLE failures.
+ */
+export function isTransientStoreError(error: TelemetryError): boolean {
+  if (error.code !== 'ERR_STORE_UNAVAILABLE') return false;
+  return !(error.cause instanceof HttpError && MISCONFIGURED.has(error.cause.statusCode));
+}
+
 function isTimeout(error: unknown): boolean {
   return error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError');
 }

@@ -1,7 +1,8 @@
 import type { Reading } from '../protocol/message.js';
-import { InfluxHttp } from './influx-http.js';
+import { InfluxHttp, isTransientStoreError } from './influx-http.js';
 import { InfluxqlBackend } from './influxql-backend.js';
 import { type LineProtocolDialect, toLineProtocol } from './line-protocol.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryWrite } from './retry-write.js';
 import type { SeriesBackend } from './series-backend.js';
 import { pageSeries } from './series-pager.js';
 import type {
@@ -27,6 +28,18 @@ interface CommonOptions {
    * export and query API; see the class documentation for the server flags it needs).
    */
   readonly queryMode: 'influxql' | 'victoriametrics';
+  /**
+   * Times a write that failed as ERR_STORE_UNAVAILABLE (a 429, a 5xx, a timeout, a refused connection) is sent
+   * again before `write` rejects; 2 when omitted, 0 for none. Answers that waiting cannot fix (400, 401, 403, 404,
+   * 413, 422, ...) are never retried.
+   */
+  readonly maxRetries?: number;
+  /**
+   * No retry starts later than this many milliseconds after the write began; 3000 when omitted. A retry waits the
+   * server's Retry-After when it sent one, and the write gives up at once, reporting that Retry-After, when the wait
+   * would not fit; otherwise it waits about 100 ms, then 400 ms (jittered).
+   */
+  readonly retryBudgetMs?: number;
 }
 
 /** Writes to `/api/v2/write` (InfluxDB 2.x, 3.x, 1.8+, VictoriaMetrics). */
@@ -60,8 +73,10 @@ export type InfluxStoreOptions = InfluxV2Options | InfluxV1Options;
  * A TelemetryStore on InfluxDB or VictoriaMetrics, writing InfluxDB line protocol (see `toLine` for the data
  * model) and reading through InfluxQL or VictoriaMetrics' API.
  *
- * `write` sends each batch as one HTTP request and settles with that request's answer: it never batches across
- * calls and never retries; see `toStoreError` for how failures map to error codes.
+ * `write` sends each batch as one HTTP request and never batches across calls. When the store answers that it is
+ * briefly unavailable, the same batch is sent again a bounded number of times within a short budget (`maxRetries`,
+ * `retryBudgetMs`; see `retryWrite`), so the write still settles within one device request's life; after that it
+ * rejects with the last failure. See `toStoreError` for how failures map to error codes.
  *
  * VictoriaMetrics must run with `-dedup.minScrapeInterval=1ms`, otherwise a reading written twice is kept twice
  * (`-search.latencyOffset=0s` is recommended for other clients). On VictoriaMetrics the store does not meet the
@@ -92,9 +107,11 @@ export class InfluxStore implements TelemetryStore {
   readonly #pingPath: string;
   readonly #backend: SeriesBackend;
   readonly #dialect: LineProtocolDialect;
+  readonly #retry: RetryPolicy;
 
   constructor(options: InfluxStoreOptions) {
     this.#http = new InfluxHttp(options);
+    this.#retry = retryPolicyOf(options);
     const params =
       options.api === 'v2'
         ? new URLSearchParams({ org: options.org, bucket: options.bucket, precision: 'ms' })
@@ -117,7 +134,9 @@ export class InfluxStore implements TelemetryStore {
   async write(readings: readonly Reading[]): Promise<void> {
     const body = toLineProtocol(readings, this.#dialect);
     if (body === '') return;
-    await this.#http.postLines(this.#writePath, body);
+    await retryWrite(() => this.#http.postLines(this.#writePath, body), this.#retry, {
+      transient: isTransientStoreError,
+    });
   }
 
   async queryReadings(query: ReadingsQuery): Promise<Page<StoredPoint>> {
@@ -151,4 +170,11 @@ export class InfluxStore implements TelemetryStore {
   async close(): Promise<void> {
     // Each request uses its own HTTP request on node's global agent; there is nothing to release.
   }
+}
+
+function retryPolicyOf(options: InfluxStoreOptions): RetryPolicy {
+  const { maxRetries = DEFAULT_RETRY_POLICY.maxRetries, retryBudgetMs = DEFAULT_RETRY_POLICY.retryBudgetMs } = options;
+  if (!Number.isSafeInteger(maxRetries) || maxRetries < 0) throw new RangeError('maxRetries must be an integer ≥ 0');
+  if (!Number.isFinite(retryBudgetMs) || retryBudgetMs < 0) throw new RangeError('retryBudgetMs must be ≥ 0');
+  return { ...DEFAULT_RETRY_POLICY, maxRetries, retryBudgetMs };
 }
