@@ -52,13 +52,7 @@ describe('TELEMETRY_WORKERS', () => {
       },
     });
     const primary = node.child.pid as number;
-    let seen: number[] = [];
-    await pollUntil(async () => (seen = await workersOf(primary)).length === 2, 'two workers', 60_000).catch(
-      (error) => {
-        throw new Error(`${String(error)}; children ${JSON.stringify(seen)}; output:
-${node?.output()}`);
-      },
-    );
+    await pollUntil(async () => (await workersOf(primary)).length === 2, 'two workers', 60_000);
     const before = await workersOf(primary);
 
     const base = Date.now() - 60_000;
@@ -76,10 +70,14 @@ ${node?.output()}`);
     expect(first.every((status) => status === 200)).toBe(true);
 
     process.kill(before[0] as number, 'SIGKILL');
-    await pollUntil(async () => {
-      const now = await workersOf(primary);
-      return now.length === 2 && !now.includes(before[0] as number);
-    }, 'a replacement worker', 60_000);
+    await pollUntil(
+      async () => {
+        const now = await workersOf(primary);
+        return now.length === 2 && !now.includes(before[0] as number);
+      },
+      'a replacement worker',
+      60_000,
+    );
     const second = await Promise.all(Array.from({ length: 40 }, (_, i) => send(100 + i)));
     expect(second.every((status) => status === 200)).toBe(true);
 
