@@ -126,19 +126,46 @@ describe('InfluxStore against a store that is down or refuses', () => {
   });
 
   it.each([
-    [429, { 'retry-after': '7' }, 7],
-    [503, { 'retry-after': '7' }, 7],
-    [503, {}, undefined],
-    [500, {}, undefined],
-  ])('passes on Retry-After from an HTTP %i as ERR_STORE_UNAVAILABLE', async (status, headers, retryAfter) => {
-    const server = await fixedAnswerServer(status, headers);
+    [429, { 'retry-after': '7' }, 7, 1],
+    [503, { 'retry-after': '7' }, 7, 1],
+    [503, {}, undefined, 3],
+    [500, {}, undefined, 3],
+  ])(
+    'passes on Retry-After from an HTTP %i as ERR_STORE_UNAVAILABLE, after retrying what fits in the budget',
+    async (status, headers, retryAfter, requests) => {
+      const server = await fixedAnswerServer(status, headers);
+      try {
+        const store = new InfluxStore({ ...options, url: server.url });
+        const error = await rejection(store.write([reading]), 'ERR_STORE_UNAVAILABLE');
+        expect(error.retryAfter()).toBe(retryAfter);
+        expect(server.requests()).toBe(requests);
+      } finally {
+        await server.close();
+      }
+    },
+  );
+
+  it('retries a write answered 503 with Retry-After: 1 after a second, and succeeds', async () => {
+    const answers = [503];
+    const seen: number[] = [];
+    const server: Server = createServer((request, response) => {
+      seen.push(Date.now());
+      request.resume();
+      const status = answers.shift() ?? 204;
+      response.writeHead(status, status === 503 ? { 'retry-after': '1' } : {});
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
     try {
-      const store = new InfluxStore({ ...options, url: server.url });
-      const error = await rejection(store.write([reading]), 'ERR_STORE_UNAVAILABLE');
-      expect(error.retryAfter()).toBe(retryAfter);
-      expect(server.requests()).toBe(1);
+      const store = new InfluxStore({ ...options, url: `http://127.0.0.1:${port}`, maxRetries: 1 });
+      await store.write([reading]);
+      expect(seen).toHaveLength(2);
+      expect((seen[1] ?? 0) - (seen[0] ?? 0)).toBeGreaterThanOrEqual(990);
     } finally {
-      await server.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 
