@@ -255,6 +255,22 @@ describe('verifyMessage', () => {
     ],
     ['a metric name with =', { v: 1, device: 'alice', seq: 1, readings: [reading({ 'a=b': 1 })] }, 'ERR_NAME_INVALID'],
     [
+      'a metric name with a quote',
+      { v: 1, device: 'alice', seq: 1, readings: [reading({ 'a"b': 1 })] },
+      'ERR_NAME_INVALID',
+    ],
+    [
+      'a metric name with a backslash',
+      { v: 1, device: 'alice', seq: 1, readings: [reading({ 'a\\b': 1 })] },
+      'ERR_NAME_INVALID',
+    ],
+    [
+      'a metric name with a slash',
+      { v: 1, device: 'alice', seq: 1, readings: [reading({ 'a/b': 1 })] },
+      'ERR_NAME_INVALID',
+    ],
+    ['an empty metric name', { v: 1, device: 'alice', seq: 1, readings: [reading({ '': 1 })] }, 'ERR_NAME_INVALID'],
+    [
       'a metric name with a newline',
       { v: 1, device: 'alice', seq: 1, readings: [reading({ 'a\nb': 1 })] },
       'ERR_NAME_INVALID',
