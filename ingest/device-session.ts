@@ -104,9 +104,13 @@ export class DeviceSession {
     // packet is handled. Reading on and discarding keeps the receive queue empty,
     // so closing sends FIN after our data rather than a reset that could discard it.
     conn.removeAllListeners('readable');
-    conn.on('readable', () => {
+    const discard = (): void => {
       while (conn.read() !== null);
-    });
+    };
+    conn.on('readable', discard);
+    // A connection paused by backpressure may already hold a full buffer, which
+    // raises no further 'readable' event until something reads from it.
+    discard();
     conn.end();
     const timer = setTimeout(() => conn.destroy(), CLOSE_GRACE_MS);
     await closed;

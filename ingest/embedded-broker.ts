@@ -1,8 +1,10 @@
 import type { Duplex } from 'node:stream';
 import { Aedes, type AuthErrorCode, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { ConfigSchema } from '../src/config/config-schema.js';
 import { asTelemetryError, type ErrorCode, TelemetryError } from '../src/errors.js';
 import type { DeviceKeySource } from '../src/keys/trusted-key.js';
 import type { IngestNode } from './build-ingest.js';
+import { ConnectionBackpressure } from './connection-backpressure.js';
 import { DeviceSession } from './device-session.js';
 import { authenticateDevice, connackReturnCode } from './mqtt-device-auth.js';
 import { errorNotice } from './mqtt-error-notice.js';
@@ -12,6 +14,9 @@ import { mayDeliverTo, mayPublishTo, maySubscribeTo } from './mqtt-topic-rules.j
 
 /** After this many rejected messages in a row, the node closes the connection. */
 export const MAX_CONSECUTIVE_REJECTIONS = 10;
+
+/** Default of {@link EmbeddedBrokerOptions.maxPendingPerConnection}: the default of TELEMETRY_MQTT_MAX_PENDING_PER_CONNECTION. */
+export const DEFAULT_MAX_PENDING_PER_CONNECTION: number = ConfigSchema.properties.mqttMaxPendingPerConnection.default;
 
 /** What the broker logs: the device id and the error code, never a token or payload. */
 export interface BrokerLogger {
@@ -29,6 +34,12 @@ export interface EmbeddedBrokerOptions {
   readonly tokenAudience: string;
   readonly maxTokenLifetimeSeconds: number;
   readonly clockSkewSeconds: number;
+  /**
+   * Publishes of one connection in the pipeline at once, at most; at the limit
+   * the node stops reading from that connection until one is done.
+   * Default {@link DEFAULT_MAX_PENDING_PER_CONNECTION}.
+   */
+  readonly maxPendingPerConnection?: number;
   readonly logger?: BrokerLogger;
 }
 
@@ -37,6 +48,8 @@ export interface EmbeddedBroker {
   readonly tcpPort: number;
   readonly tlsPort?: number;
   readonly wsPort?: number;
+  /** Connections the node has stopped reading from because `maxPendingPerConnection` of their publishes are in the pipeline. */
+  readonly pausedConnections: number;
   /** Stops accepting connections, lets in-flight publishes settle (and be acknowledged), then closes every client. */
   close(): Promise<void>;
 }
@@ -54,6 +67,8 @@ type AedesCallback = (error?: Error | null) => void;
  */
 export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const sessions = new WeakMap<Client, DeviceSession>();
+  const backpressure = new WeakMap<Client, ConnectionBackpressure>();
+  const maxPending = options.maxPendingPerConnection ?? DEFAULT_MAX_PENDING_PER_CONNECTION;
   const connections = new Map<Duplex, Client>();
   const inflight = new Set<Promise<void>>();
   let closing = false;
@@ -109,7 +124,9 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
         void session.close(errorNotice(error, error.seq ?? null));
         return;
       }
-      const handled = handlePublish(session, packet, callback);
+      const pacing = backpressure.get(session.client);
+      if (pacing === undefined) return callback(new Error('publish on a connection the broker did not accept'));
+      const handled = pacing.run(() => handlePublish(session, packet, callback));
       inflight.add(handled);
       void handled.finally(() => inflight.delete(handled));
     },
@@ -136,6 +153,8 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
     const payload = packet.payload;
     // Once handled, the routed copy carries nothing: device data never stays in the broker.
     packet.payload = Buffer.alloc(0);
+    // It may have waited its turn while the node began closing the connection.
+    if (session.closing) return session.hold(callback);
     try {
       if (closing) {
         count('ERR_SHUTTING_DOWN');
@@ -170,6 +189,7 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
       return;
     }
     const client = broker.handle(conn);
+    backpressure.set(client, new ConnectionBackpressure(client, maxPending));
     connections.set(conn, client);
     conn.once('close', () => connections.delete(conn));
     // A passive 'data' listener sees each chunk aedes reads before it is parsed.
@@ -211,6 +231,11 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
     tcpPort: listeners.tcpPort,
     ...(listeners.tlsPort === undefined ? {} : { tlsPort: listeners.tlsPort }),
     ...(listeners.wsPort === undefined ? {} : { wsPort: listeners.wsPort }),
+    get pausedConnections() {
+      let paused = 0;
+      for (const client of connections.values()) if (backpressure.get(client)?.paused === true) paused++;
+      return paused;
+    },
     async close() {
       if (closing) return;
       closing = true;

@@ -62,6 +62,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
         tokenAudience: config.tokenAudience,
         maxTokenLifetimeSeconds: config.maxTokenLifetimeSeconds,
         clockSkewSeconds: config.clockSkewSeconds,
+        maxPendingPerConnection: config.mqttMaxPendingPerConnection,
         logger,
       });
       transports.push(broker);

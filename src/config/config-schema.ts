@@ -76,6 +76,16 @@ export const ConfigSchema = Type.Object({
     -1,
     65_535,
   ),
+  mqttMaxPendingPerConnection: integer(
+    {
+      env: 'TELEMETRY_MQTT_MAX_PENDING_PER_CONNECTION',
+      description:
+        'Messages of one embedded-broker connection in the pipeline at once, at most; at the limit the node stops reading from it',
+    },
+    32,
+    1,
+    65_535,
+  ),
   mqttBrokerUrl: text(
     {
       env: 'TELEMETRY_MQTT_BROKER_URL',

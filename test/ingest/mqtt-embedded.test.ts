@@ -3,8 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, ErrorWithSubackPacket, type IClientOptions, type MqttClient } from 'mqtt';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildIngest, type IngestNode } from '../../ingest/build-ingest.js';
+import { CLOSE_GRACE_MS } from '../../ingest/device-session.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../ingest/embedded-broker.js';
 import { MqttPacketSizeGuard } from '../../ingest/mqtt-packet-size-guard.js';
 import { parseConfig } from '../../src/config/parse-config.js';
@@ -45,6 +46,7 @@ async function start(env: Record<string, string> = {}, tls?: { cert: Buffer; key
     tokenAudience: AUDIENCE,
     maxTokenLifetimeSeconds: config.maxTokenLifetimeSeconds,
     clockSkewSeconds: config.clockSkewSeconds,
+    maxPendingPerConnection: config.mqttMaxPendingPerConnection,
   });
 }
 
@@ -82,11 +84,11 @@ async function watch(client: MqttClient, device: TestDevice) {
   return { events, notices };
 }
 
-async function stored(device: string) {
+async function stored(device: string, limit = 1000) {
   const page = await store.queryReadings({
     devices: [device],
     range: { start: NOW - 86_400_000, end: NOW + 1 },
-    limit: 1000,
+    limit,
   });
   return page.items;
 }
@@ -101,6 +103,91 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
 
 function reading(seq: number, device = alice): Promise<string> {
   return signMessage(device.signer, seq, [{ ts: NOW - seq, values: { t: seq } }]);
+}
+
+/** The seq a signed message carries, read without verifying it. */
+function seqOf(input: string | Uint8Array): number {
+  const jws = typeof input === 'string' ? input : Buffer.from(input).toString();
+  const payload: unknown = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString());
+  return (payload as { seq: number }).seq;
+}
+
+/** What went through node.pipeline.handle for one device. */
+interface PipelineTrace {
+  /** Its messages in the pipeline now. */
+  inside: number;
+  /** The most of its messages in the pipeline at once. */
+  most: number;
+  /** The seq of each message that entered the pipeline, in the order they entered. */
+  entered: number[];
+  /** The seq of each message the pipeline accepted. */
+  accepted: number[];
+}
+
+/** Records, per device, what enters node.pipeline.handle and what it accepts. */
+function tracePipeline(): (device: string) => PipelineTrace {
+  const traces = new Map<string, PipelineTrace>();
+  const traceOf = (device: string): PipelineTrace => {
+    let trace = traces.get(device);
+    if (trace === undefined) {
+      trace = { inside: 0, most: 0, entered: [], accepted: [] };
+      traces.set(device, trace);
+    }
+    return trace;
+  };
+  const handle = node.pipeline.handle.bind(node.pipeline);
+  vi.spyOn(node.pipeline, 'handle').mockImplementation(async (input, context) => {
+    const trace = traceOf(context.expectedDevice ?? '');
+    trace.inside++;
+    trace.most = Math.max(trace.most, trace.inside);
+    trace.entered.push(seqOf(input));
+    try {
+      const message = await handle(input, context);
+      trace.accepted.push(message.seq);
+      return message;
+    } finally {
+      trace.inside--;
+    }
+  });
+  return traceOf;
+}
+
+/** A certificate for 127.0.0.1 made with the openssl CLI, in a temporary folder that afterEach removes. */
+function selfSignedCertificate(): { cert: Buffer; key: Buffer } {
+  tempDir = mkdtempSync(join(tmpdir(), 'mqtt-tls-'));
+  const cert = join(tempDir, 'cert.pem');
+  const key = join(tempDir, 'key.pem');
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-days',
+        '1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'pipe' },
+    );
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error('the openssl CLI is missing: install the Debian package `openssl` to run this test');
+    }
+    throw error;
+  }
+  return { cert: readFileSync(cert), key: readFileSync(key) };
 }
 
 beforeAll(async () => {
@@ -364,41 +451,9 @@ describe('backpressure', () => {
 
 describe('MQTT over TLS', () => {
   it('accepts a device over mqtts:// with a certificate the device trusts', async () => {
-    tempDir = mkdtempSync(join(tmpdir(), 'mqtt-tls-'));
-    const cert = join(tempDir, 'cert.pem');
-    const key = join(tempDir, 'key.pem');
-    try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-subj',
-          '/CN=127.0.0.1',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-          '-days',
-          '1',
-          '-keyout',
-          key,
-          '-out',
-          cert,
-        ],
-        { stdio: 'pipe' },
-      );
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error('the openssl CLI is missing: install the Debian package `openssl` to run this test');
-      }
-      throw error;
-    }
-    await start({}, { cert: readFileSync(cert), key: readFileSync(key) });
-    const client = await connect(alice, { url: `mqtts://127.0.0.1:${broker?.tlsPort}`, ca: readFileSync(cert) });
+    const tls = selfSignedCertificate();
+    await start({}, tls);
+    const client = await connect(alice, { url: `mqtts://127.0.0.1:${broker?.tlsPort}`, ca: tls.cert });
     await client.publishAsync(messagesTopic(alice.id), await reading(1), { qos: 1 });
     expect(await stored(alice.id)).toHaveLength(1);
   });
@@ -417,5 +472,78 @@ describe('MqttPacketSizeGuard', () => {
   it('reports a remaining length longer than four bytes as malformed', () => {
     const guard = new MqttPacketSizeGuard(Number.MAX_SAFE_INTEGER);
     expect(guard.feed(Uint8Array.from([0x30, 0x80, 0x80, 0x80, 0x80]))).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('per-connection backpressure', () => {
+  const LIMIT = 32;
+  const FLOOD = 1000;
+  const seqs = Array.from({ length: FLOOD }, (_, seq) => seq);
+
+  it.each(['mqtt', 'ws', 'mqtts'] as const)(
+    'keeps a flood over %s to the limit in the pipeline and stops reading, then stores every message once',
+    async (scheme) => {
+      const tls = scheme === 'mqtts' ? selfSignedCertificate() : undefined;
+      await start({ TELEMETRY_MQTT_MAX_PENDING_PER_CONNECTION: String(LIMIT) }, tls);
+      const traceOf = tracePipeline();
+      const port = { mqtt: broker?.tcpPort, ws: broker?.wsPort, mqtts: broker?.tlsPort }[scheme];
+      const client = await connect(alice, { url: `${scheme}://127.0.0.1:${port}`, ...(tls && { ca: tls.cert }) });
+      const other = await connect(bob);
+      const messages = await Promise.all(seqs.map((seq) => reading(seq)));
+      store.hold();
+      let acked = 0;
+      const acks: Promise<void>[] = [];
+      for (const [seq, message] of messages.entries()) {
+        // Half QoS 0 (nothing to wait for at the device), then half QoS 1.
+        if (seq < FLOOD / 2) client.publish(messagesTopic(alice.id), message, { qos: 0 });
+        else acks.push(client.publishAsync(messagesTopic(alice.id), message, { qos: 1 }).then(() => void acked++));
+      }
+      await until(() => broker?.pausedConnections === 1 && traceOf(alice.id).inside === LIMIT);
+
+      // Another connection is still read and served: its SUBACK comes back, its message enters the pipeline.
+      await watch(other, bob);
+      const bobAck = other.publishAsync(messagesTopic(bob.id), await reading(1, bob), { qos: 1 });
+      await until(() => traceOf(bob.id).inside === 1);
+      expect(traceOf(alice.id).entered).toHaveLength(LIMIT);
+      expect(broker?.pausedConnections).toBe(1);
+      expect(acked).toBe(0);
+
+      store.release();
+      await Promise.all([...acks, bobAck]);
+      await until(() => traceOf(alice.id).accepted.length === FLOOD);
+      expect(acked).toBe(FLOOD / 2);
+      expect(traceOf(alice.id).most).toBe(LIMIT);
+      expect(traceOf(alice.id).entered).toEqual(seqs);
+      expect(traceOf(alice.id).accepted.toSorted((a, b) => a - b)).toEqual(seqs);
+      expect(await stored(alice.id, 2 * FLOOD)).toHaveLength(FLOOD);
+      expect(await stored(bob.id)).toHaveLength(1);
+      expect(broker?.pausedConnections).toBe(0);
+    },
+  );
+
+  it('closes a paused connection with a notice when its token expires', async () => {
+    await start({ TELEMETRY_MQTT_MAX_PENDING_PER_CONNECTION: String(LIMIT) });
+    const traceOf = tracePipeline();
+    const messages = await Promise.all(seqs.map((seq) => reading(seq)));
+    const client = await connect(alice, { token: await token(alice, 2) });
+    const seen = await watch(client, alice);
+    store.hold();
+    let acked = 0;
+    for (const message of messages) {
+      client.publish(messagesTopic(alice.id), message, { qos: 1 }, (error) => {
+        if (error === undefined) acked++;
+      });
+    }
+    await until(() => broker?.pausedConnections === 1);
+    await until(() => seen.events.includes('notice'), 6000);
+    const noticed = Date.now();
+    await until(() => seen.events.includes('close') && broker?.pausedConnections === 0);
+    // The node reads on and discards what the device still sends, so both sides
+    // close long before the node would give up waiting and destroy the socket.
+    expect(Date.now() - noticed).toBeLessThan(CLOSE_GRACE_MS / 2);
+    expect(seen.events).toEqual(['notice', 'close']);
+    expect(seen.notices[0]).toMatchObject({ code: 'ERR_TOKEN_EXPIRED' });
+    expect(acked).toBe(0);
+    expect(traceOf(alice.id).entered).toHaveLength(LIMIT);
   });
 });
