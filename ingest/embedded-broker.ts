@@ -1,12 +1,12 @@
 import type { Duplex } from 'node:stream';
 import { Aedes, type AuthErrorCode, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { ConfigSchema } from '../src/config/config-schema.js';
-import { asTelemetryError, type ErrorCode, TelemetryError } from '../src/errors.js';
+import { asTelemetryError, connackReturnCode, type ErrorCode, TelemetryError } from '../src/errors.js';
 import type { DeviceKeySource } from '../src/keys/trusted-key.js';
 import type { IngestNode } from './build-ingest.js';
 import { ConnectionBackpressure } from './connection-backpressure.js';
 import { DeviceSession } from './device-session.js';
-import { authenticateDevice, connackReturnCode } from './mqtt-device-auth.js';
+import { authenticateDevice } from './mqtt-device-auth.js';
 import { errorNotice } from './mqtt-error-notice.js';
 import { openMqttListeners } from './mqtt-listeners.js';
 import { MQTT_PACKET_OVERHEAD_BYTES, MqttPacketSizeGuard } from './mqtt-packet-size-guard.js';

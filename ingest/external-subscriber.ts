@@ -1,5 +1,5 @@
 import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
-import { asTelemetryError, type ErrorCode, type TelemetryError } from '../src/errors.js';
+import { asTelemetryError, pubackReasonCode, type TelemetryError } from '../src/errors.js';
 import { ALL_MESSAGES_FILTER, deviceOfMessagesTopic, errorsTopic } from '../src/protocol/topics.js';
 import type { IngestNode } from './build-ingest.js';
 import { errorNotice } from './mqtt-error-notice.js';
@@ -38,35 +38,7 @@ export interface ExternalSubscriber {
 
 // MQTT 5 PUBACK reason codes, §3.4.2.1.
 const REASON_SUCCESS = 0x00;
-const REASON_IMPLEMENTATION_SPECIFIC = 0x83;
-const REASON_NOT_AUTHORIZED = 0x87;
 const REASON_TOPIC_NAME_INVALID = 0x90;
-const REASON_PAYLOAD_FORMAT_INVALID = 0x99;
-
-const NOT_AUTHORIZED: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'ERR_ALG_NOT_ALLOWED',
-  'ERR_UNKNOWN_KEY',
-  'ERR_SIGNATURE_INVALID',
-  'ERR_CREDENTIAL_INVALID',
-  'ERR_CREDENTIAL_EXPIRED',
-  'ERR_DEVICE_MISMATCH',
-  'ERR_TOKEN_INVALID',
-  'ERR_TOKEN_EXPIRED',
-  'ERR_TOPIC_FORBIDDEN',
-]);
-const MALFORMED: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'ERR_MESSAGE_MALFORMED',
-  'ERR_HEADER_INVALID',
-  'ERR_PAYLOAD_MALFORMED',
-]);
-
-/** The failure reason code of the PUBACK that drops a rejected message at the broker. */
-export function pubackReasonOf(code: ErrorCode): number {
-  if (NOT_AUTHORIZED.has(code)) return REASON_NOT_AUTHORIZED;
-  if (MALFORMED.has(code)) return REASON_PAYLOAD_FORMAT_INVALID;
-  // "The PUBLISH is valid but the receiver is not willing to accept it" (MQTT 5 §3.4.2.1).
-  return REASON_IMPLEMENTATION_SPECIFIC;
-}
 
 type Ack = (error: Error | number, code?: number) => void;
 
@@ -125,7 +97,7 @@ export async function startExternalSubscriber(
     log?.info({ device, code: failure.code }, 'mqtt: message rejected');
     if (client.connected)
       client.publish(errorsTopic(device), JSON.stringify(errorNotice(failure, failure.seq ?? null)), { qos: 0 });
-    acknowledge(client, ack, pubackReasonOf(failure.code));
+    acknowledge(client, ack, pubackReasonCode(failure.code));
   };
 
   const onMessage = (client: MqttClient, topic: string, payload: Buffer, ack: Ack): void => {

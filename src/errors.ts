@@ -188,6 +188,54 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_POLICIES, value);
 }
 
+/** Codes that say an MQTT connection token itself is bad. */
+const BAD_TOKEN_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_TOKEN_INVALID',
+  'ERR_TOKEN_EXPIRED',
+  'ERR_SIGNATURE_INVALID',
+  'ERR_ALG_NOT_ALLOWED',
+  'ERR_HEADER_INVALID',
+]);
+
+/**
+ * The CONNACK return code (MQTT 3.1.1 §3.2.2.3) for a CONNECT refused with `code`:
+ * 4 (bad user name or password) for a bad or expired token, 3 (server unavailable)
+ * when a retry can succeed (draining, overloaded), 5 (not authorized) otherwise.
+ */
+export function connackReturnCode(code: ErrorCode): 3 | 4 | 5 {
+  if (BAD_TOKEN_CODES.has(code)) return 4;
+  if (ERROR_POLICIES[code].retryable) return 3;
+  return 5;
+}
+
+const NOT_AUTHORIZED_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_ALG_NOT_ALLOWED',
+  'ERR_UNKNOWN_KEY',
+  'ERR_SIGNATURE_INVALID',
+  'ERR_CREDENTIAL_INVALID',
+  'ERR_CREDENTIAL_EXPIRED',
+  'ERR_DEVICE_MISMATCH',
+  'ERR_TOKEN_INVALID',
+  'ERR_TOKEN_EXPIRED',
+  'ERR_TOPIC_FORBIDDEN',
+]);
+const MALFORMED_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_MESSAGE_MALFORMED',
+  'ERR_HEADER_INVALID',
+  'ERR_PAYLOAD_MALFORMED',
+]);
+
+/**
+ * The MQTT 5 PUBACK reason code (§3.4.2.1) with which an external-broker
+ * subscriber drops a message rejected with `code`: 0x87 not authorized,
+ * 0x99 payload format invalid, else 0x83 implementation specific error.
+ */
+export function pubackReasonCode(code: ErrorCode): 0x83 | 0x87 | 0x99 {
+  if (NOT_AUTHORIZED_CODES.has(code)) return 0x87;
+  if (MALFORMED_CODES.has(code)) return 0x99;
+  return 0x83;
+}
+
 export interface TelemetryErrorOptions {
   readonly cause?: unknown;
   /** Seconds after which a retry may succeed (sent as Retry-After). */

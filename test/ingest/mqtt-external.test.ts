@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { connectAsync, type IPublishPacket, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildIngest, type IngestNode } from '../../ingest/build-ingest.js';
-import { type ExternalSubscriber, pubackReasonOf, startExternalSubscriber } from '../../ingest/external-subscriber.js';
+import { type ExternalSubscriber, startExternalSubscriber } from '../../ingest/external-subscriber.js';
 import { parseConfig } from '../../src/config/parse-config.js';
+import { pubackReasonCode } from '../../src/errors.js';
 import { DeviceKeys, type ErrorCode, signMessage, signPayload, TelemetryError } from '../../src/index.js';
 import { errorsTopic, messagesTopic } from '../../src/protocol/topics.js';
 import { DuckDbStore } from '../../src/store/duckdb-store.js';
@@ -202,11 +203,11 @@ describe('external-broker subscriber', () => {
   });
 
   it('chooses an MQTT 5 PUBACK failure reason code by the kind of error', () => {
-    expect(pubackReasonOf('ERR_DEVICE_MISMATCH')).toBe(0x87);
-    expect(pubackReasonOf('ERR_SIGNATURE_INVALID')).toBe(0x87);
-    expect(pubackReasonOf('ERR_MESSAGE_MALFORMED')).toBe(0x99);
-    expect(pubackReasonOf('ERR_PAYLOAD_MALFORMED')).toBe(0x99);
-    expect(pubackReasonOf('ERR_TIMESTAMP_OUT_OF_RANGE')).toBe(0x83);
+    expect(pubackReasonCode('ERR_DEVICE_MISMATCH')).toBe(0x87);
+    expect(pubackReasonCode('ERR_SIGNATURE_INVALID')).toBe(0x87);
+    expect(pubackReasonCode('ERR_MESSAGE_MALFORMED')).toBe(0x99);
+    expect(pubackReasonCode('ERR_PAYLOAD_MALFORMED')).toBe(0x99);
+    expect(pubackReasonCode('ERR_TIMESTAMP_OUT_OF_RANGE')).toBe(0x83);
   });
 
   it('splits the stream between two nodes of one share group, each message stored by exactly one', async () => {
