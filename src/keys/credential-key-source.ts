@@ -1,3 +1,4 @@
+import { KeyObject } from 'node:crypto';
 import type { CryptoKey } from 'jose';
 import { errors, importJWK, type JWK, type JWTPayload, jwtVerify } from 'jose';
 import { TelemetryError } from '../errors.js';
@@ -108,7 +109,15 @@ export class CredentialKeySource {
       throw new TelemetryError('ERR_CREDENTIAL_INVALID', 'credential cnf.jwk cannot be imported', { cause });
     }
     return {
-      key: { device: sub, alg: jwk.alg, key, kid: jwk.kid, source: 'credential', notAfter: (exp ?? 0) * 1000 },
+      key: {
+        device: sub,
+        alg: jwk.alg,
+        key,
+        verifier: KeyObject.from(key),
+        kid: jwk.kid,
+        source: 'credential',
+        notAfter: (exp ?? 0) * 1000,
+      },
       notBefore: (nbf ?? 0) * 1000,
     };
   }

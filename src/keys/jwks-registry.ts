@@ -1,3 +1,4 @@
+import { KeyObject } from 'node:crypto';
 import type { CryptoKey } from 'jose';
 import { importJWK, type JWK } from 'jose';
 import { TelemetryError } from '../errors.js';
@@ -94,7 +95,14 @@ export class JwksRegistry {
       return Promise.reject(new TelemetryError('ERR_UNKNOWN_KEY', 'no registered key has this kid'));
     }
     const imported = importJWK(entry.jwk, entry.alg).then(
-      (key): TrustedKey => ({ device: entry.sub, alg: entry.alg, key: key as CryptoKey, kid, source: 'registry' }),
+      (key): TrustedKey => ({
+        device: entry.sub,
+        alg: entry.alg,
+        key: key as CryptoKey,
+        verifier: KeyObject.from(key as CryptoKey),
+        kid,
+        source: 'registry',
+      }),
       (cause: unknown) => {
         this.#imported.delete(kid);
         throw new TelemetryError('ERR_UNKNOWN_KEY', 'the registered key with this kid is not a usable public key', {

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { CryptoKey, JWSHeaderParameters } from 'jose';
 import type { KeySourceKind } from '../protocol/message.js';
 import type { DeviceAlgorithm } from './device-algorithm.js';
@@ -7,6 +8,8 @@ export interface TrustedKey {
   readonly device: string;
   readonly alg: DeviceAlgorithm;
   readonly key: CryptoKey;
+  /** The same public key as a node:crypto KeyObject, for the hot path's synchronous signature check. */
+  readonly verifier: KeyObject;
   readonly kid: string | undefined;
   readonly source: KeySourceKind;
   /** For keys bound by a credential: when the credential expires, ms since the epoch. */
