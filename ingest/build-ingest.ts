@@ -1,6 +1,7 @@
 import { type FastifyBaseLogger, type FastifyInstance, fastify, LogController } from 'fastify';
 import type { Config } from '../src/config/config-schema.js';
 import { TelemetryError } from '../src/errors.js';
+import type { JwksRegistry } from '../src/keys/jwks-registry.js';
 import type { DeviceKeySource } from '../src/keys/trusted-key.js';
 import { BatchWriter } from '../src/pipeline/batch-writer.js';
 import { IngestPipeline } from '../src/pipeline/ingest-pipeline.js';
@@ -9,12 +10,16 @@ import type { ProtocolLimits } from '../src/protocol/limits.js';
 import type { TelemetryStore } from '../src/store/telemetry-store.js';
 import { registerIngestRoutes } from './http-routes.js';
 import { IngestMetrics } from './ingest-metrics.js';
+import { registerOpenApi } from './openapi.js';
+import { registerQueryRoutes } from './query-routes.js';
 
 /** Everything a node is built from; tests pass their own clock, store and keys. */
 export interface IngestDeps {
   readonly config: Config;
   readonly store: TelemetryStore;
   readonly keys: DeviceKeySource;
+  /** Operator issuer keys for the query API; without them it answers 401 to everything. */
+  readonly operatorIssuers?: () => JwksRegistry;
   readonly now?: () => number;
   /** A pino logger, or false for none. */
   readonly logger?: FastifyBaseLogger | false;
@@ -91,6 +96,8 @@ export async function buildIngest(deps: IngestDeps): Promise<IngestNode> {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });
+  // Before any route: the OpenAPI document sees only routes added after it.
+  await registerOpenApi(app);
   await registerIngestRoutes(app, {
     pipeline,
     metrics,
@@ -100,6 +107,13 @@ export async function buildIngest(deps: IngestDeps): Promise<IngestNode> {
       if (draining) throw new TelemetryError('ERR_SHUTTING_DOWN', 'draining');
       await store.ping();
     },
+  });
+  await registerQueryRoutes(app, {
+    store,
+    now,
+    auth: { issuers: deps.operatorIssuers, now, clockSkewSeconds: config.clockSkewSeconds },
+    maxReadingAgeMs: limits.maxReadingAgeMs,
+    clockSkewMs: limits.maxFutureSkewMs,
   });
 
   return {

@@ -35,7 +35,15 @@ export async function startNode(config: Config): Promise<RunningNode> {
     logger.warn({ err: error }, 'key set refresh failed; keeping the previous one'),
   );
   const store = await openStore(config);
-  const node = await buildIngest({ config, store, keys: keys.deviceKeys, logger, processMetrics: true });
+  const { operatorIssuers } = keys;
+  const node = await buildIngest({
+    config,
+    store,
+    keys: keys.deviceKeys,
+    ...(operatorIssuers === undefined ? {} : { operatorIssuers: () => operatorIssuers.current }),
+    logger,
+    processMetrics: true,
+  });
   await node.app.listen({ host: config.httpHost, port: config.httpPort });
   const address = node.app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

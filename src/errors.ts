@@ -180,6 +180,31 @@ export const ERROR_POLICIES = {
     retryable: true,
     summary: 'The node is draining; send it to another node.',
   },
+  ERR_QUERY_INVALID: {
+    status: 400,
+    mqtt: 'reject',
+    retryable: false,
+    summary: 'A query parameter is missing, malformed or out of range (query API only).',
+  },
+  ERR_CURSOR_INVALID: {
+    status: 400,
+    mqtt: 'reject',
+    retryable: false,
+    summary: 'The paging cursor is malformed or belongs to another query (query API only).',
+  },
+  ERR_UNAUTHORIZED: {
+    status: 401,
+    mqtt: 'reject',
+    retryable: false,
+    summary:
+      'No operator token, or one that is expired, tampered, from an untrusted issuer or not an operator token (query API only).',
+  },
+  ERR_FORBIDDEN: {
+    status: 403,
+    mqtt: 'reject',
+    retryable: false,
+    summary: "The operator token's scope does not cover a device the query names (query API only).",
+  },
 } as const satisfies Record<string, ErrorPolicy>;
 
 export type ErrorCode = keyof typeof ERROR_POLICIES;

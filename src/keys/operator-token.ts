@@ -61,9 +61,12 @@ export async function verifyOperatorToken(
         algorithms: [...DEVICE_ALGORITHMS],
         currentDate: new Date(options.now),
         clockTolerance: options.clockSkewSeconds,
-        requiredClaims: ['sub', 'exp', 'scope'],
+        requiredClaims: ['sub', 'exp', 'iat', 'scope'],
       },
     );
+    if ((payload.iat ?? 0) * 1000 > options.now + options.clockSkewSeconds * 1000) {
+      throw new TelemetryError('ERR_TOKEN_INVALID', 'operator token is issued in the future');
+    }
     if (typeof payload.scope !== 'string' || !isOperatorScope(payload.scope)) {
       throw new TelemetryError('ERR_TOKEN_INVALID', 'operator token scope is not valid');
     }

@@ -63,6 +63,11 @@ const NOT_FROM_MESSAGE_BYTES: readonly ErrorCode[] = [
   'ERR_STORE_REJECTED',
   'ERR_INTERNAL',
   'ERR_SHUTTING_DOWN',
+  // The query API's own codes.
+  'ERR_QUERY_INVALID',
+  'ERR_CURSOR_INVALID',
+  'ERR_UNAUTHORIZED',
+  'ERR_FORBIDDEN',
 ];
 
 describe('test vectors (test/vectors/*.json, part of docs/PROTOCOL.md)', () => {

@@ -1,0 +1,154 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { DEVICE_ID_PATTERN, METRIC_NAME_PATTERN } from '../protocol/names.js';
+import { MAX_PAGE_LIMIT } from '../store/keyset-page.js';
+import { INSTANT_PATTERN } from './parse-instant.js';
+
+/**
+ * The query API's wire format, in one schema language: the routes validate
+ * query strings and serialise answers with these, the OpenAPI document is
+ * generated from them, and the CLI checks the answers it gets against them.
+ */
+
+/** Most devices or metrics one query may name. */
+export const MAX_NAMES_PER_QUERY = 100;
+/** The page size when a query does not say. */
+export const DEFAULT_PAGE_LIMIT = 1_000;
+/** The longest window a windowed query may ask for: 366 days. */
+export const MAX_WINDOW_MS = 366 * 86_400_000;
+
+const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN.source, description: 'A device id.' });
+const MetricName = Type.String({ pattern: METRIC_NAME_PATTERN.source, description: 'A metric name.' });
+const DevicePrefix = Type.String({
+  pattern: '^[A-Za-z0-9._-]{1,64}$',
+  description: 'Only devices whose id starts with this.',
+});
+const Instant = Type.String({
+  pattern: INSTANT_PATTERN,
+  description: 'Milliseconds since the epoch, or an RFC 3339 date-time with a zone.',
+  examples: ['1795867200000', '2026-11-28T12:00:00Z'],
+});
+const Devices = Type.Array(DeviceId, {
+  minItems: 1,
+  maxItems: MAX_NAMES_PER_QUERY,
+  description: 'Device ids; repeat the parameter for several (`device=a&device=b`).',
+});
+const Metrics = Type.Array(MetricName, {
+  minItems: 1,
+  maxItems: MAX_NAMES_PER_QUERY,
+  description: 'Metric names; repeat for several. All metrics when absent.',
+});
+const Format = Type.Union([Type.Literal('json'), Type.Literal('csv')], {
+  description: 'Answer as JSON (default) or CSV; `Accept: text/csv` does the same as `csv`.',
+});
+const Limit = Type.Integer({
+  minimum: 1,
+  maximum: MAX_PAGE_LIMIT,
+  default: DEFAULT_PAGE_LIMIT,
+  description: 'Most items on one page.',
+});
+const Cursor = Type.String({
+  pattern: '^[A-Za-z0-9_-]{1,512}$',
+  description: 'The `nextCursor` of the previous page of the same query.',
+});
+
+/** The aggregates a windowed query may ask for. */
+export const AggregateSchema = Type.Union(
+  [Type.Literal('mean'), Type.Literal('min'), Type.Literal('max'), Type.Literal('count'), Type.Literal('last')],
+  { description: 'How the values in a window are combined.' },
+);
+
+export const ReadingsQuerystring = Type.Object(
+  {
+    device: Devices,
+    metric: Type.Optional(Metrics),
+    from: { ...Instant, description: `Start of the range, inclusive. ${Instant.description}` },
+    to: { ...Instant, description: `End of the range, exclusive. ${Instant.description}` },
+    limit: Type.Optional(Limit),
+    cursor: Type.Optional(Cursor),
+    format: Type.Optional(Format),
+  },
+  { additionalProperties: false },
+);
+export type ReadingsQuerystring = Static<typeof ReadingsQuerystring>;
+
+export const WindowsQuerystring = Type.Object(
+  {
+    ...ReadingsQuerystring.properties,
+    windowMs: Type.Integer({
+      minimum: 1,
+      maximum: MAX_WINDOW_MS,
+      description: 'Window length in milliseconds; windows are aligned to the epoch.',
+    }),
+    aggregate: Type.Optional({ ...AggregateSchema, default: 'mean' }),
+  },
+  { additionalProperties: false },
+);
+export type WindowsQuerystring = Static<typeof WindowsQuerystring>;
+
+export const LatestQuerystring = Type.Object(
+  { prefix: Type.Optional(DevicePrefix), metric: Type.Optional(Metrics), format: Type.Optional(Format) },
+  { additionalProperties: false },
+);
+export type LatestQuerystring = Static<typeof LatestQuerystring>;
+
+export const SeriesQuerystring = Type.Object(
+  { prefix: Type.Optional(DevicePrefix), format: Type.Optional(Format) },
+  { additionalProperties: false },
+);
+export type SeriesQuerystring = Static<typeof SeriesQuerystring>;
+
+const Time = Type.Integer({ description: 'Milliseconds since the epoch.' });
+
+/** One stored value. */
+export const PointSchema = Type.Object({
+  device: Type.String(),
+  metric: Type.String(),
+  ts: Time,
+  value: Type.Number(),
+});
+export type PointSchema = Static<typeof PointSchema>;
+
+const NextCursor = Type.Optional(
+  Type.String({ description: 'Present when more items follow: pass it back as `cursor` to get them.' }),
+);
+
+export const ReadingsResponse = Type.Object({
+  from: Time,
+  to: Time,
+  items: Type.Array(PointSchema, { description: 'Ordered by device, metric, ts.' }),
+  nextCursor: NextCursor,
+});
+export type ReadingsResponse = Static<typeof ReadingsResponse>;
+
+export const WindowsResponse = Type.Object({
+  from: Time,
+  to: Time,
+  windowMs: Type.Integer(),
+  aggregate: AggregateSchema,
+  items: Type.Array(PointSchema, {
+    description:
+      'One item per window that holds values, ordered by device, metric, window start; ts is the window start.',
+  }),
+  nextCursor: NextCursor,
+});
+export type WindowsResponse = Static<typeof WindowsResponse>;
+
+export const LatestResponse = Type.Object({
+  items: Type.Array(PointSchema, { description: 'The newest value of each device and metric.' }),
+});
+export type LatestResponse = Static<typeof LatestResponse>;
+
+/** One (device, metric) stored, with when it was last seen. */
+export const SeriesSchema = Type.Object({ device: Type.String(), metric: Type.String(), lastSeen: Time });
+export type SeriesSchema = Static<typeof SeriesSchema>;
+
+export const SeriesResponse = Type.Object({
+  items: Type.Array(SeriesSchema, { description: 'Every device and metric stored, ordered by device, metric.' }),
+});
+export type SeriesResponse = Static<typeof SeriesResponse>;
+
+/** The body of every error answer (see `ingest/error-reply.ts`). */
+export const ErrorResponse = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String(), retryable: Type.Boolean() }),
+});
+export type ErrorResponse = Static<typeof ErrorResponse>;
