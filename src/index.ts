@@ -36,6 +36,8 @@ export type { KeySourceKind, Reading, TelemetryPayload, VerifiedMessage, WireRea
 export { DEVICE_ID_PATTERN, isDeviceId, isMetricName, METRIC_NAME_PATTERN } from './protocol/names.js';
 export { parseStrictJson } from './protocol/parse-strict-json.js';
 export { signMessage, signPayload } from './protocol/sign-message.js';
+export type { ErrorNotice } from './protocol/topics.js';
+export { deviceOfMessagesTopic, errorsTopic, messagesTopic } from './protocol/topics.js';
 export { validatePayload } from './protocol/validate-payload.js';
 export type { VerifyContext, VerifyMessageDeps } from './protocol/verify-message.js';
 export { verifyMessage } from './protocol/verify-message.js';

@@ -1,9 +1,11 @@
 import { ConfigError } from '../errors.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
 import { keysCommand } from './keys-command.js';
+import { queryCommand } from './query-command.js';
 import { serveCommand } from './serve-command.js';
+import { simulateCommand } from './simulate-command.js';
 
-const COMMANDS: readonly Command[] = [serveCommand, keysCommand];
+const COMMANDS: readonly Command[] = [serveCommand, keysCommand, simulateCommand, queryCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

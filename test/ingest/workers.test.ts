@@ -52,7 +52,16 @@ describe('TELEMETRY_WORKERS', () => {
       },
     });
     const primary = node.child.pid as number;
-    await pollUntil(async () => (await workersOf(primary)).length === 2, 'two workers', 60_000);
+    const running = node;
+    const listening = () => running.output().split('ingest node listening on').length - 1;
+    await pollUntil(
+      async () => listening() >= 2 && (await workersOf(primary)).length === 2,
+      'two workers',
+      90_000,
+    ).catch(async (error: unknown) => {
+      const { stdout } = await promisify(execFile)('ps', ['-o', 'pid=,ppid=,comm=,args=', '-e']);
+      throw new Error(`${String(error)}\n${running.output()}\n${stdout}`);
+    });
     const before = await workersOf(primary);
 
     const base = Date.now() - 60_000;
@@ -109,5 +118,5 @@ describe('TELEMETRY_WORKERS', () => {
     };
     expect(workers.filter(alive)).toEqual([]);
     node = undefined;
-  }, 180_000);
+  }, 240_000);
 });

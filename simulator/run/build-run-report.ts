@@ -1,0 +1,127 @@
+import type { SimulatedDevice } from '../device/simulated-device.js';
+import type { RunOptions } from './run-options.js';
+import type { DeviceReport, RunReport } from './run-report.js';
+import type { RunStats } from './run-stats.js';
+
+/** When a device was made to go offline, ms since the epoch. */
+export interface OfflineWindow {
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface RunOutcome {
+  readonly options: RunOptions;
+  readonly devices: readonly SimulatedDevice[];
+  readonly stats: RunStats;
+  readonly offline: ReadonlyMap<string, OfflineWindow>;
+  readonly start: number;
+  readonly end: number;
+  readonly cpu: NodeJS.CpuUsage;
+}
+
+const record = (counts: ReadonlyMap<string, number>) =>
+  Object.fromEntries([...counts.entries()].sort(([a], [b]) => a.localeCompare(b)));
+const round = (value: number, decimals = 3) => Math.round(value * 10 ** decimals) / 10 ** decimals;
+
+/** What went wrong that was not injected on purpose; the run exits non-zero when there is any. */
+function problemsOf(outcome: RunOutcome): string[] {
+  const { devices, stats } = outcome;
+  const problems: string[] = [];
+  for (const [code, count] of stats.rejections) problems.push(`${count} message(s) refused for good with ${code}`);
+  const silent = devices.filter((d) => !d.linkEverConnected);
+  if (silent.length > 0) {
+    const names = silent
+      .slice(0, 5)
+      .map((d) => d.id)
+      .join(', ');
+    problems.push(`${silent.length} device(s) never got through to a node: ${names}${silent.length > 5 ? ', …' : ''}`);
+  }
+  const pending = devices.reduce((sum, d) => sum + d.pending, 0);
+  if (pending > 0) problems.push(`${pending} message(s) still unacknowledged when the drain timeout passed`);
+  const unsent = devices.reduce((sum, d) => sum + d.buffered, 0);
+  if (unsent > 0) problems.push(`${unsent} reading(s) never sent`);
+  return problems;
+}
+
+/** The report of a finished run. */
+export function buildRunReport(outcome: RunOutcome): RunReport {
+  const { options, devices, stats, start, end, cpu } = outcome;
+  const seconds = Math.max(0.001, (end - start) / 1000);
+  const problems = problemsOf(outcome);
+  const deviceReports: DeviceReport[] = devices.map((device, index) => {
+    const entry = options.fleet.devices[index];
+    const window = outcome.offline.get(device.id);
+    return {
+      id: device.id,
+      kind: entry?.kind ?? '',
+      t0: device.schedule.t0,
+      perSecond: device.schedule.perSecond,
+      sampled: device.sampled,
+      acknowledged: device.acknowledged.toJSON(),
+      unconfirmed: device.unconfirmed.toJSON(),
+      rejected: record(device.rejected),
+      pendingAtEnd: device.pending,
+      everConnected: device.linkEverConnected,
+      offline: window === undefined ? [] : [window],
+    };
+  });
+  const attempts = Math.max(1, stats.attempts);
+  return {
+    version: 1,
+    startedAt: new Date(start).toISOString(),
+    finishedAt: new Date(end).toISOString(),
+    settings: {
+      fleet: options.fleetDir,
+      transport: options.transport,
+      url: options.url,
+      qos: options.qos,
+      rate: options.rate,
+      readingsPerMessage: options.readingsPerMessage,
+      maxReadingsPerMessage: options.limits.maxReadingsPerMessage,
+      gatewayBatch: options.gatewayBatch ?? null,
+      durationMs: options.durationMs ?? null,
+      messages: options.messages ?? null,
+      rampMs: options.rampMs,
+      offlineShare: options.offlineShare,
+      offlineForMs: options.offlineForMs,
+      seed: options.seed,
+    },
+    totals: {
+      devices: devices.length,
+      devicesConnected: devices.filter((d) => d.linkEverConnected).length,
+      attempts: stats.attempts,
+      messagesAcknowledged: stats.messagesAcknowledged,
+      messagesUnconfirmed: stats.messagesUnconfirmed,
+      messagesRejected: stats.messagesRejected,
+      messagesPendingAtEnd: devices.reduce((sum, d) => sum + d.pending, 0),
+      readingsSampled: devices.reduce((sum, d) => sum + d.sampled, 0),
+      readingsAcknowledged: stats.readingsAcknowledged,
+      readingsUnconfirmed: stats.readingsUnconfirmed,
+      readingsRejected: stats.readingsRejected,
+      connects: stats.connects,
+      disconnects: stats.disconnects,
+    },
+    throughput: {
+      messagesPerSecond: round((stats.messagesAcknowledged + stats.messagesUnconfirmed) / seconds, 1),
+      readingsPerSecond: round((stats.readingsAcknowledged + stats.readingsUnconfirmed) / seconds, 1),
+    },
+    latencyMs: {
+      count: stats.latency.count,
+      p50: round(stats.latency.quantile(0.5)),
+      p95: round(stats.latency.quantile(0.95)),
+      p99: round(stats.latency.quantile(0.99)),
+      max: round(stats.latency.max),
+    },
+    errors: record(stats.rejections),
+    retries: record(stats.retries),
+    connectFailures: record(stats.connectFailures),
+    cpu: {
+      userMs: round(cpu.user / 1000, 1),
+      systemMs: round(cpu.system / 1000, 1),
+      perMessageUs: round((cpu.user + cpu.system) / attempts, 1),
+    },
+    ok: problems.length === 0,
+    problems,
+    devices: deviceReports,
+  };
+}

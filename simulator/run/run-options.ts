@@ -1,0 +1,50 @@
+import type { DeviceSigner } from '../../src/index.js';
+import type { MessageLimits } from '../device/message-budget.js';
+import type { BackoffPolicy } from '../device/retry-delay.js';
+import type { FleetManifest } from '../fleet/fleet-manifest.js';
+
+/** Everything a run needs; the CLI builds it from flags, tests directly. */
+export interface RunOptions {
+  /** The fleet folder (for the report) and its manifest and signers. */
+  readonly fleetDir: string;
+  readonly fleet: FleetManifest;
+  readonly signers: ReadonlyMap<string, DeviceSigner>;
+  readonly transport: 'http' | 'mqtt';
+  /** Base URL of a node's HTTP API, or the MQTT broker URL. */
+  readonly url: string;
+  /** Messages a second per device. */
+  readonly rate: number;
+  readonly readingsPerMessage: number;
+  /** Stop sampling after this long, or after `messages` messages' worth of readings per device. */
+  readonly durationMs?: number;
+  readonly messages?: number;
+  /** Devices start spread over this long. */
+  readonly rampMs: number;
+  readonly qos: 0 | 1;
+  /** HTTP: post messages in gateway batches of up to this many. */
+  readonly gatewayBatch?: number;
+  /** Share of devices (0–1) that go offline once, for `offlineForMs`. */
+  readonly offlineShare: number;
+  readonly offlineForMs: number;
+  /** Seeds the sensor values (recomputable from the report) and all jitter. */
+  readonly seed: string;
+  readonly limits: MessageLimits;
+  /** Messages in flight per device. */
+  readonly window: number;
+  /** HTTP keep-alive connections shared by the fleet. */
+  readonly httpConnections: number;
+  readonly tokenTtlSeconds: number;
+  readonly audience: string;
+  readonly backoff: BackoffPolicy;
+  /** How long after sampling ends (and offline devices are back) to wait for acknowledgements. */
+  readonly drainTimeoutMs: number;
+  readonly now?: () => number;
+}
+
+/** Defaults for what the CLI does not ask for. */
+export const RUN_DEFAULTS = Object.freeze({
+  window: 8,
+  httpConnections: 64,
+  tokenTtlSeconds: 3600,
+  drainTimeoutMs: 30_000,
+});

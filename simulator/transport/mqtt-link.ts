@@ -1,0 +1,221 @@
+import { connect, type MqttClient } from 'mqtt';
+import {
+  type DeviceSigner,
+  type ErrorNotice,
+  errorsTopic,
+  messagesTopic,
+  signConnectionToken,
+} from '../../src/index.js';
+import { type BackoffPolicy, retryDelay } from '../device/retry-delay.js';
+import type { SeededRandom } from '../random/seeded-random.js';
+import type { DeviceLink, LinkEvents, OutgoingMessage, SendOutcome } from './device-link.js';
+import { parseErrorNotice } from './parse-error-notice.js';
+
+export interface MqttLinkOptions {
+  readonly url: string;
+  readonly signer: DeviceSigner;
+  readonly qos: 0 | 1;
+  /** Lifetime of each connection token; the link reconnects with a fresh one at 80 % of it. */
+  readonly tokenTtlSeconds: number;
+  readonly audience: string;
+  readonly backoff: BackoffPolicy;
+  /** For reconnect jitter. */
+  readonly rng: SeededRandom;
+  readonly now: () => number;
+  readonly events: LinkEvents;
+}
+
+/** Share of the token lifetime after which the link renews it. */
+const RENEW_AT = 0.8;
+/** Notices about the connection rather than a message (the node closes it when the token expires). */
+const CONNECTION_CODES: ReadonlySet<string> = new Set(['ERR_TOKEN_EXPIRED', 'ERR_TOKEN_INVALID']);
+/** Longest a renewal waits for the messages in flight before reconnecting anyway. */
+const RENEW_GRACE_MS = 5_000;
+
+/**
+ * A device's MQTT connection (MQTT 3.1.1, one per device): username = device
+ * id, password = a connection token it signs (docs/PROTOCOL.md §4.3),
+ * subscribed to its errors topic. QoS 1 messages are acknowledged by PUBACK
+ * unless a notice for their seq came first. Lost connections are re-established
+ * with backoff and jitter, and the token is renewed before it expires.
+ */
+export class MqttLink implements DeviceLink {
+  readonly #o: MqttLinkOptions;
+  #client: MqttClient | undefined;
+  #ready = false;
+  #wanted = false;
+  #everConnected = false;
+  #failures = 0;
+  #retryAfterMs: number | undefined;
+  #onReady: () => void = () => undefined;
+  #emptied: (() => void) | undefined;
+  #renewAt = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #renewTimer: NodeJS.Timeout | undefined;
+  readonly #inFlight = new Map<number, (outcome: SendOutcome) => void>();
+  readonly #notices = new Map<number, ErrorNotice>();
+
+  constructor(options: MqttLinkOptions) {
+    this.#o = options;
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  get everConnected(): boolean {
+    return this.#everConnected;
+  }
+
+  open(onReady: () => void): void {
+    this.#onReady = onReady;
+    if (this.#wanted) return;
+    this.#wanted = true;
+    void this.#connect();
+  }
+
+  send(message: OutgoingMessage): Promise<SendOutcome> {
+    const client = this.#client;
+    if (client === undefined || !this.#ready) return Promise.resolve({ kind: 'retry', code: 'SIM_NOT_CONNECTED' });
+    return new Promise((settle) => {
+      const { seq } = message;
+      if (this.#o.qos === 1) this.#inFlight.set(seq, settle);
+      client.publish(messagesTopic(this.#o.signer.device), message.jws, { qos: this.#o.qos }, (error) => {
+        // mqtt.js passes null or undefined on success, depending on the path.
+        const failed = error !== undefined && error !== null;
+        if (this.#o.qos === 0) return settle(failed ? this.#lostOutcome(seq) : { kind: 'sent' });
+        if (!this.#inFlight.delete(seq)) return;
+        if (this.#inFlight.size === 0) this.#emptied?.();
+        const notice = this.#notices.get(seq);
+        this.#notices.delete(seq);
+        if (failed) settle(this.#lostOutcome(seq));
+        else if (notice !== undefined && !notice.retryable) settle({ kind: 'rejected', code: notice.code });
+        else if (notice !== undefined) settle(this.#retryOutcome(notice));
+        else settle({ kind: 'acknowledged' });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#wanted = false;
+    clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#renewTimer);
+    await this.#drop(true);
+  }
+
+  async #connect(): Promise<void> {
+    const { signer, now, tokenTtlSeconds, audience } = this.#o;
+    const issuedAt = now();
+    const password = await signConnectionToken(signer, { now: issuedAt, lifetimeSeconds: tokenTtlSeconds, audience });
+    // The token's iat and exp are whole seconds: it may expire up to a second before issuedAt + ttl.
+    const expiresAt = (Math.floor(issuedAt / 1000) + tokenTtlSeconds) * 1000;
+    this.#renewAt = expiresAt - tokenTtlSeconds * 1000 * (1 - RENEW_AT);
+    if (!this.#wanted) return;
+    const client = connect(this.#o.url, {
+      protocolVersion: 4,
+      clientId: signer.device,
+      username: signer.device,
+      password,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      keepalive: 60,
+    });
+    this.#client = client;
+    client.on('connect', () => void this.#connected(client));
+    client.on('message', (topic, payload) => this.#notice(topic, payload));
+    client.on('error', (error) => {
+      const code = (error as { code?: unknown }).code;
+      this.#o.events.connectFailed(
+        signer.device,
+        typeof code === 'number' ? `CONNACK_${code}` : String(code ?? 'SIM_CONNECT_FAILED'),
+      );
+    });
+    client.on('close', () => {
+      if (this.#client === client) void this.#lost();
+    });
+  }
+
+  async #connected(client: MqttClient): Promise<void> {
+    try {
+      await client.subscribeAsync(errorsTopic(this.#o.signer.device), { qos: 1 });
+    } catch {
+      return; // the close handler takes over
+    }
+    if (this.#client !== client) return;
+    this.#ready = true;
+    this.#everConnected = true;
+    this.#failures = 0;
+    this.#retryAfterMs = undefined;
+    this.#o.events.connected(this.#o.signer.device);
+    clearTimeout(this.#renewTimer);
+    this.#renewTimer = setTimeout(() => void this.#renew(), Math.max(0, this.#renewAt - this.#o.now()));
+    this.#onReady();
+  }
+
+  /** Reconnects with a fresh token: stops sending, lets what is in flight finish (briefly), then reconnects. */
+  async #renew(): Promise<void> {
+    this.#ready = false;
+    if (this.#inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          this.#emptied = resolve;
+        }),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, RENEW_GRACE_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      this.#emptied = undefined;
+    }
+    await this.#drop(false);
+    if (this.#wanted) void this.#connect();
+  }
+
+  async #lost(): Promise<void> {
+    const wasReady = this.#ready;
+    await this.#drop(true);
+    if (wasReady) this.#o.events.disconnected(this.#o.signer.device);
+    if (!this.#wanted) return;
+    this.#failures++;
+    const delay = retryDelay(this.#failures, this.#o.backoff, this.#o.rng, this.#retryAfterMs);
+    this.#retryAfterMs = undefined;
+    this.#reconnectTimer = setTimeout(() => void this.#connect(), delay);
+  }
+
+  /** Ends the current client; what is in flight settles as a retry (or as rejected when a notice said so). */
+  async #drop(force: boolean): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#ready = false;
+    clearTimeout(this.#renewTimer);
+    for (const [seq, settle] of this.#inFlight) settle(this.#lostOutcome(seq));
+    this.#inFlight.clear();
+    this.#notices.clear();
+    if (client !== undefined) await client.endAsync(force).catch(() => undefined);
+  }
+
+  #notice(topic: string, payload: Buffer): void {
+    if (topic !== errorsTopic(this.#o.signer.device)) return;
+    const notice = parseErrorNotice(payload);
+    if (notice === undefined) return;
+    if (notice.retryable && notice.retryAfter !== undefined) this.#retryAfterMs = notice.retryAfter * 1000;
+    if (notice.seq !== null && this.#inFlight.has(notice.seq)) this.#notices.set(notice.seq, notice);
+    else if (notice.seq === null && CONNECTION_CODES.has(notice.code)) {
+      this.#o.events.connectFailed(this.#o.signer.device, notice.code);
+    } else this.#o.events.lateRejection(this.#o.signer.device, notice.code, notice.retryable);
+  }
+
+  #lostOutcome(seq: number): SendOutcome {
+    const notice = this.#notices.get(seq);
+    if (notice === undefined) return { kind: 'retry', code: 'SIM_CONNECTION_LOST' };
+    return notice.retryable ? this.#retryOutcome(notice) : { kind: 'rejected', code: notice.code };
+  }
+
+  #retryOutcome(notice: ErrorNotice): SendOutcome {
+    return notice.retryAfter === undefined
+      ? { kind: 'retry', code: notice.code }
+      : { kind: 'retry', code: notice.code, retryAfterMs: notice.retryAfter * 1000 };
+  }
+}
