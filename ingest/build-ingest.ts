@@ -8,6 +8,7 @@ import { IngestPipeline } from '../src/pipeline/ingest-pipeline.js';
 import { RateLimiter } from '../src/pipeline/rate-limiter.js';
 import type { ProtocolLimits } from '../src/protocol/limits.js';
 import type { TelemetryStore } from '../src/store/telemetry-store.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerIngestRoutes } from './http-routes.js';
 import { IngestMetrics } from './ingest-metrics.js';
 import { registerOpenApi } from './openapi.js';
@@ -114,6 +115,11 @@ export async function buildIngest(deps: IngestDeps): Promise<IngestNode> {
     auth: { issuers: deps.operatorIssuers, now, clockSkewSeconds: config.clockSkewSeconds },
     maxReadingAgeMs: limits.maxReadingAgeMs,
     clockSkewMs: limits.maxFutureSkewMs,
+  });
+  await registerDashboardRoutes(app, {
+    metrics,
+    now,
+    auth: { issuers: deps.operatorIssuers, now, clockSkewSeconds: config.clockSkewSeconds },
   });
 
   return {

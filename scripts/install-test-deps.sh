@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 
 # influxdb: InfluxDB 1.6 (v1 /write and InfluxQL); victoria-metrics: a second line-protocol store;
 # mosquitto: the external MQTT broker; openssl: test certificates for MQTT over TLS;
-# python3-cryptography: the example Python device (examples/python) that proves the protocol doc.
-packages=(influxdb victoria-metrics mosquitto openssl python3 python3-cryptography)
+# python3-cryptography: the example Python device (examples/python) that proves the protocol doc;
+# chromium (with fonts-liberation for legible screenshots): the headless browser the dashboard test
+# drives through playwright-core (browsers are never downloaded by Playwright).
+packages=(influxdb victoria-metrics mosquitto openssl python3 python3-cryptography chromium fonts-liberation)
 
 missing=()
 for p in "${packages[@]}"; do
