@@ -170,11 +170,13 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
       const notice = errorNotice(error, error.seq ?? null);
       if (session.closing) return session.hold(callback);
       if (error.mqtt === 'reject') {
-        // The message is consumed (resending cannot help): acknowledge it, and say why on the errors topic.
+        // The message is consumed (resending cannot help): say why on the errors topic, then acknowledge it,
+        // in that order on the wire, so a device has the notice before it forgets the message.
         const inARow = session.rejected();
+        await session.notify(notice);
+        if (session.closing) return session.hold(callback);
         callback(null);
-        if (inARow >= MAX_CONSECUTIVE_REJECTIONS) void session.close(notice);
-        else void session.notify(notice);
+        if (inARow >= MAX_CONSECUTIVE_REJECTIONS) void session.close();
         return;
       }
       // 'retry': no PUBACK, so the device resends after reconnecting [MQTT-4.4.0-1]; 'disconnect': never resend.
