@@ -1,4 +1,7 @@
 import { type DeviceSigner, signMessage, type WireReading } from '../../src/index.js';
+import type { FaultInjector } from '../faults/fault-injector.js';
+import type { FaultKind } from '../faults/fault-kind.js';
+import { buildFaultMessage, type FaultContext } from '../faults/fault-message.js';
 import type { KindSampler } from '../kinds/device-kind.js';
 import type { SeededRandom } from '../random/seeded-random.js';
 import type { DeviceLink, OutgoingMessage, SendOutcome } from '../transport/device-link.js';
@@ -33,7 +36,20 @@ export interface SimulatedDeviceOptions {
   readonly events: DeviceEvents;
   /** Stop sampling at this time, or after this many readings, whichever comes first. */
   readonly stopAt: { readonly time?: number; readonly readings?: number };
+  /** Faults to inject on purpose beside the real messages. */
+  readonly faults?: DeviceFaults;
 }
+
+/** A device's part in fault injection. */
+export interface DeviceFaults {
+  readonly injector: FaultInjector;
+  /** Decides when this device injects (its own stream, so the sensor values do not change). */
+  readonly rng: SeededRandom;
+  readonly context: Omit<FaultContext, 'signer' | 'seq' | 'now'>;
+}
+
+/** Attempts at getting a fault answered before it counts as unanswered. */
+const FAULT_ATTEMPTS = 20;
 
 interface Pending extends OutgoingMessage {
   readonly attempts: number;
@@ -68,6 +84,9 @@ export class SimulatedDevice {
   #tickTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #idle: (() => void) | undefined;
+  #sent = 0;
+  #lastAcknowledged: OutgoingMessage | undefined;
+  #faultBusy = false;
 
   constructor(options: SimulatedDeviceOptions) {
     this.#o = options;
@@ -93,6 +112,10 @@ export class SimulatedDevice {
   get buffered(): number {
     return this.#buffer.length;
   }
+  /** Real messages sent (each counted once, however often it was attempted). */
+  get sent(): number {
+    return this.#sent;
+  }
   get inFlight(): number {
     return this.#inFlight;
   }
@@ -106,7 +129,7 @@ export class SimulatedDevice {
   }
   /** Whether everything sampled has been settled (acknowledged, sent unconfirmed or dropped). */
   get settled(): boolean {
-    return this.samplingDone && this.#buffer.length === 0 && this.pending === 0;
+    return this.samplingDone && this.#buffer.length === 0 && this.pending === 0 && !this.#faultBusy;
   }
 
   /** Starts sampling and connects. */
@@ -199,6 +222,8 @@ export class SimulatedDevice {
     const seq = ++this.#seq;
     const readings = chunk.map(({ ts, values }) => ({ ts, values }));
     this.#inFlight++;
+    this.#sent++;
+    this.#maybeInjectFault();
     signMessage(this.#o.signer, seq, readings).then(
       (jws) => this.#attempt({ seq, jws, first, last, attempts: 0, notBefore: 0 }),
       () =>
@@ -226,6 +251,7 @@ export class SimulatedDevice {
     const { events } = this.#o;
     if (outcome.kind === 'acknowledged') {
       this.acknowledged.add(message.first, message.last);
+      this.#lastAcknowledged = message;
       events.acknowledged(this.id, latencyMs, readings);
     } else if (outcome.kind === 'sent') {
       this.unconfirmed.add(message.first, message.last);
@@ -243,6 +269,50 @@ export class SimulatedDevice {
     }
     this.#pump();
     this.#checkIdle();
+  }
+
+  /** Injects at most one fault at a time, so a notice without a seq can only be about it. */
+  #maybeInjectFault(): void {
+    const faults = this.#o.faults;
+    if (faults === undefined || this.#faultBusy) return;
+    const kind = faults.injector.pick(faults.rng, {
+      canReplay: this.#lastAcknowledged !== undefined,
+      canExpireCredential: this.#o.signer.credential !== undefined && faults.context.issuerKey !== undefined,
+      canBorrowKey: faults.context.other !== undefined,
+    });
+    if (kind === undefined) return;
+    this.#faultBusy = true;
+    void this.#sendFault(kind, faults)
+      .then(
+        (outcome) => faults.injector.record(kind, outcome),
+        () => faults.injector.record(kind, { kind: 'rejected', code: 'SIM_FAULT_NOT_BUILT' }),
+      )
+      .finally(() => {
+        this.#faultBusy = false;
+        this.#checkIdle();
+      });
+  }
+
+  async #sendFault(kind: FaultKind, faults: DeviceFaults): Promise<SendOutcome | undefined> {
+    let message: OutgoingMessage;
+    if (kind === 'replay') {
+      const replayed = this.#lastAcknowledged;
+      if (replayed === undefined) return undefined;
+      message = { seq: replayed.seq, jws: replayed.jws, first: -1, last: -1 };
+    } else {
+      const seq = ++this.#seq;
+      const context = { ...faults.context, signer: this.#o.signer, seq, now: this.#o.now() };
+      message = { seq, jws: await buildFaultMessage(kind, context), first: -1, last: -1, probe: true };
+    }
+    for (let attempt = 1; attempt <= FAULT_ATTEMPTS && !this.#stopped; attempt++) {
+      if (this.#online && this.#o.link.ready) {
+        const outcome = await this.#o.link.send(message);
+        if (outcome.kind !== 'retry') return outcome;
+      }
+      const delay = retryDelay(attempt, this.#o.backoff, faults.rng);
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+    }
+    return undefined;
   }
 
   #checkIdle(): void {

@@ -1,4 +1,5 @@
 import type { SimulatedDevice } from '../device/simulated-device.js';
+import { type FaultInjector, faultProblems } from '../faults/fault-injector.js';
 import type { RunOptions } from './run-options.js';
 import type { DeviceReport, RunReport } from './run-report.js';
 import type { RunStats } from './run-stats.js';
@@ -17,6 +18,7 @@ export interface RunOutcome {
   readonly start: number;
   readonly end: number;
   readonly cpu: NodeJS.CpuUsage;
+  readonly injector?: FaultInjector;
 }
 
 const record = (counts: ReadonlyMap<string, number>) =>
@@ -40,6 +42,7 @@ function problemsOf(outcome: RunOutcome): string[] {
   if (pending > 0) problems.push(`${pending} message(s) still unacknowledged when the drain timeout passed`);
   const unsent = devices.reduce((sum, d) => sum + d.buffered, 0);
   if (unsent > 0) problems.push(`${unsent} reading(s) never sent`);
+  if (outcome.injector !== undefined) problems.push(...faultProblems(outcome.injector.toJSON()));
   return problems;
 }
 
@@ -90,6 +93,7 @@ export function buildRunReport(outcome: RunOutcome): RunReport {
       devices: devices.length,
       devicesConnected: devices.filter((d) => d.linkEverConnected).length,
       attempts: stats.attempts,
+      messagesSent: devices.reduce((sum, d) => sum + d.sent, 0),
       messagesAcknowledged: stats.messagesAcknowledged,
       messagesUnconfirmed: stats.messagesUnconfirmed,
       messagesRejected: stats.messagesRejected,
@@ -120,6 +124,7 @@ export function buildRunReport(outcome: RunOutcome): RunReport {
       systemMs: round(cpu.system / 1000, 1),
       perMessageUs: round((cpu.user + cpu.system) / attempts, 1),
     },
+    ...(outcome.injector?.active === true ? { faults: outcome.injector.toJSON() } : {}),
     ok: problems.length === 0,
     problems,
     devices: deviceReports,

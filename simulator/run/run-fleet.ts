@@ -1,4 +1,5 @@
 import { SimulatedDevice } from '../device/simulated-device.js';
+import { FaultInjector } from '../faults/fault-injector.js';
 import { findDeviceKind, KindSampler } from '../kinds/index.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import type { DeviceLink } from '../transport/device-link.js';
@@ -74,6 +75,7 @@ export function startRun(options: RunOptions): RunHandle {
   const offline = planOffline(ids, options, start, samplingMs);
   const timers: NodeJS.Timeout[] = [];
   const count = options.fleet.devices.length;
+  const injector = new FaultInjector(options.faults ?? new Map());
 
   const devices = options.fleet.devices.map((entry, index) => {
     const signer = options.signers.get(entry.id);
@@ -96,6 +98,8 @@ export function startRun(options: RunOptions): RunHandle {
             batcher === undefined ? (http as HttpIngestClient).sendMessage(jws) : batcher.submit(jws),
           );
     const t0 = start + Math.round((options.rampMs * index) / Math.max(1, count));
+    const otherEntry = count > 1 ? options.fleet.devices[(index + 1) % count] : undefined;
+    const other = otherEntry === undefined ? undefined : options.signers.get(otherEntry.id);
     return new SimulatedDevice({
       signer,
       link,
@@ -112,6 +116,19 @@ export function startRun(options: RunOptions): RunHandle {
         ...(options.durationMs === undefined ? {} : { time: start + options.durationMs }),
         ...(options.messages === undefined ? {} : { readings: options.messages * options.readingsPerMessage }),
       },
+      ...(injector.active
+        ? {
+            faults: {
+              injector,
+              rng: SeededRandom.from(options.seed, 'faults', entry.id),
+              context: {
+                maxMessageBytes: options.limits.maxMessageBytes,
+                ...(other === undefined ? {} : { other }),
+                ...(options.issuerKey === undefined ? {} : { issuerKey: options.issuerKey }),
+              },
+            },
+          }
+        : {}),
     });
   });
 
@@ -147,7 +164,7 @@ export function startRun(options: RunOptions): RunHandle {
     await Promise.all(devices.map((d) => d.stop()));
     http?.close();
     const cpu = process.cpuUsage(cpuStart);
-    return buildRunReport({ options, devices, stats, offline, start, end: now(), cpu });
+    return buildRunReport({ options, devices, stats, offline, start, end: now(), cpu, injector });
   })();
 
   return { snapshot, done };

@@ -1,6 +1,8 @@
+import type { JWK } from 'jose';
 import type { DeviceSigner } from '../../src/index.js';
 import type { MessageLimits } from '../device/message-budget.js';
 import type { BackoffPolicy } from '../device/retry-delay.js';
+import type { FaultPlan } from '../faults/fault-plan.js';
 import type { FleetManifest } from '../fleet/fleet-manifest.js';
 
 /** Everything a run needs; the CLI builds it from flags, tests directly. */
@@ -39,6 +41,10 @@ export interface RunOptions {
   /** How long after sampling ends (and offline devices are back) to wait for acknowledgements. */
   readonly drainTimeoutMs: number;
   readonly now?: () => number;
+  /** Faults to inject on purpose (none when absent). */
+  readonly faults?: FaultPlan;
+  /** The fleet issuer's private key (DIR/issuer.key.json), for expired-credential faults. */
+  readonly issuerKey?: JWK;
 }
 
 /** Defaults for what the CLI does not ask for. */

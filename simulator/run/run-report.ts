@@ -1,4 +1,6 @@
 import type { IndexRange } from '../device/index-ranges.js';
+import type { FaultTally } from '../faults/fault-injector.js';
+import type { VerificationReport } from '../verify/verification-report.js';
 
 /** One device in a run report: enough to recompute every reading it acknowledged (see acknowledgedReadings). */
 export interface DeviceReport {
@@ -48,6 +50,8 @@ export interface RunReport {
     readonly devices: number;
     readonly devicesConnected: number;
     readonly attempts: number;
+    /** Real messages sent, each once: acknowledged + unconfirmed + rejected + pending at end. */
+    readonly messagesSent: number;
     readonly messagesAcknowledged: number;
     readonly messagesUnconfirmed: number;
     readonly messagesRejected: number;
@@ -75,6 +79,10 @@ export interface RunReport {
   readonly connectFailures: Readonly<Record<string, number>>;
   /** CPU time of the simulator process during the run (everything in it when run in-process). */
   readonly cpu: { readonly userMs: number; readonly systemMs: number; readonly perMessageUs: number };
+  /** Faults injected on purpose, by kind, and what the node answered (present when faults were asked for). */
+  readonly faults?: Readonly<Record<string, FaultTally>>;
+  /** The store audit of `--verify` or `simulate verify`. */
+  readonly verification?: VerificationReport;
   /** False when something went wrong that was not injected on purpose; `problems` says what. */
   readonly ok: boolean;
   readonly problems: readonly string[];

@@ -31,13 +31,17 @@ export function runSummary(report: RunReport): string {
   return [
     `${report.ok ? 'ok' : 'FAILED'}: ${totals.devices} devices over ${report.settings.transport} for ${seconds.toFixed(1)} s`,
     `  connected      ${totals.devicesConnected}/${totals.devices} (connects ${totals.connects}, disconnects ${totals.disconnects})`,
-    `  messages       ${totals.attempts} attempts, ${totals.messagesAcknowledged} acknowledged, ${totals.messagesUnconfirmed} unconfirmed (QoS 0), ${totals.messagesRejected} rejected, ${totals.messagesPendingAtEnd} pending at end`,
+    `  messages       ${totals.messagesSent} sent, ${totals.attempts} attempts, ${totals.messagesAcknowledged} acknowledged, ${totals.messagesUnconfirmed} unconfirmed (QoS 0), ${totals.messagesRejected} rejected, ${totals.messagesPendingAtEnd} pending at end`,
     `  readings       ${totals.readingsSampled} sampled, ${totals.readingsAcknowledged} acknowledged`,
     `  throughput     ${throughput.messagesPerSecond} msg/s, ${throughput.readingsPerSecond} readings/s`,
     `  ack latency    p50 ${latencyMs.p50} ms, p95 ${latencyMs.p95} ms, p99 ${latencyMs.p99} ms, max ${latencyMs.max} ms`,
     `  errors         ${counts(report.errors)}`,
     `  retries        ${counts(report.retries)}`,
     ...(Object.keys(report.connectFailures).length > 0 ? [`  connect fails  ${counts(report.connectFailures)}`] : []),
+    ...Object.entries(report.faults ?? {}).map(
+      ([kind, t]) =>
+        `  fault ${kind.padEnd(18)} ${t.injected} injected, ${t.rejectedAsExpected + t.acceptedAsExpected} answered ${t.expected} as expected, unexpected ${counts(t.unexpected)}`,
+    ),
     `  cpu            ${report.cpu.userMs} ms user, ${report.cpu.systemMs} ms system, ${report.cpu.perMessageUs} µs/attempt`,
     ...report.problems.map((problem) => `  problem: ${problem}`),
     '',

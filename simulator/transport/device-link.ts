@@ -5,6 +5,11 @@ export interface OutgoingMessage {
   /** Index of its first and last reading (a message carries consecutive readings). */
   readonly first: number;
   readonly last: number;
+  /**
+   * A fault probe the node may not be able to read: a notice without a seq
+   * while it is in flight is about it (a device has at most one in flight).
+   */
+  readonly probe?: boolean;
 }
 
 /** What became of one attempt to send a message. */

@@ -31,6 +31,8 @@ const RENEW_AT = 0.8;
 const CONNECTION_CODES: ReadonlySet<string> = new Set(['ERR_TOKEN_EXPIRED', 'ERR_TOKEN_INVALID']);
 /** Longest a renewal waits for the messages in flight before reconnecting anyway. */
 const RENEW_GRACE_MS = 5_000;
+/** How long a fault probe's PUBACK waits for the notice that may follow it. */
+const PROBE_NOTICE_GRACE_MS = 2_000;
 
 /**
  * A device's MQTT connection (MQTT 3.1.1, one per device): username = device
@@ -54,6 +56,12 @@ export class MqttLink implements DeviceLink {
   #renewTimer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Map<number, (outcome: SendOutcome) => void>();
   readonly #notices = new Map<number, ErrorNotice>();
+  /**
+   * The fault probe in flight, which notices without a seq are about. The node
+   * may send the PUBACK of a refused message before its notice arrives, so a
+   * probe's PUBACK waits a moment for the notice before it counts as stored.
+   */
+  #probe: { readonly seq: number; settle?: (outcome: SendOutcome) => void; timer?: NodeJS.Timeout } | undefined;
 
   constructor(options: MqttLinkOptions) {
     this.#o = options;
@@ -80,6 +88,7 @@ export class MqttLink implements DeviceLink {
     return new Promise((settle) => {
       const { seq } = message;
       if (this.#o.qos === 1) this.#inFlight.set(seq, settle);
+      if (message.probe === true && this.#o.qos === 1) this.#probe = { seq };
       client.publish(messagesTopic(this.#o.signer.device), message.jws, { qos: this.#o.qos }, (error) => {
         // mqtt.js passes null or undefined on success, depending on the path.
         const failed = error !== undefined && error !== null;
@@ -88,6 +97,13 @@ export class MqttLink implements DeviceLink {
         if (this.#inFlight.size === 0) this.#emptied?.();
         const notice = this.#notices.get(seq);
         this.#notices.delete(seq);
+        const probe = this.#probe?.seq === seq ? this.#probe : undefined;
+        if (probe !== undefined && !failed && notice === undefined) {
+          probe.settle = settle;
+          probe.timer = setTimeout(() => this.#settleProbe({ kind: 'acknowledged' }), PROBE_NOTICE_GRACE_MS);
+          return;
+        }
+        if (probe !== undefined) this.#probe = undefined;
         if (failed) settle(this.#lostOutcome(seq));
         else if (notice !== undefined && !notice.retryable) settle({ kind: 'rejected', code: notice.code });
         else if (notice !== undefined) settle(this.#retryOutcome(notice));
@@ -193,6 +209,7 @@ export class MqttLink implements DeviceLink {
     for (const [seq, settle] of this.#inFlight) settle(this.#lostOutcome(seq));
     this.#inFlight.clear();
     this.#notices.clear();
+    this.#settleProbe({ kind: 'retry', code: 'SIM_CONNECTION_LOST' });
     if (client !== undefined) await client.endAsync(force).catch(() => undefined);
   }
 
@@ -201,10 +218,26 @@ export class MqttLink implements DeviceLink {
     const notice = parseErrorNotice(payload);
     if (notice === undefined) return;
     if (notice.retryable && notice.retryAfter !== undefined) this.#retryAfterMs = notice.retryAfter * 1000;
-    if (notice.seq !== null && this.#inFlight.has(notice.seq)) this.#notices.set(notice.seq, notice);
+    const probe = this.#probe;
+    if (
+      probe !== undefined &&
+      (notice.seq === null || notice.seq === probe.seq) &&
+      !CONNECTION_CODES.has(notice.code)
+    ) {
+      if (probe.settle === undefined) this.#notices.set(probe.seq, notice);
+      else this.#settleProbe(notice.retryable ? this.#retryOutcome(notice) : { kind: 'rejected', code: notice.code });
+    } else if (notice.seq !== null && this.#inFlight.has(notice.seq)) this.#notices.set(notice.seq, notice);
     else if (notice.seq === null && CONNECTION_CODES.has(notice.code)) {
       this.#o.events.connectFailed(this.#o.signer.device, notice.code);
     } else this.#o.events.lateRejection(this.#o.signer.device, notice.code, notice.retryable);
+  }
+
+  /** Settles a probe whose PUBACK came, with `outcome`; forgets a probe still waiting for its PUBACK. */
+  #settleProbe(outcome: SendOutcome): void {
+    const probe = this.#probe;
+    this.#probe = undefined;
+    clearTimeout(probe?.timer);
+    probe?.settle?.(outcome);
   }
 
   #lostOutcome(seq: number): SendOutcome {

@@ -1,19 +1,31 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JWK } from 'jose';
+import { openStore } from '../../ingest/open-store.js';
 import {
   DEFAULT_BACKOFF,
   DEVICE_KINDS,
+  FaultPlanError,
   type FleetAlgorithm,
   FleetError,
   type FleetKeySource,
   loadFleetSigners,
+  parseFaultPlan,
   progressLine,
   provisionFleet,
+  QueryApiError,
+  QueryApiSource,
+  type ReadingsSource,
   RUN_DEFAULTS,
   type RunOptions,
+  type RunReport,
   readFleet,
   runSummary,
   startRun,
+  verificationSummary,
+  verifyRun,
 } from '../../simulator/index.js';
+import { parseConfig } from '../config/parse-config.js';
 import { parseDuration } from '../config/parse-duration.js';
 import { DEFAULT_LIMITS, DEFAULT_TOKEN_AUDIENCE } from '../index.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
@@ -159,6 +171,15 @@ const runSubcommand: SimulateSubcommand = {
     { name: 'token-ttl', value: 'D', description: 'MQTT connection token lifetime.', default: '1h' },
     { name: 'drain-timeout', value: 'D', description: 'Longest wait for acknowledgements at the end.', default: '30s' },
     { name: 'seed', value: 'S', description: 'Seeds sensor values and jitter.', default: 'telemetry' },
+    {
+      name: 'faults',
+      value: 'LIST',
+      description:
+        'Inject faults: kind=share (0.01) or kind=count (5), comma-separated. Kinds: bad-signature, other-key, ' +
+        'replay, malformed, oversized, seconds, expired-credential (credential devices; needs DIR/issuer.key.json).',
+    },
+    { name: 'verify', description: 'After the run, audit the store through the query API (--token) or the store.' },
+    { name: 'token', value: 'TOKEN', description: 'Operator token for --verify (or TELEMETRY_TOKEN).' },
     { name: 'report', value: 'FILE', description: 'Write the JSON report to FILE.' },
     { name: 'json', description: 'Print the JSON report on stdout (the summary goes to stderr).' },
   ],
@@ -204,17 +225,34 @@ const runSubcommand: SimulateSubcommand = {
       drainTimeoutMs: durationMs(args, 'drain-timeout'),
     };
     const reportPath = args.optionalPath('report');
+    const faultsText = args.optional('faults');
+    let faults: ReturnType<typeof parseFaultPlan> | undefined;
+    try {
+      faults = faultsText === undefined ? undefined : parseFaultPlan(faultsText);
+    } catch (error) {
+      if (error instanceof FaultPlanError) throw new UsageError(`--faults: ${error.message}`);
+      throw error;
+    }
     let fleet: Awaited<ReturnType<typeof readFleet>>;
     let signers: Awaited<ReturnType<typeof loadFleetSigners>>;
+    let issuerKey: JWK | undefined;
     try {
       fleet = await readFleet(fleetDir);
       signers = await loadFleetSigners(fleetDir, fleet);
+      if (faults?.has('expired-credential') === true) issuerKey = await readIssuerKey(fleetDir);
     } catch (error) {
       if (!(error instanceof FleetError)) throw error;
       io.stderr(`telemetry simulate run: ${error.message}\n`);
       return 1;
     }
-    const run = startRun({ ...options, fleet, signers });
+    const verifySource = args.flag('verify') ? readingsSource(args, io) : undefined;
+    const run = startRun({
+      ...options,
+      fleet,
+      signers,
+      ...(faults === undefined ? {} : { faults }),
+      ...(issuerKey === undefined ? {} : { issuerKey }),
+    });
     const live = process.stderr.isTTY === true;
     let last = { at: 0, acked: 0 };
     const progress = live
@@ -226,22 +264,132 @@ const runSubcommand: SimulateSubcommand = {
           io.stderr(`\r${progressLine(snapshot, rate)}\u001b[K`);
         }, 1000)
       : undefined;
-    const report = await run.done;
+    let report = await run.done;
     clearInterval(progress);
     if (live) io.stderr('\n');
+    if (verifySource !== undefined) {
+      const verification = await verifyWith(verifySource, report, io);
+      if (verification === undefined) return 1;
+      report = { ...report, verification };
+    }
     const json = `${JSON.stringify(report)}\n`;
     if (reportPath !== undefined) await writeFile(reportPath, json);
+    const summary =
+      runSummary(report) + (report.verification === undefined ? '' : verificationSummary(report.verification));
     if (args.flag('json')) {
       io.stdout(json);
-      io.stderr(runSummary(report));
+      io.stderr(summary);
     } else {
-      io.stdout(runSummary(report));
+      io.stdout(summary);
     }
-    return report.ok ? 0 : 1;
+    return report.ok && report.verification?.ok !== false ? 0 : 1;
   },
 };
 
-const SUBCOMMANDS: readonly SimulateSubcommand[] = [provisionSubcommand, runSubcommand];
+/** The fleet issuer's private key, for expired-credential faults. */
+async function readIssuerKey(dir: string): Promise<JWK> {
+  const path = join(dir, 'issuer.key.json');
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as JWK;
+  } catch (error) {
+    throw new FleetError(`expired-credential faults need the fleet issuer key ${path}`, { cause: error });
+  }
+}
+
+/** Where an audit reads the store: a node's query API (--url and a token), or the store from TELEMETRY_* settings. */
+interface SourceChoice {
+  readonly kind: 'query-api' | 'store';
+  open(): Promise<{ source: ReadingsSource; close(): Promise<void> }>;
+}
+
+function readingsSource(args: KeysArgs, io: CommandIo): SourceChoice {
+  const token = args.optional('token') ?? io.env.TELEMETRY_TOKEN;
+  if (token !== undefined) {
+    const url = args.optional('url') ?? io.env.TELEMETRY_URL ?? 'http://127.0.0.1:8080';
+    return {
+      kind: 'query-api',
+      open: async () => ({ source: new QueryApiSource(url, token), close: async () => undefined }),
+    };
+  }
+  // The node's own settings, without the CLI's TELEMETRY_URL and TELEMETRY_TOKEN (not node settings).
+  const env = Object.fromEntries(
+    Object.entries(io.env).filter(([name]) => name !== 'TELEMETRY_URL' && name !== 'TELEMETRY_TOKEN'),
+  );
+  return {
+    kind: 'store',
+    open: async () => {
+      const store = await openStore(parseConfig(env));
+      return { source: store, close: () => store.close() };
+    },
+  };
+}
+
+/** Runs the audit; prints why and returns undefined when the store cannot be read. */
+async function verifyWith(choice: SourceChoice, report: RunReport, io: CommandIo) {
+  let opened: Awaited<ReturnType<SourceChoice['open']>> | undefined;
+  try {
+    opened = await choice.open();
+    return await verifyRun(report, { source: opened.source, sourceKind: choice.kind });
+  } catch (error) {
+    const code = error instanceof QueryApiError ? error.code : (error as { code?: unknown }).code;
+    io.stderr(
+      `telemetry simulate verify: cannot read the store (${typeof code === 'string' ? code : 'error'}): ${
+        error instanceof Error ? error.message : String(error)
+      }\n`,
+    );
+    return undefined;
+  } finally {
+    await opened?.close();
+  }
+}
+
+const verifySubcommand: SimulateSubcommand = {
+  name: 'verify',
+  summary: 'Audit the store against a run report: every acknowledged reading stored once, no fault stored',
+  details: [
+    "Reads the stored readings of every device in the report, through a node's query API (GET /v1/query/readings " +
+      'with an operator token: --token or TELEMETRY_TOKEN, --url or TELEMETRY_URL) or, without a token, directly from ' +
+      'the store the TELEMETRY_* settings name, as a node opens it. The embedded store (DuckDB) is locked by a running ' +
+      'node: verify it through the query API, or after the node has stopped. Values are recomputed from the seed. ' +
+      'Exit status 1 when an acknowledged reading is missing, stored twice or with another value, or a fault probe ' +
+      'was stored.',
+  ],
+  usage: '--report FILE [--url URL --token TOKEN]',
+  options: [
+    { name: 'report', value: 'FILE', description: 'The JSON report of "simulate run".', required: true },
+    { name: 'url', value: 'URL', description: 'The node query API (or TELEMETRY_URL).' },
+    { name: 'token', value: 'TOKEN', description: 'Operator token with read scope (or TELEMETRY_TOKEN).' },
+    { name: 'out', value: 'FILE', description: 'Write the report with its verification section to FILE.' },
+    { name: 'json', description: 'Print the verification section as JSON on stdout.' },
+  ],
+  example:
+    'TELEMETRY_TOKEN=$(telemetry keys operator-token --issuer op.key.json --scope read) telemetry simulate verify --report run.json',
+  async run(args, io) {
+    const path = args.path('report');
+    let report: RunReport;
+    try {
+      report = JSON.parse(await readFile(path, 'utf8')) as RunReport;
+    } catch {
+      io.stderr(`telemetry simulate verify: cannot read the run report ${path}\n`);
+      return 1;
+    }
+    if (report.version !== 1 || !Array.isArray(report.devices)) {
+      io.stderr(`telemetry simulate verify: ${path} is not a version 1 run report\n`);
+      return 1;
+    }
+    const verification = await verifyWith(readingsSource(args, io), report, io);
+    if (verification === undefined) return 1;
+    const out = args.optionalPath('out');
+    if (out !== undefined) await writeFile(out, `${JSON.stringify({ ...report, verification })}\n`);
+    if (args.flag('json')) {
+      io.stdout(`${JSON.stringify(verification)}\n`);
+      io.stderr(verificationSummary(verification));
+    } else io.stdout(verificationSummary(verification));
+    return verification.ok ? 0 : 1;
+  },
+};
+
+const SUBCOMMANDS: readonly SimulateSubcommand[] = [provisionSubcommand, runSubcommand, verifySubcommand];
 
 function overview(): string {
   const width = Math.max(...SUBCOMMANDS.map((s) => s.name.length));
@@ -299,7 +447,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
 
 /**
  * `telemetry simulate`: provision fleets of simulated devices and run them
- * against ingest nodes (a `verify` audit of the store comes later).
+ * against ingest nodes, injecting faults on purpose, and audit the store against a run report.
  *
  * @example
  * await runCli(['simulate', 'provision', '--devices', '10', '--out', 'fleet', '--seed', 'demo'], io);

@@ -16,6 +16,7 @@ import {
 import { parseConfig } from '../../src/config/parse-config.js';
 import { CredentialKeySource, DeviceKeys, JwksRegistry } from '../../src/index.js';
 import { DuckDbStore } from '../../src/store/duckdb-store.js';
+import { makeOperatorIssuer } from '../query/query-fixture.js';
 import { HeldStore } from '../support/held-store.js';
 
 /** The node's key source for a provisioned fleet: its registry and/or its issuers. */
@@ -40,6 +41,8 @@ export interface FleetNode {
   readonly store: HeldStore;
   readonly httpUrl: string;
   readonly mqttUrl: string;
+  /** An operator token (scope `read`) the node's query API accepts. */
+  readonly operatorToken: string;
   close(): Promise<void>;
 }
 
@@ -51,7 +54,9 @@ export async function startFleetNode(
   const store = new HeldStore(await DuckDbStore.open({ path: ':memory:' }));
   const config = parseConfig({ TELEMETRY_BATCH_MAX_WAIT_MS: '2', ...env });
   const keys = fleetKeys(dir, fleet);
-  const node = await buildIngest({ config, store, keys });
+  const operators = await makeOperatorIssuer();
+  const node = await buildIngest({ config, store, keys, operatorIssuers: () => operators.issuers });
+  const operatorToken = await operators.token('read', { now: Date.now() });
   await node.app.listen({ host: '127.0.0.1', port: 0 });
   const broker: EmbeddedBroker = await startEmbeddedBroker(node, {
     keys,
@@ -68,6 +73,7 @@ export async function startFleetNode(
     store,
     httpUrl: `http://127.0.0.1:${port}`,
     mqttUrl: `mqtt://127.0.0.1:${broker.tcpPort}`,
+    operatorToken,
     async close() {
       store.heal();
       store.release();

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunReport, readFleet } from '../../simulator/index.js';
+import { provisionFleet, type RunReport, readFleet, type VerificationReport } from '../../simulator/index.js';
 import type { CommandIo } from '../../src/cli/command.js';
 import { simulateCommand } from '../../src/cli/simulate-command.js';
 import { auditStore, type FleetNode, startFleetNode } from './fleet-node.js';
@@ -10,10 +10,10 @@ import { auditStore, type FleetNode, startFleetNode } from './fleet-node.js';
 let dir: string | undefined;
 let fleetNode: FleetNode | undefined;
 
-function io(cwd: string) {
+function io(cwd: string, env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  const value: CommandIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: {}, cwd };
+  const value: CommandIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env, cwd };
   return { io: value, out: () => out.join(''), err: () => err.join('') };
 }
 
@@ -26,7 +26,7 @@ afterEach(async () => {
 
 describe('telemetry simulate', () => {
   it('prints the help of each subcommand', async () => {
-    for (const name of ['provision', 'run']) {
+    for (const name of ['provision', 'run', 'verify']) {
       const cli = io('/');
       expect(await simulateCommand.run([name, '--help'], cli.io)).toBe(0);
       expect(cli.out()).toContain(`Usage: telemetry simulate ${name} `);
@@ -78,5 +78,83 @@ describe('telemetry simulate', () => {
     expect(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'))).toEqual(report);
     expect(report.totals.readingsAcknowledged).toBe(3 * 6 * 2);
     expect((await auditStore(fleetNode.store, report)).problems).toEqual([]);
+  });
+
+  it('runs devices that go offline with faults injected and --verify, then verify agrees from the report file', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
+    const fleetDir = join(dir, 'fleet');
+    await provisionFleet({
+      dir: fleetDir,
+      devices: 4,
+      alg: 'mixed',
+      kinds: ['thermo', 'meter'],
+      keySource: 'both',
+      seed: 'cli-verify',
+      credentialTtlSeconds: 86_400,
+      now: Date.now(),
+    });
+    fleetNode = await startFleetNode(fleetDir, await readFleet(fleetDir));
+    const run = io(dir);
+    const code = await simulateCommand.run(
+      ['run', '--fleet', 'fleet', '--transport', 'mqtt', '--mqtt-url', fleetNode.mqttUrl, '--url', fleetNode.httpUrl]
+        .concat(['--rate', '5', '--readings-per-message', '2', '--duration', '3s', '--offline-share', '0.5'])
+        .concat(['--offline-for', '1s', '--faults', 'bad-signature=1,replay=1,seconds=1,expired-credential=1'])
+        .concat(['--verify', '--token', fleetNode.operatorToken, '--report', 'run.json', '--json']),
+      run.io,
+    );
+    expect(run.err()).toContain('verified: 4 devices through the query API');
+    expect(code).toBe(0);
+    const report = JSON.parse(run.out()) as RunReport;
+    expect(report.devices.filter((d) => d.offline.length > 0)).toHaveLength(2);
+    expect(report.faults?.['expired-credential']?.rejectedAsExpected).toBe(1);
+    expect(report.faults?.replay?.acceptedAsExpected).toBe(1);
+    expect(report.verification?.ok).toBe(true);
+    expect(report.verification?.acknowledged.storedOnce).toBe(report.verification?.acknowledged.expected);
+
+    const verify = io(dir, { TELEMETRY_TOKEN: fleetNode.operatorToken });
+    const verifyArgs = ['verify', '--report', 'run.json', '--url', fleetNode.httpUrl, '--json'];
+    expect(await simulateCommand.run(verifyArgs, verify.io)).toBe(0);
+    const verification = JSON.parse(verify.out()) as VerificationReport;
+    expect(verification.acknowledged).toEqual(report.verification?.acknowledged);
+    expect(verification.faultProbesStored).toBe(0);
+  });
+
+  it('verify exits 1 when an acknowledged reading is missing from the store', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
+    const fleetDir = join(dir, 'fleet');
+    await provisionFleet({
+      dir: fleetDir,
+      devices: 2,
+      alg: 'ES256',
+      kinds: ['thermo'],
+      keySource: 'registry',
+      seed: 'cli-missing',
+      credentialTtlSeconds: 86_400,
+      now: Date.now(),
+    });
+    fleetNode = await startFleetNode(fleetDir, await readFleet(fleetDir));
+    const run = io(dir);
+    const runArgs = ['run', '--fleet', 'fleet', '--url', fleetNode.httpUrl, '--messages', '3', '--rate', '5'];
+    expect(await simulateCommand.run(runArgs.concat(['--report', 'run.json']), run.io)).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunReport;
+    // Claim one more reading was acknowledged than was ever sampled: the audit must find it missing.
+    const device = report.devices[0];
+    if (device === undefined) throw new Error('no device');
+    const tampered = {
+      ...report,
+      devices: [
+        { ...device, sampled: device.sampled + 1, acknowledged: [[0, device.sampled]] },
+        ...report.devices.slice(1),
+      ],
+    };
+    writeFileSync(join(dir, 'tampered.json'), JSON.stringify(tampered));
+    const verify = io(dir);
+    const code = await simulateCommand.run(
+      ['verify', '--report', 'tampered.json', '--url', fleetNode.httpUrl, '--token', fleetNode.operatorToken],
+      verify.io,
+    );
+    expect(verify.out()).toContain('VERIFY FAILED');
+    expect(verify.out()).toMatch(/acknowledged, not stored/);
+    expect(code).toBe(1);
   });
 });
