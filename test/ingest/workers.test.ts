@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signMessage } from '../../src/index.js';
 import { InfluxStore } from '../../src/store/influx-store.js';
@@ -23,15 +21,18 @@ afterEach(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-/** The worker processes of a cluster primary. */
-async function workersOf(pid: number): Promise<number[]> {
-  const { stdout } = await promisify(execFile)('ps', ['-o', 'pid=', '--ppid', String(pid)]).catch(() => ({
-    stdout: '',
-  }));
-  return stdout
-    .split('\n')
-    .map((line) => Number(line.trim()))
-    .filter((n) => n > 0);
+/** The pids of the workers that said they listen, from their log lines, in order. */
+function listeningWorkers(output: string): number[] {
+  return [...output.matchAll(/"pid":(\d+),[^\n]*"msg":"ingest node listening"/g)].map((m) => Number(m[1]));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 describe('TELEMETRY_WORKERS', () => {
@@ -51,18 +52,10 @@ describe('TELEMETRY_WORKERS', () => {
         TELEMETRY_INFLUX_QUERY: 'victoriametrics',
       },
     });
-    const primary = node.child.pid as number;
     const running = node;
-    const listening = () => running.output().split('ingest node listening on').length - 1;
-    await pollUntil(
-      async () => listening() >= 2 && (await workersOf(primary)).length === 2,
-      'two workers',
-      90_000,
-    ).catch(async (error: unknown) => {
-      const { stdout } = await promisify(execFile)('ps', ['-o', 'pid=,ppid=,comm=,args=', '-e']);
-      throw new Error(`${String(error)}\n${running.output()}\n${stdout}`);
-    });
-    const before = await workersOf(primary);
+    const live = () => listeningWorkers(running.output()).filter(isAlive);
+    await pollUntil(async () => live().length === 2, 'two workers listening', 90_000);
+    const before = live();
 
     const base = Date.now() - 60_000;
     const send = async (seq: number) => {
@@ -78,15 +71,9 @@ describe('TELEMETRY_WORKERS', () => {
     const first = await Promise.all(Array.from({ length: 40 }, (_, i) => send(i)));
     expect(first.every((status) => status === 200)).toBe(true);
 
-    process.kill(before[0] as number, 'SIGKILL');
-    await pollUntil(
-      async () => {
-        const now = await workersOf(primary);
-        return now.length === 2 && !now.includes(before[0] as number);
-      },
-      'a replacement worker',
-      60_000,
-    );
+    const victim = before[0] as number;
+    process.kill(victim, 'SIGKILL');
+    await pollUntil(async () => live().length === 2 && !live().includes(victim), 'a replacement worker', 90_000);
     const second = await Promise.all(Array.from({ length: 40 }, (_, i) => send(100 + i)));
     expect(second.every((status) => status === 200)).toBe(true);
 
@@ -106,17 +93,10 @@ describe('TELEMETRY_WORKERS', () => {
     });
     expect(page.items).toHaveLength(80);
 
-    const workers = await workersOf(primary);
+    const workers = live();
     expect(await node.stop('SIGTERM')).toBe(0);
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    expect(workers.filter(alive)).toEqual([]);
+    // The primary exits only after its workers have.
+    expect(workers.filter(isAlive)).toEqual([]);
     node = undefined;
   }, 240_000);
 });
