@@ -1,130 +1,109 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IngestNode } from '../../ingest/build-ingest.js';
-import { signMessage } from '../../src/index.js';
-import type { Reading } from '../../src/protocol/message.js';
-import { MINUTE, type OperatorIssuer, openQueryWorld, pointsOf, type QueryWorld } from '../query/query-fixture.js';
+import {
+  type FleetManifest,
+  parseFaultPlan,
+  provisionFleet,
+  type RunReport,
+  readFleet,
+  startRun,
+} from '../../simulator/index.js';
+import type { StoredPoint } from '../../src/store/telemetry-store.js';
+import { auditStore, type FleetNode, startFleetNode, testRunOptions } from '../simulator/fleet-node.js';
+import { type DashboardBrowser, launchDashboardBrowser, localInput, plotted } from './dashboard-browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = 'test-results/dashboard.png';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** The one fault the run injects, and the code the node must refuse it with. */
+const FAULT = 'malformed=1';
+const FAULT_CODE = 'ERR_PAYLOAD_MALFORMED';
 
-interface PlottedChart {
-  readonly metric: string;
-  readonly source: string;
-  readonly ts: number[];
-  readonly values: number[];
+/** Every point the store holds for a device since `since`, in the store's order (metric, ts). */
+async function storedPoints(node: FleetNode, device: string, since: number): Promise<StoredPoint[]> {
+  const points: StoredPoint[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await node.store.queryReadings({
+      devices: [device],
+      range: { start: since, end: Date.now() + MINUTE },
+      limit: 5000,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    points.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return points;
 }
 
-/** What the page plotted: read back from each chart's uPlot instance. */
-async function plotted(page: Page): Promise<PlottedChart[]> {
-  // The tests compile without the DOM library: the figure is described by what is read from it.
-  type ChartFigure = {
-    getAttribute(name: string): string | null;
-    chart: { data: [ArrayLike<number>, ArrayLike<number | null>] };
-  };
-  return page.$$eval('#charts figure.chart', (figures) =>
-    figures.map((element): PlottedChart => {
-      const figure = element as unknown as ChartFigure;
-      return {
-        metric: figure.getAttribute('data-metric') ?? '',
-        source: figure.getAttribute('data-source') ?? '',
-        ts: Array.from(figure.chart.data[0]),
-        values: Array.from(figure.chart.data[1], (v: number | null) => v ?? Number.NaN),
-      };
-    }),
-  );
+/** Checks the charts on the page plot exactly `points`, one chart per metric, drawn from `source`. */
+async function expectCharts(page: Page, points: readonly StoredPoint[], source: string): Promise<void> {
+  const charts = await plotted(page);
+  expect(charts.map((c) => c.metric).sort()).toEqual([...new Set(points.map((p) => p.metric))].sort());
+  for (const chart of charts) {
+    const expected = points.filter((p) => p.metric === chart.metric);
+    expect(chart.source).toBe(source);
+    expect(chart.ts).toEqual(expected.map((p) => p.ts));
+    expect(chart.values).toEqual(expected.map((p) => p.value));
+  }
 }
 
-describe('the dashboard page in a real browser', () => {
-  let world: QueryWorld;
-  let node: IngestNode;
-  let operators: OperatorIssuer;
-  let url: string;
-  let profile: string;
-  let context: BrowserContext | undefined;
-  const written: Reading[] = [];
-  let rejectedCode: string;
+describe('the dashboard page in a real browser, over a node the simulator filled', () => {
+  let dir: string;
+  let fleet: FleetManifest;
+  let fleetNode: FleetNode | undefined;
+  let browser: DashboardBrowser | undefined;
+  let report: RunReport;
+  let runStart: number;
+  /** What the store holds for each simulated device after the run. */
+  const stored = new Map<string, StoredPoint[]>();
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install the Debian package "chromium" (scripts/install-test-deps.sh)`);
-    }
-    world = await openQueryWorld();
-    operators = world.operators;
-    // The browser's clock is the real one, so the node's is too: "last hour" means the same to both.
-    node = await world.buildNode({ now: 'real' });
-    await node.app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(node.app.server.address() as AddressInfo).port}`;
-
-    // Known data, through the real ingest path: signed, verified, batched, stored.
-    const now = Date.now();
-    const { boiler1, boiler2, pump } = world.devices;
-    const plan = [
-      { device: boiler1, count: 30, values: (i: number) => ({ temperature: 20 + i / 4, pressure: 1 + (i % 5) / 100 }) },
-      { device: boiler2, count: 12, values: (i: number) => ({ temperature: 55 - i }) },
-      { device: pump, count: 8, values: (i: number) => ({ rpm: 900 + 10 * i }) },
-    ];
-    for (const { device, count, values } of plan) {
-      const readings = Array.from({ length: count }, (_, i) => ({
-        device: device.id,
-        ts: now - (count - i) * MINUTE + 17,
-        values: values(i),
-      }));
-      const message = await signMessage(
-        device.signer,
-        1,
-        readings.map(({ ts, values }) => ({ ts, values })),
-      );
-      const response = await fetch(`${url}/v1/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/jose' },
-        body: message,
-      });
-      expect(response.status).toBe(200);
-      written.push(...readings);
-    }
-    // One message the node refuses, so the node panel has a rejection to show.
-    const refused = await fetch(`${url}/v1/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/jose' },
-      body: 'not.a.jws',
+    browser = await launchDashboardBrowser();
+    dir = await mkdtemp(join(tmpdir(), 'dashboard-fleet-'));
+    await provisionFleet({
+      dir,
+      devices: 4,
+      alg: 'mixed',
+      kinds: ['thermo', 'meter', 'gps'],
+      keySource: 'registry',
+      seed: 'dashboard',
+      credentialTtlSeconds: 86_400,
+      now: Date.now(),
     });
-    expect(refused.ok).toBe(false);
-    rejectedCode = ((await refused.json()) as { error: { code: string } }).error.code;
-
-    profile = await mkdtemp(join(tmpdir(), 'dashboard-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 1000 },
+    fleet = await readFleet(dir);
+    // The node runs on the real clock (as the browser does), so "last hour" means the same to both.
+    fleetNode = await startFleetNode(dir, fleet);
+    runStart = Date.now();
+    const options = await testRunOptions(dir, {
+      url: fleetNode.httpUrl,
+      rate: 4,
+      readingsPerMessage: 3,
+      durationMs: 3_000,
+      faults: parseFaultPlan(FAULT),
     });
+    report = await startRun(options).done;
+    expect(report.problems).toEqual([]);
+    expect(report.totals.readingsAcknowledged).toBe(report.totals.readingsSampled);
+    expect(report.faults?.malformed?.rejectedAsExpected).toBe(1);
+    expect((await auditStore(fleetNode.store, report)).problems).toEqual([]);
+    for (const device of fleet.devices)
+      stored.set(device.id, await storedPoints(fleetNode, device.id, runStart - MINUTE));
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (profile !== undefined) await rm(profile, { recursive: true, force: true });
-    await world?.close();
+    await browser?.close();
+    await fleetNode?.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it('asks for a token, lists the fleet and plots the stored readings of a device', async () => {
-    if (context === undefined) throw new Error('no browser');
-    const page = await context.newPage();
+  it('asks for a token, lists the simulated fleet and plots the stored readings of each device', async () => {
+    if (browser === undefined || fleetNode === undefined) throw new Error('not set up');
+    const { httpUrl: url, operatorToken: token } = fleetNode;
+    const page = await browser.context.newPage();
     const problems: string[] = [];
     const requested: string[] = [];
     page.on('console', (message) => {
@@ -142,61 +121,82 @@ describe('the dashboard page in a real browser', () => {
     expect(await page.textContent('#notice')).toContain('Paste an operator token');
     expect(await page.$$('#fleet-table tbody tr')).toHaveLength(0);
 
-    const token = await operators.token('read', { now: Date.now() });
     await page.fill('#token', token);
     await page.click('#token-form button[type="submit"]');
 
-    // The fleet: every device, with the newest reading written as its last-seen time.
-    await page.waitForSelector('#fleet-table tbody tr[data-device="pump-1"]');
-    const fleet = await page.$$eval('#fleet-table tbody tr', (rows) =>
+    // The fleet: exactly the simulated devices, each last seen at its newest stored reading.
+    await page.waitForSelector('#fleet-table tbody tr');
+    const fleetRows = await page.$$eval('#fleet-table tbody tr', (rows) =>
       rows.map((row) => ({
-        device: row.getAttribute('data-device'),
+        device: row.getAttribute('data-device') ?? '',
         lastSeen: Number(row.querySelector('.last-seen')?.getAttribute('data-ts')),
       })),
     );
-    const newest = new Map<string, number>();
-    for (const r of written) newest.set(r.device, Math.max(newest.get(r.device) ?? 0, r.ts));
-    expect(fleet.sort((a, b) => (a.device ?? '').localeCompare(b.device ?? ''))).toEqual(
-      [...newest].sort(([a], [b]) => a.localeCompare(b)).map(([device, lastSeen]) => ({ device, lastSeen })),
+    expect(fleetRows.sort((a, b) => a.device.localeCompare(b.device))).toEqual(
+      fleet.devices
+        .map(({ id }) => ({ device: id, lastSeen: Math.max(...(stored.get(id) ?? []).map((p) => p.ts)) }))
+        .sort((a, b) => a.device.localeCompare(b.device)),
     );
+    expect(fleetRows).toHaveLength(4);
 
-    // This node's counters, with the rejected message under its code.
-    await page.waitForSelector(`#rejected-table tbody tr[data-code="${rejectedCode}"]`);
-    expect(await page.textContent('#accepted-total')).toBe('3');
-    expect(await page.textContent('#readings-total')).toBe(String(written.length));
+    // This node's counters: the simulator's messages and readings, and its malformed message under its code.
+    const readingsStored = [...stored.values()].reduce((n, points) => n + new Set(points.map((p) => p.ts)).size, 0);
+    expect(readingsStored).toBe(report.totals.readingsAcknowledged);
+    await page.waitForSelector(`#rejected-table tbody tr[data-code="${FAULT_CODE}"]`);
+    const figure = async (id: string) => Number((await page.textContent(`#${id}`))?.replace(/\D/g, ''));
+    expect(await figure('accepted-total')).toBe(report.totals.messagesAcknowledged);
+    expect(await figure('rejected-total')).toBe(1);
+    expect(await figure('readings-total')).toBe(readingsStored);
 
-    // The chart of a device over the last hour: the raw readings, exactly as written.
-    await page.click('#fleet-table tbody tr[data-device="boiler-1"]');
-    await page.waitForSelector('#charts[data-state="ready"][data-device="boiler-1"] figure.chart');
-    const charts = await plotted(page);
-    const expected = pointsOf(written.filter((r) => r.device === 'boiler-1'));
-    expect(charts.map((c) => c.metric).sort()).toEqual(['pressure', 'temperature']);
-    for (const chart of charts) {
-      const points = expected.filter((p) => p.metric === chart.metric);
-      expect(chart.source).toBe('readings');
-      expect(chart.ts).toEqual(points.map((p) => p.ts));
-      expect(chart.values).toEqual(points.map((p) => p.value));
+    // Each device's charts over the last hour: its raw readings, exactly as stored.
+    for (const { id } of fleet.devices) {
+      await page.click(`#fleet-table tbody tr[data-device="${id}"]`);
+      await page.waitForSelector(`#charts[data-state="ready"][data-device="${id}"] figure.chart`);
+      await expectCharts(page, stored.get(id) ?? [], 'readings');
     }
+
+    // A thermometer over just the seconds of the run, so the screenshot shows its curves.
+    const thermo = fleet.devices.find((d) => d.kind === 'thermo')?.id ?? '';
+    const points = stored.get(thermo) ?? [];
+    const from = Math.floor(Math.min(...points.map((p) => p.ts)) / 1000) * 1000 - 1000;
+    const to = Math.ceil(Math.max(...points.map((p) => p.ts)) / 1000) * 1000 + 1000;
+    await page.selectOption('#device-select', thermo);
+    await page.waitForSelector(`#charts[data-state="ready"][data-device="${thermo}"] figure.chart`);
+    await page.selectOption('#range-select', 'custom');
+    await page.fill('#from-input', localInput(from));
+    await page.fill('#to-input', localInput(to));
+    await page.click('#chart-form button[type="submit"]');
+    await page.waitForFunction((start) => {
+      // Compiled without the DOM library: the document is described by what is read from it.
+      type Figure = { chart?: { scales: { x: { min?: number } } } };
+      const doc = (globalThis as unknown as { document: { querySelector(s: string): Figure | null } }).document;
+      return doc.querySelector('#charts[data-state="ready"] figure.chart')?.chart?.scales.x.min === start;
+    }, from);
+    const zoomed = await plotted(page);
+    expect(zoomed.every((c) => c.from === from && c.to === to)).toBe(true);
+    await expectCharts(page, points, 'readings');
     await mkdir('test-results', { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     // A long range reads windows: the same ones the store computes.
-    await page.selectOption('#range-select', String(24 * 60 * MINUTE));
+    await page.selectOption('#range-select', String(24 * HOUR));
     await page.waitForSelector('#charts[data-state="ready"] figure.chart[data-source^="windows"]');
     const windowed = await plotted(page);
+    expect(windowed.length).toBeGreaterThan(0);
     for (const chart of windowed) {
       const [, windowMs, aggregate] = chart.source.split(':');
       expect(aggregate).toBe('mean');
-      const page = await world.store.queryWindows({
-        devices: ['boiler-1'],
+      const windows = await fleetNode.store.queryWindows({
+        devices: [thermo],
         metrics: [chart.metric],
-        range: { start: Date.now() - 24 * 60 * MINUTE - MINUTE, end: Date.now() + MINUTE },
+        range: { start: Date.now() - 24 * HOUR - MINUTE, end: Date.now() + MINUTE },
         windowMs: Number(windowMs),
         aggregate: 'mean',
         limit: 10_000,
       });
-      expect(chart.ts).toEqual(page.items.map((p) => p.ts));
-      expect(chart.values).toEqual(page.items.map((p) => p.value));
+      expect(windows.items.length).toBeGreaterThan(0);
+      expect(chart.ts).toEqual(windows.items.map((p) => p.ts));
+      expect(chart.values).toEqual(windows.items.map((p) => p.value));
     }
 
     // The token went only into Authorization headers, and the page ran without errors (CSP included).
