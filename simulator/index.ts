@@ -40,11 +40,13 @@ export {
 export { SeededRandom } from './random/seeded-random.js';
 export type { AcknowledgedPoint } from './run/acknowledged-readings.js';
 export { acknowledgedPoints } from './run/acknowledged-readings.js';
+export type { ClockTolerance } from './run/clock-skew-plan.js';
+export { DEFAULT_CLOCK_TOLERANCE } from './run/clock-skew-plan.js';
 export type { RunHandle, RunSnapshot } from './run/run-fleet.js';
 export { startRun } from './run/run-fleet.js';
 export type { RunOptions } from './run/run-options.js';
 export { RUN_DEFAULTS } from './run/run-options.js';
-export type { DeviceReport, RunReport } from './run/run-report.js';
+export type { DeviceReport, DropsReport, RunReport, SkewReport } from './run/run-report.js';
 export { progressLine, runSummary } from './run/run-summary.js';
 export type { AnySensorModel, Sample, SampleContext, SensorModel } from './sensors/sensor-model.js';
 export type { DeviceLink, OutgoingMessage, SendOutcome } from './transport/device-link.js';

@@ -7,7 +7,7 @@ import type { SeededRandom } from '../random/seeded-random.js';
 import type { DeviceLink, OutgoingMessage, SendOutcome } from '../transport/device-link.js';
 import { IndexRanges } from './index-ranges.js';
 import { type MessageLimits, messageOverhead, readingsThatFit } from './message-budget.js';
-import { type ReadingSchedule, readingsDue, readingTime } from './reading-schedule.js';
+import { type ReadingSchedule, readingDueTime, readingsDue, readingTime } from './reading-schedule.js';
 import { type BackoffPolicy, retryDelay } from './retry-delay.js';
 
 /** What a device tells the run about its messages. */
@@ -144,6 +144,11 @@ export class SimulatedDevice {
     await this.#o.link.close();
   }
 
+  /** Cuts its connection abruptly, as a network fault would; the link reconnects and the device resends. */
+  cutConnection(): void {
+    if (this.#online && !this.#stopped) this.#o.link.cut();
+  }
+
   goOnline(): void {
     this.#online = true;
     this.#o.link.open(() => this.#pump());
@@ -170,8 +175,8 @@ export class SimulatedDevice {
     const due = Math.min(readingsDue(this.#o.schedule, now), readings);
     while (this.#sampled < due) {
       const index = this.#sampled;
+      if (readingDueTime(this.#o.schedule, index) >= time) break;
       const ts = readingTime(this.#o.schedule, index);
-      if (ts >= time) break;
       this.#buffer.push({ index, ts, values: this.#o.sampler.sample(ts) });
       this.#sampled++;
     }

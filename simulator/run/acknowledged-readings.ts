@@ -21,7 +21,7 @@ export function* acknowledgedPoints(report: RunReport, device: DeviceReport): Ge
   const kind = findDeviceKind(device.kind);
   if (kind === undefined) throw new TypeError(`the report names an unknown device kind ${device.kind}`);
   const sampler = new KindSampler(kind, SeededRandom.from(report.settings.seed, 'sensors', device.id));
-  const schedule = { t0: device.t0, perSecond: device.perSecond };
+  const schedule = { t0: device.t0, perSecond: device.perSecond, clockOffsetMs: device.clockOffsetMs ?? 0 };
   let index = 0;
   for (const [first, last] of device.acknowledged) {
     for (; index <= last; index++) {

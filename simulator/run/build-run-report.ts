@@ -1,7 +1,8 @@
 import type { SimulatedDevice } from '../device/simulated-device.js';
 import { type FaultInjector, faultProblems } from '../faults/fault-injector.js';
-import type { RunOptions } from './run-options.js';
-import type { DeviceReport, RunReport } from './run-report.js';
+import { beyondTolerance, type ClockTolerance, OUT_OF_RANGE_CODE } from './clock-skew-plan.js';
+import { RUN_DEFAULTS, type RunOptions } from './run-options.js';
+import type { DeviceReport, RunReport, SkewReport } from './run-report.js';
 import type { RunStats } from './run-stats.js';
 
 /** When a device was made to go offline, ms since the epoch. */
@@ -19,6 +20,26 @@ export interface RunOutcome {
   readonly end: number;
   readonly cpu: NodeJS.CpuUsage;
   readonly injector?: FaultInjector;
+  /** Devices whose connection was cut now and then. */
+  readonly dropping?: number;
+  /** Devices whose clock was off, by how much, ms. */
+  readonly clockOffsets?: ReadonlyMap<string, number>;
+  readonly tolerance?: ClockTolerance;
+}
+
+/** Messages refused with ERR_TIMESTAMP_OUT_OF_RANGE by devices whose clock is beyond the node's tolerance. */
+function expectedOutOfRange(outcome: RunOutcome): { devices: number; rejected: number } {
+  const { clockOffsets, tolerance } = outcome;
+  if (clockOffsets === undefined || tolerance === undefined) return { devices: 0, rejected: 0 };
+  let devices = 0;
+  let rejected = 0;
+  for (const device of outcome.devices) {
+    const offset = clockOffsets.get(device.id);
+    if (offset === undefined || !beyondTolerance(offset, tolerance)) continue;
+    devices++;
+    rejected += device.rejected.get(OUT_OF_RANGE_CODE) ?? 0;
+  }
+  return { devices, rejected };
 }
 
 const record = (counts: ReadonlyMap<string, number>) =>
@@ -29,7 +50,11 @@ const round = (value: number, decimals = 3) => Math.round(value * 10 ** decimals
 function problemsOf(outcome: RunOutcome): string[] {
   const { devices, stats } = outcome;
   const problems: string[] = [];
-  for (const [code, count] of stats.rejections) problems.push(`${count} message(s) refused for good with ${code}`);
+  const expected = expectedOutOfRange(outcome).rejected;
+  for (const [code, count] of stats.rejections) {
+    const unexpected = code === OUT_OF_RANGE_CODE ? count - expected : count;
+    if (unexpected > 0) problems.push(`${unexpected} message(s) refused for good with ${code}`);
+  }
   const silent = devices.filter((d) => !d.linkEverConnected);
   if (silent.length > 0) {
     const names = silent
@@ -66,6 +91,7 @@ export function buildRunReport(outcome: RunOutcome): RunReport {
       pendingAtEnd: device.pending,
       everConnected: device.linkEverConnected,
       offline: window === undefined ? [] : [window],
+      ...(device.schedule.clockOffsetMs ? { clockOffsetMs: device.schedule.clockOffsetMs } : {}),
     };
   });
   const attempts = Math.max(1, stats.attempts);
@@ -87,6 +113,10 @@ export function buildRunReport(outcome: RunOutcome): RunReport {
       rampMs: options.rampMs,
       offlineShare: options.offlineShare,
       offlineForMs: options.offlineForMs,
+      dropShare: options.dropShare ?? 0,
+      dropEveryMs: options.dropEveryMs ?? RUN_DEFAULTS.dropEveryMs,
+      skewShare: options.skewShare ?? 0,
+      skewMs: options.skewMs ?? 0,
       seed: options.seed,
     },
     totals: {
@@ -125,8 +155,22 @@ export function buildRunReport(outcome: RunOutcome): RunReport {
       perMessageUs: round((cpu.user + cpu.system) / attempts, 1),
     },
     ...(outcome.injector?.active === true ? { faults: outcome.injector.toJSON() } : {}),
+    ...((options.dropShare ?? 0) > 0 ? { drops: { devices: outcome.dropping ?? 0, cuts: stats.drops } } : {}),
+    ...((outcome.clockOffsets?.size ?? 0) > 0 ? { skew: skewReport(outcome) } : {}),
     ok: problems.length === 0,
     problems,
     devices: deviceReports,
+  };
+}
+
+/** The skew section: devices off, those beyond the node's window, and their refusals. */
+function skewReport(outcome: RunOutcome): SkewReport {
+  const expected = expectedOutOfRange(outcome);
+  const tolerance = outcome.tolerance;
+  return {
+    devices: outcome.clockOffsets?.size ?? 0,
+    beyondTolerance: expected.devices,
+    rejectedAsExpected: expected.rejected,
+    toleranceMs: { future: tolerance?.futureMs ?? 0, past: tolerance?.pastMs ?? 0 },
   };
 }

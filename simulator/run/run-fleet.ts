@@ -8,7 +8,9 @@ import { HttpIngestClient } from '../transport/http-ingest-client.js';
 import { HttpLink } from '../transport/http-link.js';
 import { MqttLink } from '../transport/mqtt-link.js';
 import { buildRunReport, type OfflineWindow } from './build-run-report.js';
-import type { RunOptions } from './run-options.js';
+import { chooseShare } from './choose-share.js';
+import { DEFAULT_CLOCK_TOLERANCE, planClockSkew } from './clock-skew-plan.js';
+import { RUN_DEFAULTS, type RunOptions } from './run-options.js';
 import type { RunReport } from './run-report.js';
 import { RunStats } from './run-stats.js';
 
@@ -32,15 +34,9 @@ export interface RunHandle {
 /** Which devices go offline, and when: a seeded choice of `share` of them, inside the sampling period. */
 function planOffline(ids: readonly string[], options: RunOptions, start: number, samplingMs: number) {
   const rng = SeededRandom.from(options.seed, 'offline');
-  const count = Math.round(options.offlineShare * ids.length);
-  const shuffled = [...ids];
-  for (let i = shuffled.length - 1; i > 0; i--) {
-    const j = rng.below(i + 1);
-    [shuffled[i], shuffled[j]] = [shuffled[j] as string, shuffled[i] as string];
-  }
   const plan = new Map<string, OfflineWindow>();
   const latest = Math.max(options.rampMs, samplingMs - options.offlineForMs);
-  for (const id of shuffled.slice(0, count)) {
+  for (const id of chooseShare(ids, options.offlineShare, rng)) {
     const from = Math.round(start + options.rampMs + rng.between(0, Math.max(0, latest - options.rampMs)));
     plan.set(id, { from, to: from + options.offlineForMs });
   }
@@ -73,6 +69,9 @@ export function startRun(options: RunOptions): RunHandle {
   const samplingMs = options.durationMs ?? options.rampMs + ((options.messages ?? 0) * 1000) / options.rate;
   const ids = options.fleet.devices.map((d) => d.id);
   const offline = planOffline(ids, options, start, samplingMs);
+  const dropping = new Set(chooseShare(ids, options.dropShare ?? 0, SeededRandom.from(options.seed, 'drops')));
+  const dropEveryMs = options.dropEveryMs ?? RUN_DEFAULTS.dropEveryMs;
+  const clockOffsets = planClockSkew(ids, options.skewShare ?? 0, options.skewMs ?? 0, options.seed);
   const timers: NodeJS.Timeout[] = [];
   const count = options.fleet.devices.length;
   const injector = new FaultInjector(options.faults ?? new Map());
@@ -94,8 +93,10 @@ export function startRun(options: RunOptions): RunHandle {
             now,
             events: stats,
           })
-        : new HttpLink((jws) =>
-            batcher === undefined ? (http as HttpIngestClient).sendMessage(jws) : batcher.submit(jws),
+        : new HttpLink(
+            (jws, cut) =>
+              batcher === undefined ? (http as HttpIngestClient).sendMessage(jws, cut) : batcher.submit(jws, cut),
+            () => stats.dropped(entry.id),
           );
     const t0 = start + Math.round((options.rampMs * index) / Math.max(1, count));
     const otherEntry = count > 1 ? options.fleet.devices[(index + 1) % count] : undefined;
@@ -104,7 +105,7 @@ export function startRun(options: RunOptions): RunHandle {
       signer,
       link,
       sampler: new KindSampler(kind, SeededRandom.from(options.seed, 'sensors', entry.id)),
-      schedule: { t0, perSecond },
+      schedule: { t0, perSecond, clockOffsetMs: clockOffsets.get(entry.id) ?? 0 },
       messagesPerSecond: options.rate,
       limits: options.limits,
       window: options.window,
@@ -141,6 +142,18 @@ export function startRun(options: RunOptions): RunHandle {
       at(window.from, () => void device.goOffline());
       at(window.to, () => device.goOnline());
     }
+    if (dropping.has(device.id) && dropEveryMs > 0) {
+      // Each dropping device cuts at its own phase, then every dropEveryMs while it samples.
+      const phase = SeededRandom.from(options.seed, 'drop-phase', device.id).between(0, dropEveryMs);
+      const cutAt = (time: number): void => {
+        if (time >= start + samplingMs) return;
+        at(time, () => {
+          device.cutConnection();
+          cutAt(time + dropEveryMs);
+        });
+      };
+      cutAt(t0 + Math.round(phase));
+    }
   });
 
   const snapshot = (): RunSnapshot => ({
@@ -164,7 +177,19 @@ export function startRun(options: RunOptions): RunHandle {
     await Promise.all(devices.map((d) => d.stop()));
     http?.close();
     const cpu = process.cpuUsage(cpuStart);
-    return buildRunReport({ options, devices, stats, offline, start, end: now(), cpu, injector });
+    return buildRunReport({
+      options,
+      devices,
+      stats,
+      offline,
+      start,
+      end: now(),
+      cpu,
+      injector,
+      dropping: dropping.size,
+      clockOffsets,
+      tolerance: options.tolerance ?? DEFAULT_CLOCK_TOLERANCE,
+    });
   })();
 
   return { snapshot, done };

@@ -4,6 +4,7 @@ import type { MessageLimits } from '../device/message-budget.js';
 import type { BackoffPolicy } from '../device/retry-delay.js';
 import type { FaultPlan } from '../faults/fault-plan.js';
 import type { FleetManifest } from '../fleet/fleet-manifest.js';
+import type { ClockTolerance } from './clock-skew-plan.js';
 
 /** Everything a run needs; the CLI builds it from flags, tests directly. */
 export interface RunOptions {
@@ -28,6 +29,14 @@ export interface RunOptions {
   /** Share of devices (0–1) that go offline once, for `offlineForMs`. */
   readonly offlineShare: number;
   readonly offlineForMs: number;
+  /** Share of devices (0–1) whose connection is cut abruptly every `dropEveryMs` while they sample (default 0). */
+  readonly dropShare?: number;
+  readonly dropEveryMs?: number;
+  /** Share of devices (0–1) whose clock is off, each by up to ±`skewMs` (default 0). */
+  readonly skewShare?: number;
+  readonly skewMs?: number;
+  /** The node's time window, to tell which skewed devices it must refuse (default: the node defaults). */
+  readonly tolerance?: ClockTolerance;
   /** Seeds the sensor values (recomputable from the report) and all jitter. */
   readonly seed: string;
   readonly limits: MessageLimits;
@@ -53,4 +62,5 @@ export const RUN_DEFAULTS = Object.freeze({
   httpConnections: 64,
   tokenTtlSeconds: 3600,
   drainTimeoutMs: 30_000,
+  dropEveryMs: 10_000,
 });

@@ -22,6 +22,31 @@ export interface DeviceReport {
   readonly everConnected: boolean;
   /** Offline stretches injected on purpose, ms since the epoch. */
   readonly offline: readonly { readonly from: number; readonly to: number }[];
+  /**
+   * How far its clock was off on purpose (`--skew`), ms; its readings carry
+   * `ts + clockOffsetMs`. Absent in reports without skew: 0.
+   */
+  readonly clockOffsetMs?: number;
+}
+
+/** Connections cut on purpose (`--drop-share`). */
+export interface DropsReport {
+  /** Devices whose connection was cut now and then. */
+  readonly devices: number;
+  /** Cuts made: MQTT sockets destroyed, HTTP requests cut before their answer. */
+  readonly cuts: number;
+}
+
+/** Clocks skewed on purpose (`--skew-share`, `--skew`). */
+export interface SkewReport {
+  /** Devices whose clock was off. */
+  readonly devices: number;
+  /** Of those, devices off by more than the node accepts: their readings are refused. */
+  readonly beyondTolerance: number;
+  /** Messages of those devices refused with ERR_TIMESTAMP_OUT_OF_RANGE, as expected. */
+  readonly rejectedAsExpected: number;
+  /** The window assumed for the node, ms (`--node-clock-skew`, `--node-max-age`). */
+  readonly toleranceMs: { readonly future: number; readonly past: number };
 }
 
 /** The machine-readable result of `telemetry simulate run` (`--json`, `--report FILE`). */
@@ -44,6 +69,10 @@ export interface RunReport {
     readonly rampMs: number;
     readonly offlineShare: number;
     readonly offlineForMs: number;
+    readonly dropShare?: number;
+    readonly dropEveryMs?: number;
+    readonly skewShare?: number;
+    readonly skewMs?: number;
     readonly seed: string;
   };
   readonly totals: {
@@ -81,6 +110,10 @@ export interface RunReport {
   readonly cpu: { readonly userMs: number; readonly systemMs: number; readonly perMessageUs: number };
   /** Faults injected on purpose, by kind, and what the node answered (present when faults were asked for). */
   readonly faults?: Readonly<Record<string, FaultTally>>;
+  /** Connections cut on purpose (present when asked for). */
+  readonly drops?: DropsReport;
+  /** Clocks skewed on purpose (present when asked for). */
+  readonly skew?: SkewReport;
   /** The store audit of `--verify` or `simulate verify`. */
   readonly verification?: VerificationReport;
   /** False when something went wrong that was not injected on purpose; `problems` says what. */

@@ -21,6 +21,8 @@ export class RunStats implements DeviceEvents, LinkEvents {
   readingsRejected = 0;
   connects = 0;
   disconnects = 0;
+  /** Connections cut on purpose. */
+  drops = 0;
 
   attempted(): void {
     this.attempts++;
@@ -53,6 +55,10 @@ export class RunStats implements DeviceEvents, LinkEvents {
 
   disconnected(): void {
     this.disconnects++;
+  }
+
+  dropped(_device: string): void {
+    this.drops++;
   }
 
   connectFailed(_device: string, reason: string): void {

@@ -42,6 +42,14 @@ export function runSummary(report: RunReport): string {
       ([kind, t]) =>
         `  fault ${kind.padEnd(18)} ${t.injected} injected, ${t.rejectedAsExpected + t.acceptedAsExpected} answered ${t.expected} as expected, unexpected ${counts(t.unexpected)}`,
     ),
+    ...(report.drops === undefined
+      ? []
+      : [`  drops          ${report.drops.cuts} connection(s) cut on purpose, on ${report.drops.devices} device(s)`]),
+    ...(report.skew === undefined
+      ? []
+      : [
+          `  clock skew     ${report.skew.devices} device(s) off by up to ±${(report.settings.skewMs ?? 0) / 1000} s, ${report.skew.beyondTolerance} beyond the node's ${report.skew.toleranceMs.future / 1000} s: ${report.skew.rejectedAsExpected} message(s) refused with ERR_TIMESTAMP_OUT_OF_RANGE as expected`,
+        ]),
     `  cpu            ${report.cpu.userMs} ms user, ${report.cpu.systemMs} ms system, ${report.cpu.perMessageUs} µs/attempt`,
     ...report.problems.map((problem) => `  problem: ${problem}`),
     '',

@@ -27,6 +27,8 @@ export type SendOutcome =
 export interface LinkEvents {
   connected(device: string): void;
   disconnected(device: string): void;
+  /** The connection was cut on purpose (`--drop-share`). */
+  dropped(device: string): void;
   connectFailed(device: string, reason: string): void;
   /** A notice for a message the device no longer waits on (QoS 0), counted as a rejection. */
   lateRejection(device: string, code: string, retryable: boolean): void;
@@ -42,6 +44,11 @@ export interface DeviceLink {
   open(onReady: () => void): void;
   /** Sends one message; never rejects. */
   send(message: OutgoingMessage): Promise<SendOutcome>;
+  /**
+   * Cuts the connection abruptly, as a network fault would (no MQTT DISCONNECT, no HTTP answer):
+   * messages in flight settle as `retry` and the link reconnects by itself.
+   */
+  cut(): void;
   /** Disconnects and stops reconnecting; messages in flight settle as `retry`. */
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@ export interface GatewayBatcherOptions {
 
 interface Queued {
   readonly jws: string;
+  readonly cut: boolean;
   readonly settle: (outcome: SendOutcome) => void;
 }
 
@@ -28,10 +29,10 @@ export class GatewayBatcher {
     this.#options = options;
   }
 
-  /** Queues one message; resolves with its own outcome once its batch is answered. */
-  submit(jws: string): Promise<SendOutcome> {
+  /** Queues one message; resolves with its own outcome once its batch is answered. `cut` cuts its batch's request. */
+  submit(jws: string, cut = false): Promise<SendOutcome> {
     return new Promise((settle) => {
-      this.#queue.push({ jws, settle });
+      this.#queue.push({ jws, cut, settle });
       if (this.#queue.length >= this.#options.maxMessages) this.#flush();
       else this.#timer ??= setTimeout(() => this.#flush(), this.#options.lingerMs);
     });
@@ -42,11 +43,17 @@ export class GatewayBatcher {
     this.#timer = undefined;
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#options.maxMessages);
-      void this.#client.sendBatch(batch.map((q) => q.jws)).then((outcomes) => {
-        batch.forEach((queued, i) => {
-          queued.settle(outcomes[i] ?? { kind: 'retry', code: 'SIM_NO_ANSWER' });
+      const cut = batch.some((q) => q.cut);
+      void this.#client
+        .sendBatch(
+          batch.map((q) => q.jws),
+          cut,
+        )
+        .then((outcomes) => {
+          batch.forEach((queued, i) => {
+            queued.settle(outcomes[i] ?? { kind: 'retry', code: 'SIM_NO_ANSWER' });
+          });
         });
-      });
     }
   }
 }

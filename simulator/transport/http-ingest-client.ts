@@ -17,6 +17,9 @@ interface Answer {
   readonly body: unknown;
 }
 
+/** Why a request was cut on purpose (`--drop-share`): the simulator destroyed its socket. */
+const CUT_CODE = 'SIM_CONNECTION_CUT';
+
 /** No answer: the outcome is unknown, so the message is sent again (docs/PROTOCOL.md §9.3, §8). */
 const noAnswer = (code: string): SendOutcome => ({ kind: 'retry', code });
 
@@ -35,20 +38,20 @@ export class HttpIngestClient {
     this.#agent = new Agent({ keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections });
   }
 
-  /** POST /v1/messages with one message. */
-  async sendMessage(jws: string): Promise<SendOutcome> {
+  /** POST /v1/messages with one message; with `cut`, its socket is destroyed once the request is sent. */
+  async sendMessage(jws: string, cut = false): Promise<SendOutcome> {
     try {
-      const answer = await this.#post('/v1/messages', 'application/jose', jws);
+      const answer = await this.#post('/v1/messages', 'application/jose', jws, cut);
       return outcomeOfResponse(answer.status, answer.retryAfter, answer.body);
     } catch (error) {
       return noAnswer(failureCode(error));
     }
   }
 
-  /** POST /v1/messages/batch; one outcome per message, in order. */
-  async sendBatch(messages: readonly string[]): Promise<SendOutcome[]> {
+  /** POST /v1/messages/batch; one outcome per message, in order. With `cut`, as for sendMessage. */
+  async sendBatch(messages: readonly string[], cut = false): Promise<SendOutcome[]> {
     try {
-      const answer = await this.#post('/v1/messages/batch', 'application/json', JSON.stringify({ messages }));
+      const answer = await this.#post('/v1/messages/batch', 'application/json', JSON.stringify({ messages }), cut);
       const results = (answer.body as { results?: unknown } | null)?.results;
       if (answer.status === 200 && Array.isArray(results) && results.length === messages.length) {
         return results.map(outcomeOfBatchResult);
@@ -64,7 +67,12 @@ export class HttpIngestClient {
     this.#agent.destroy();
   }
 
-  #post(path: string, contentType: string, body: string): Promise<Answer> {
+  /**
+   * Posts `body`. With `cut`, the keep-alive socket is destroyed as soon as the
+   * request has been handed to it, before any answer: the node may or may not
+   * store the message, the device cannot know and sends it again.
+   */
+  #post(path: string, contentType: string, body: string, cut: boolean): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const req = request(
         new URL(path, this.#url),
@@ -91,6 +99,7 @@ export class HttpIngestClient {
       );
       req.on('timeout', () => req.destroy(Object.assign(new Error('no answer in time'), { code: 'SIM_TIMEOUT' })));
       req.on('error', reject);
+      if (cut) req.once('finish', () => req.destroy(Object.assign(new Error('connection cut'), { code: CUT_CODE })));
       req.end(body);
     });
   }

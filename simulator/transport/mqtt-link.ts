@@ -47,6 +47,7 @@ export class MqttLink implements DeviceLink {
   #ready = false;
   #wanted = false;
   #everConnected = false;
+  #cutNext = false;
   #failures = 0;
   #retryAfterMs: number | undefined;
   #onReady: () => void = () => undefined;
@@ -109,7 +110,27 @@ export class MqttLink implements DeviceLink {
         else if (notice !== undefined) settle(this.#retryOutcome(notice));
         else settle({ kind: 'acknowledged' });
       });
+      // mqtt.js hands the packet to the socket asynchronously: cut once it has.
+      if (this.#cutNext) setImmediate(() => this.#cutNow());
     });
+  }
+
+  /**
+   * Destroys the socket without DISCONNECT: the node sees a lost connection and
+   * the close handler reconnects. With nothing in flight it waits for the next
+   * PUBLISH and cuts just after it, so the PUBACK is lost and the message is resent.
+   */
+  cut(): void {
+    if (this.#inFlight.size > 0 || this.#o.qos === 0) this.#cutNow();
+    else this.#cutNext = true;
+  }
+
+  #cutNow(): void {
+    this.#cutNext = false;
+    const client = this.#client;
+    if (client === undefined || !this.#ready) return;
+    this.#o.events.dropped(this.#o.signer.device);
+    client.stream.destroy();
   }
 
   async close(): Promise<void> {

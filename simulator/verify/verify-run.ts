@@ -127,7 +127,7 @@ function* sampledReadings(report: RunReport, device: DeviceReport) {
   const kind = findDeviceKind(device.kind);
   if (kind === undefined) throw new TypeError(`the report names an unknown device kind ${device.kind}`);
   const sampler = new KindSampler(kind, SeededRandom.from(report.settings.seed, 'sensors', device.id));
-  const schedule = { t0: device.t0, perSecond: device.perSecond };
+  const schedule = { t0: device.t0, perSecond: device.perSecond, clockOffsetMs: device.clockOffsetMs ?? 0 };
   const acknowledged = indicesOf(device.acknowledged)[Symbol.iterator]();
   let nextAcknowledged = acknowledged.next();
   for (let index = 0; index < device.sampled; index++) {

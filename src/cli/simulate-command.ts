@@ -4,6 +4,7 @@ import type { JWK } from 'jose';
 import { openStore } from '../../ingest/open-store.js';
 import {
   DEFAULT_BACKOFF,
+  DEFAULT_CLOCK_TOLERANCE,
   DEVICE_KINDS,
   FaultPlanError,
   type FleetAlgorithm,
@@ -163,6 +164,34 @@ const runSubcommand: SimulateSubcommand = {
     { name: 'offline-share', value: 'F', description: 'Share of devices (0–1) that go offline once.', default: '0' },
     { name: 'offline-for', value: 'D', description: 'How long they stay offline.', default: '20s' },
     {
+      name: 'drop-share',
+      value: 'F',
+      description:
+        'Share of devices (0–1) whose connection is cut abruptly now and then (MQTT: socket destroyed, no ' +
+        'DISCONNECT; HTTP: a request cut before its answer). They reconnect and send again.',
+      default: '0',
+    },
+    { name: 'drop-every', value: 'D', description: 'How often each of them is cut.', default: '10s' },
+    {
+      name: 'skew-share',
+      value: 'F',
+      description: 'Share of devices (0–1) whose clock is off, each by up to ±--skew; their timestamps move too.',
+      default: '0',
+    },
+    { name: 'skew', value: 'D', description: 'Largest clock error of those devices.', default: '30s' },
+    {
+      name: 'node-clock-skew',
+      value: 'D',
+      description: "The node's TELEMETRY_CLOCK_SKEW_SECONDS: devices ahead by more expect ERR_TIMESTAMP_OUT_OF_RANGE.",
+      default: `${DEFAULT_CLOCK_TOLERANCE.futureMs / 1000}s`,
+    },
+    {
+      name: 'node-max-age',
+      value: 'D',
+      description: "The node's TELEMETRY_MAX_READING_AGE_SECONDS: devices behind by more expect the same.",
+      default: `${DEFAULT_CLOCK_TOLERANCE.pastMs / 86_400_000}d`,
+    },
+    {
       name: 'max-readings-per-message',
       value: 'N',
       description: "The node's maxReadingsPerMessage (backlog messages).",
@@ -212,6 +241,14 @@ const runSubcommand: SimulateSubcommand = {
       ...(gateway === undefined ? {} : { gatewayBatch: positiveInteger(args, 'gateway-batch', 1, 1000) }),
       offlineShare: numberOption(args, 'offline-share', 0, 1),
       offlineForMs: durationMs(args, 'offline-for'),
+      dropShare: numberOption(args, 'drop-share', 0, 1),
+      dropEveryMs: durationMs(args, 'drop-every'),
+      skewShare: numberOption(args, 'skew-share', 0, 1),
+      skewMs: durationMs(args, 'skew'),
+      tolerance: {
+        futureMs: durationMs(args, 'node-clock-skew'),
+        pastMs: durationMs(args, 'node-max-age'),
+      },
       seed: args.string('seed'),
       limits: {
         maxReadingsPerMessage: positiveInteger(args, 'max-readings-per-message', 1000, 1_000_000),
@@ -224,6 +261,9 @@ const runSubcommand: SimulateSubcommand = {
       backoff: DEFAULT_BACKOFF,
       drainTimeoutMs: durationMs(args, 'drain-timeout'),
     };
+    if ((options.dropShare ?? 0) > 0 && options.dropEveryMs === 0) {
+      throw new UsageError('--drop-every must be longer than 0 when --drop-share is given');
+    }
     const reportPath = args.optionalPath('report');
     const faultsText = args.optional('faults');
     let faults: ReturnType<typeof parseFaultPlan> | undefined;

@@ -129,7 +129,7 @@ export async function auditStore(
     do {
       const page = await store.queryReadings({
         devices: [device.id],
-        range: { start: device.t0 - 1, end: Date.now() + 120_000 },
+        range: { start: device.t0 + Math.min(0, device.clockOffsetMs ?? 0) - 1, end: Date.now() + 120_000 },
         limit: 5000,
         ...(cursor === undefined ? {} : { cursor }),
       });

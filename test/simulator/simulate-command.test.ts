@@ -41,6 +41,16 @@ describe('telemetry simulate', () => {
     expect(cli.err()).toContain('unknown kind toaster');
   });
 
+  it.each([
+    [['--drop-share', '0.5', '--drop-every', '0'], '--drop-every must be longer than 0'],
+    [['--skew-share', '2'], '--skew-share must be a number from 0 to 1'],
+    [['--skew', 'soon'], '--skew must be a duration'],
+  ])('refuses the network fault options %j with exit code 2', async (extra, message) => {
+    const cli = io('/');
+    expect(await simulateCommand.run(['run', '--fleet', 'x', '--duration', '1s', ...extra], cli.io)).toBe(2);
+    expect(cli.err()).toContain(message);
+  });
+
   it('provisions a fleet and runs it against a node, printing a JSON report whose readings are all stored', async () => {
     dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
     const provision = io(dir);
