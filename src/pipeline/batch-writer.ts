@@ -112,18 +112,17 @@ export class BatchWriter {
   }
 
   #takeBatch(): Entry[] {
-    const batch: Entry[] = [];
+    // Count first and cut once: shift() per entry would be quadratic in a long queue.
+    let taken = 0;
     let size = 0;
-    while (this.#pending.length > 0) {
-      const next = this.#pending[0] as Entry;
-      const n = countReadings(next.readings);
-      if (batch.length > 0 && size + n > this.#policy.maxBatchReadings) break;
-      batch.push(next);
-      this.#pending.shift();
+    for (const entry of this.#pending) {
+      const n = countReadings(entry.readings);
+      if (taken > 0 && size + n > this.#policy.maxBatchReadings) break;
+      taken++;
       size += n;
     }
     this.#pendingReadings -= size;
-    return batch;
+    return this.#pending.splice(0, taken);
   }
 
   #startBatch(batch: Entry[]): void {
