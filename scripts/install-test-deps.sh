@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 # mosquitto: the external MQTT broker; openssl: test certificates for MQTT over TLS;
 # python3-cryptography: the example Python device (examples/python) that proves the protocol doc;
 # chromium (with fonts-liberation for legible screenshots): the headless browser the dashboard test
-# drives through playwright-core (browsers are never downloaded by Playwright).
-packages=(influxdb victoria-metrics mosquitto openssl python3 python3-cryptography chromium fonts-liberation)
+# drives through playwright-core (browsers are never downloaded by Playwright); haproxy: the load balancer
+# in front of three nodes in the failure drills (test/drills).
+packages=(influxdb victoria-metrics mosquitto openssl python3 python3-cryptography chromium fonts-liberation haproxy)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,4 +1,5 @@
 import type { SensorModel } from './sensor-model.js';
+import { quantize } from './sensor-model.js';
 
 export interface SensorFaultOptions {
   /** Chance per reading of a spike (one wild value). */
@@ -48,7 +49,8 @@ export function withFaults<S>(model: SensorModel<S>, options: SensorFaultOptions
       if (spikeRoll < options.spikeChance) {
         const sign = spikeRoll < options.spikeChance / 2 ? 1 : -1;
         const spiked = Object.fromEntries(
-          Object.entries(next.values).map(([metric, value]) => [metric, value + sign * options.spikeSize]),
+          // Re-quantised: a sum like 45.73 + 0.000…4 would carry digits no sensor reports.
+          Object.entries(next.values).map(([metric, value]) => [metric, quantize(value + sign * options.spikeSize, 6)]),
         );
         return { state: { inner: next.state, stuckLeft: 0, stuck: undefined }, values: spiked };
       }
