@@ -16,7 +16,7 @@ import {
   WindowsResponse,
 } from '../src/query/query-schemas.js';
 import type { ReadScope } from '../src/query/read-scope.js';
-import type { StoredPoint, TelemetryStore, TimeRange } from '../src/store/telemetry-store.js';
+import type { Page, ReadingsQuery, StoredPoint, TelemetryStore, TimeRange } from '../src/store/telemetry-store.js';
 import { errorReply } from './error-reply.js';
 import { authenticateOperator, insufficientScopeChallenge, type OperatorAuthOptions } from './query-auth.js';
 import { answerFormat, sendAnswer, varyOnCredentials } from './query-reply.js';
@@ -97,6 +97,30 @@ function queryError(error: FastifyError, request: FastifyRequest, reply: Fastify
  * with an operator token (stateless, so any node answers any page), and
  * answers only what the token's scope covers.
  */
+/** The store query that a paged query's parameters ask for. */
+function storeQuery(
+  query: { device: string[]; metric?: string[]; limit?: number; cursor?: string },
+  range: TimeRange,
+): ReadingsQuery {
+  return {
+    devices: query.device,
+    ...(query.metric === undefined ? {} : { metrics: query.metric }),
+    range,
+    limit: query.limit ?? DEFAULT_PAGE_LIMIT,
+    ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+  };
+}
+
+/** The answer's range, items and, when more follow, the cursor to the next page. */
+function pagePayload<T>(range: TimeRange, page: Page<T>) {
+  return {
+    from: range.start,
+    to: range.end,
+    items: [...page.items],
+    ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
+  };
+}
+
 export async function registerQueryRoutes(app: FastifyInstance, options: QueryRoutesOptions): Promise<void> {
   const { store, now } = options;
   const scopes = new WeakMap<FastifyRequest, ReadScope>();
@@ -142,19 +166,8 @@ export async function registerQueryRoutes(app: FastifyInstance, options: QueryRo
           const { query } = request;
           const range = rangeOf(query);
           assertCovers(scopeOf(request), query.device, reply);
-          const page = await store.queryReadings({
-            devices: query.device,
-            ...(query.metric === undefined ? {} : { metrics: query.metric }),
-            range,
-            limit: query.limit ?? DEFAULT_PAGE_LIMIT,
-            ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-          });
-          const payload: ReadingsResponse = {
-            from: range.start,
-            to: range.end,
-            items: [...page.items],
-            ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
-          };
+          const page = await store.queryReadings(storeQuery(query, range));
+          const payload: ReadingsResponse = pagePayload(range, page);
           return sendAnswer(request, reply, {
             payload,
             columns: POINT_COLUMNS,
@@ -182,23 +195,8 @@ export async function registerQueryRoutes(app: FastifyInstance, options: QueryRo
           const range = rangeOf(query);
           assertCovers(scopeOf(request), query.device, reply);
           const aggregate = query.aggregate ?? 'mean';
-          const page = await store.queryWindows({
-            devices: query.device,
-            ...(query.metric === undefined ? {} : { metrics: query.metric }),
-            range,
-            limit: query.limit ?? DEFAULT_PAGE_LIMIT,
-            windowMs: query.windowMs,
-            aggregate,
-            ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-          });
-          const payload: WindowsResponse = {
-            from: range.start,
-            to: range.end,
-            windowMs: query.windowMs,
-            aggregate,
-            items: [...page.items],
-            ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
-          };
+          const page = await store.queryWindows({ ...storeQuery(query, range), windowMs: query.windowMs, aggregate });
+          const payload: WindowsResponse = { ...pagePayload(range, page), windowMs: query.windowMs, aggregate };
           return sendAnswer(request, reply, {
             payload,
             columns: POINT_COLUMNS,
