@@ -15,8 +15,9 @@ import {
 import { parseConfig } from '../../src/config/parse-config.js';
 import { testRunOptions } from '../simulator/fleet-node.js';
 import { type BalancedNode, type HaproxyServer, startHaproxy } from '../support/haproxy-server.js';
-import { freePort, pollUntil } from '../support/influxdb-server.js';
+import { pollUntil } from '../support/poll-until.js';
 import { type ServeProcess, startServe } from '../support/serve-process.js';
+import { freePort } from '../support/server-process.js';
 import { startVictoriaMetrics } from '../support/victoria-metrics-server.js';
 
 /** Everything the test started, stopped in reverse order after it. */

@@ -14,8 +14,8 @@ import { InfluxStore } from '../../src/store/influx-store.js';
 import type { TelemetryStore } from '../../src/store/telemetry-store.js';
 import { makeDevice, registryOf, type TestDevice } from '../support/devices.js';
 import { HeldStore } from '../support/held-store.js';
-import { pollUntil } from '../support/influxdb-server.js';
 import { type MosquittoServer, startMosquitto } from '../support/mosquitto-server.js';
+import { pollUntil } from '../support/poll-until.js';
 import { type ServeProcess, startServe } from '../support/serve-process.js';
 import { startVictoriaMetrics, type VictoriaMetricsServer } from '../support/victoria-metrics-server.js';
 

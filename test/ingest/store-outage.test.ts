@@ -10,7 +10,9 @@ import { errorsTopic, messagesTopic } from '../../src/protocol/topics.js';
 import { InfluxStore } from '../../src/store/influx-store.js';
 import type { StoredPoint } from '../../src/store/telemetry-store.js';
 import { makeDevice, registryOf, type TestDevice } from '../support/devices.js';
-import { pollUntil, startInfluxDb, type TestServer } from '../support/influxdb-server.js';
+import { startInfluxDb } from '../support/influxdb-server.js';
+import { pollUntil } from '../support/poll-until.js';
+import type { TestServer } from '../support/server-process.js';
 import { startVictoriaMetrics } from '../support/victoria-metrics-server.js';
 
 /**

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { signMessage } from '../../src/index.js';
 import { InfluxStore } from '../../src/store/influx-store.js';
 import { makeDevice } from '../support/devices.js';
-import { pollUntil } from '../support/influxdb-server.js';
+import { pollUntil } from '../support/poll-until.js';
 import { type ServeProcess, startServe } from '../support/serve-process.js';
 import { startVictoriaMetrics, type VictoriaMetricsServer } from '../support/victoria-metrics-server.js';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../../src/protocol/message.js';
 import { InfluxStore, type InfluxStoreOptions } from '../../src/store/influx-store.js';
 import type { TelemetryStore } from '../../src/store/telemetry-store.js';
-import { pollUntil } from '../support/influxdb-server.js';
+import { pollUntil } from '../support/poll-until.js';
 import {
   startVictoriaMetrics,
   VICTORIA_METRICS_STORE_FLAGS,

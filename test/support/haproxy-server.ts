@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, pollUntil } from './influxdb-server.js';
+import { pollUntil } from './poll-until.js';
+import { freePort } from './server-process.js';
 
 const HAPROXY = '/usr/sbin/haproxy';
 

@@ -2,7 +2,7 @@ import { access, constants, mkdtemp, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, requireBinary, runServerProcess, type TestServer } from './influxdb-server.js';
+import { freePort, requireBinary, runServerProcess, type TestServer } from './server-process.js';
 
 /** A running Mosquitto broker; `url` is `mqtt://127.0.0.1:{port}`. */
 export type MosquittoServer = TestServer;

@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, requireBinary, runServerProcess, type TestServer } from './influxdb-server.js';
+import { freePort, requireBinary, runServerProcess, type TestServer } from './server-process.js';
 
 /** A running single-node VictoriaMetrics. */
 export interface VictoriaMetricsServer extends TestServer {
