@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CommandIo } from '../../src/cli/command.js';
 import { keysCommand } from '../../src/cli/keys-command.js';
 import { runCli } from '../../src/cli/main.js';
 import {
@@ -17,12 +16,7 @@ import {
   verifyMessage,
   verifyOperatorToken,
 } from '../../src/index.js';
-
-interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { type CliResult, capturingIo } from '../support/capturing-io.js';
 
 let dir: string;
 
@@ -34,24 +28,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function capturingIo(): { io: CommandIo; result: (code: number) => CliResult } {
-  let stdout = '';
-  let stderr = '';
-  const io: CommandIo = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: {},
-    cwd: dir,
-  };
-  return { io, result: (code) => ({ code, stdout, stderr }) };
-}
-
 async function cli(...argv: string[]): Promise<CliResult> {
-  const { io, result } = capturingIo();
+  const { io, result } = capturingIo({ cwd: dir });
   return result(await runCli(['keys', ...argv], io));
 }
 
@@ -109,7 +87,7 @@ describe('telemetry keys help', () => {
 
   it('prints the overview for keys help and keys help help', async () => {
     for (const args of [['help'], ['help', 'help'], ['-h', '--help']]) {
-      const { io, result } = capturingIo();
+      const { io, result } = capturingIo({ cwd: dir });
       expect(result(await keysCommand.run(args, io))).toEqual({ code: 0, stdout: keysCommand.help, stderr: '' });
     }
   });
@@ -130,7 +108,7 @@ describe('telemetry keys help', () => {
     'prints the usage of keys %s with every option, its default and an example',
     async (name, options) => {
       const words = name.split(' ');
-      const { io, result } = capturingIo();
+      const { io, result } = capturingIo({ cwd: dir });
       const direct = result(await keysCommand.run([...words, '--help'], io));
       const viaCli = await cli('help', ...words);
       for (const { code, stdout } of [direct, viaCli]) {
@@ -146,7 +124,7 @@ describe('telemetry keys help', () => {
   );
 
   it('lists a group’s subcommands for keys registry --help', async () => {
-    const { io, result } = capturingIo();
+    const { io, result } = capturingIo({ cwd: dir });
     const { code, stdout } = result(await keysCommand.run(['registry', '--help'], io));
     expect(code).toBe(0);
     expect(stdout).toContain('Usage: telemetry keys registry <subcommand>');

@@ -1,15 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestNode } from '../../ingest/build-ingest.js';
-import type { CommandIo } from '../../src/cli/command.js';
 import { queryCommand } from '../../src/cli/query-command.js';
 import { openQueryWorld, type QueryWorld } from '../query/query-fixture.js';
-
-interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { type CliResult, capturingIo } from '../support/capturing-io.js';
 
 const MINUTE = 60_000;
 /** Whole minutes, so the readings fall in predictable windows; a little in the past, so `--since` covers them. */
@@ -20,20 +14,11 @@ let url: string;
 let token: string;
 
 async function cli(argv: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const io: CommandIo = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: { TELEMETRY_URL: url, TELEMETRY_TOKEN: token, ...env },
+  const { io, result } = capturingIo({
     cwd: process.cwd(),
-  };
-  const code = await queryCommand.run(argv, io);
-  return { code, stdout, stderr };
+    env: { TELEMETRY_URL: url, TELEMETRY_TOKEN: token, ...env },
+  });
+  return result(await queryCommand.run(argv, io));
 }
 
 const iso = (ts: number) => new Date(ts).toISOString();

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,13 +6,11 @@ import {
   FAULT_KINDS,
   type FleetKeySource,
   parseFaultPlan,
-  provisionFleet,
   QueryApiSource,
-  readFleet,
   startRun,
   verifyRun,
 } from '../../simulator/index.js';
-import { auditStore, type FleetNode, startFleetNode, testRunOptions } from './fleet-node.js';
+import { auditStore, type FleetNode, provisionAndStart, testRunOptions } from './fleet-node.js';
 
 let dir: string | undefined;
 let fleetNode: FleetNode | undefined;
@@ -26,19 +23,10 @@ afterEach(async () => {
 });
 
 async function setUp(keySource: FleetKeySource, devices: number) {
-  dir = mkdtempSync(join(tmpdir(), 'sim-faults-'));
-  await provisionFleet({
-    dir,
-    devices,
-    alg: 'mixed',
-    kinds: ['thermo', 'meter', 'gps'],
-    keySource,
-    seed: `faults-${keySource}`,
-    credentialTtlSeconds: 86_400,
-    now: Date.now(),
-  });
-  fleetNode = await startFleetNode(dir, await readFleet(dir));
-  return { dir, node: fleetNode };
+  const started = await provisionAndStart({ name: 'faults', keySource, devices });
+  dir = started.dir;
+  fleetNode = started.node;
+  return started;
 }
 
 /** Two of each applicable kind: counts put them at the first opportunities, so each is sure to happen. */

@@ -1,13 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIngest, type IngestNode } from '../../ingest/build-ingest.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../../ingest/embedded-broker.js';
 import {
   acknowledgedPoints,
   DEFAULT_BACKOFF,
+  type FleetKeySource,
   type FleetManifest,
   loadFleetSigners,
+  provisionFleet,
   RUN_DEFAULTS,
   type RunOptions,
   type RunReport,
@@ -85,6 +88,31 @@ export async function startFleetNode(
 }
 
 /** Run options for a short test run over the fleet in `dir`. */
+/**
+ * Provisions a mixed fleet (thermo, meter, gps; ES256 and EdDSA) into a fresh temp folder and
+ * starts a node that trusts it. The caller removes `dir` and closes `node`.
+ */
+export async function provisionAndStart(options: {
+  readonly name: string;
+  readonly keySource: FleetKeySource;
+  readonly devices: number;
+  readonly env?: Record<string, string>;
+}): Promise<{ dir: string; node: FleetNode }> {
+  const dir = mkdtempSync(join(tmpdir(), `sim-${options.name}-`));
+  await provisionFleet({
+    dir,
+    devices: options.devices,
+    alg: 'mixed',
+    kinds: ['thermo', 'meter', 'gps'],
+    keySource: options.keySource,
+    seed: `${options.name}-${options.keySource}`,
+    credentialTtlSeconds: 86_400,
+    now: Date.now(),
+  });
+  const node = await startFleetNode(dir, await readFleet(dir), options.env);
+  return { dir, node };
+}
+
 export async function testRunOptions(dir: string, overrides: Partial<RunOptions>): Promise<RunOptions> {
   const fleet = await readFleet(dir);
   return {

@@ -1,34 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  provisionFleet,
-  QueryApiSource,
-  type RunReport,
-  readFleet,
-  startRun,
-  verifyRun,
-} from '../../simulator/index.js';
-import { auditStore, type FleetNode, startFleetNode, testRunOptions } from './fleet-node.js';
+import { QueryApiSource, type RunReport, startRun, verifyRun } from '../../simulator/index.js';
+import { auditStore, type FleetNode, provisionAndStart, testRunOptions } from './fleet-node.js';
 
 let dir: string | undefined;
 let fleetNode: FleetNode | undefined;
 
 async function setUp(devices: number) {
-  dir = mkdtempSync(join(tmpdir(), 'sim-network-'));
-  await provisionFleet({
-    dir,
-    devices,
-    alg: 'mixed',
-    kinds: ['thermo', 'meter', 'gps'],
-    keySource: 'both',
-    seed: 'network-faults',
-    credentialTtlSeconds: 86_400,
-    now: Date.now(),
-  });
-  fleetNode = await startFleetNode(dir, await readFleet(dir));
-  return { dir, node: fleetNode };
+  const started = await provisionAndStart({ name: 'network', keySource: 'both', devices });
+  dir = started.dir;
+  fleetNode = started.node;
+  return started;
 }
 
 /** Both audits: the test's own, straight from the store, and `verifyRun` through the query API. */

@@ -1,28 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FleetKeySource, provisionFleet, readFleet, startRun } from '../../simulator/index.js';
+import { type FleetKeySource, startRun } from '../../simulator/index.js';
 import { TelemetryError } from '../../src/index.js';
-import { auditStore, type FleetNode, startFleetNode, testRunOptions } from './fleet-node.js';
+import { auditStore, type FleetNode, provisionAndStart, testRunOptions } from './fleet-node.js';
 
 let dir: string | undefined;
 let fleetNode: FleetNode | undefined;
 
 async function setUp(keySource: FleetKeySource, devices = 4, env: Record<string, string> = {}) {
-  dir = mkdtempSync(join(tmpdir(), 'sim-run-'));
-  await provisionFleet({
-    dir,
-    devices,
-    alg: 'mixed',
-    kinds: ['thermo', 'meter', 'gps'],
-    keySource,
-    seed: `run-${keySource}`,
-    credentialTtlSeconds: 86_400,
-    now: Date.now(),
-  });
-  fleetNode = await startFleetNode(dir, await readFleet(dir), env);
-  return { dir, node: fleetNode };
+  const started = await provisionAndStart({ name: 'run', keySource, devices, env });
+  dir = started.dir;
+  fleetNode = started.node;
+  return started;
 }
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -3,18 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { provisionFleet, type RunReport, readFleet, type VerificationReport } from '../../simulator/index.js';
-import type { CommandIo } from '../../src/cli/command.js';
 import { simulateCommand } from '../../src/cli/simulate-command.js';
+import { capturingIo } from '../support/capturing-io.js';
 import { auditStore, type FleetNode, startFleetNode } from './fleet-node.js';
 
 let dir: string | undefined;
 let fleetNode: FleetNode | undefined;
 
 function io(cwd: string, env: Record<string, string> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const value: CommandIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env, cwd };
-  return { io: value, out: () => out.join(''), err: () => err.join('') };
+  const captured = capturingIo({ cwd, env });
+  return { io: captured.io, out: captured.stdout, err: captured.stderr };
 }
 
 afterEach(async () => {
