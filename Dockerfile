@@ -1,10 +1,13 @@
 # An ingest node image: `docker build -t telemetry-ingest .`
+# The same image runs every `telemetry` command: `serve` (the default), `simulate`, `keys`, `query`.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+# tsconfig.build.json compiles all three: the CLI imports ingest/ (serve) and simulator/ (simulate).
 COPY src src
 COPY ingest ingest
-# npm ci runs `prepare`, which compiles TypeScript into dist/.
+COPY simulator simulator
+# npm ci runs `prepare`, which compiles TypeScript into dist/ and copies the dashboard's static files.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -15,7 +18,11 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
-RUN mkdir -p /data && chown node:node /data
+# `telemetry` on PATH, for `docker compose exec <node> telemetry keys ...`.
+RUN chmod 755 dist/src/cli/bin.js && ln -s /app/dist/src/cli/bin.js /usr/local/bin/telemetry
+# /fleet (a simulated fleet: private keys) and /public-keys (the JWKS files nodes trust) are where
+# docker-compose.yml mounts named volumes; created here, owned by the node user, so those volumes are too.
+RUN mkdir -p /data /fleet /public-keys && chown node:node /data /fleet /public-keys
 USER node
 VOLUME /data
 EXPOSE 8080 1883

@@ -1,0 +1,150 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { DEVICE_TAG, TELEMETRY_MEASUREMENT } from '../../src/store/line-protocol.js';
+import { loadCompose, readRepoFile, repoPathAt, repoRoot } from './compose-stack.js';
+
+interface Datasource {
+  readonly name: string;
+  readonly uid: string;
+  readonly type: string;
+  readonly url: string;
+  readonly jsonData: { version: string; organization: string; defaultBucket: string };
+  readonly secureJsonData: { token: string };
+}
+
+interface Panel {
+  readonly title: string;
+  readonly datasource?: { type: string; uid: string };
+  readonly targets?: ReadonlyArray<{ query: string; datasource?: { uid: string } }>;
+}
+
+interface Dashboard {
+  readonly uid: string;
+  readonly panels: readonly Panel[];
+  readonly templating: { list: ReadonlyArray<{ name: string; query: string; datasource: { uid: string } }> };
+}
+
+const compose = loadCompose();
+const grafana = compose.services.grafana;
+const influxInit = compose.services.influxdb?.environment ?? {};
+const datasources = (
+  parse(readRepoFile('deploy/grafana/provisioning/datasources/influxdb.yaml')) as { datasources: Datasource[] }
+).datasources;
+const influx = datasources.find((d) => d.type === 'influxdb');
+const providers = (
+  parse(readRepoFile('deploy/grafana/provisioning/dashboards/telemetry.yaml')) as {
+    providers: Array<{ type: string; options: { path: string } }>;
+  }
+).providers;
+const dashboardFiles = readdirSync(join(repoRoot, 'deploy/grafana/dashboards')).filter((f) => f.endsWith('.json'));
+const dashboards = dashboardFiles.map((file): [string, Dashboard] => [
+  file,
+  JSON.parse(readRepoFile(`deploy/grafana/dashboards/${file}`)) as Dashboard,
+]);
+
+/** Every Flux query of a dashboard: the panels' and the template variables'. */
+function queries(dashboard: Dashboard): string[] {
+  return [
+    ...dashboard.panels.flatMap((panel) => panel.targets?.map((target) => target.query) ?? []),
+    ...dashboard.templating.list.map((variable) => variable.query),
+  ];
+}
+
+/** Grafana's `$NAME` / `${NAME}` in provisioning files, from the grafana service's environment. */
+function grafanaEnv(value: string): string {
+  return value.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_m, name: string) => grafana?.environment?.[name] ?? '');
+}
+
+describe('Grafana provisioning (deploy/grafana)', () => {
+  it('opens on the provisioned dashboard', () => {
+    const home = grafana?.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ?? '';
+    expect(repoPathAt(grafana, home)).toBe(`deploy/grafana/dashboards/${dashboardFiles[0]}`);
+  });
+
+  it('is mounted where Grafana reads provisioning files', () => {
+    expect(repoPathAt(grafana, '/etc/grafana/provisioning/datasources/influxdb.yaml')).toBe(
+      'deploy/grafana/provisioning/datasources/influxdb.yaml',
+    );
+    expect(repoPathAt(grafana, '/etc/grafana/provisioning/dashboards/telemetry.yaml')).toBe(
+      'deploy/grafana/provisioning/dashboards/telemetry.yaml',
+    );
+  });
+
+  it('queries the influxdb service with Flux, in the organisation and bucket InfluxDB is set up with', () => {
+    expect(influx).toBeDefined();
+    const url = new URL(influx?.url ?? '');
+    expect({ host: url.hostname, port: Number(url.port) }).toEqual({ host: 'influxdb', port: 8086 });
+    expect(influx?.jsonData).toEqual({
+      version: 'Flux',
+      organization: influxInit.DOCKER_INFLUXDB_INIT_ORG,
+      defaultBucket: influxInit.DOCKER_INFLUXDB_INIT_BUCKET,
+    });
+  });
+
+  it("gets InfluxDB's token from Grafana's environment, the token InfluxDB is set up with", () => {
+    expect(influx?.secureJsonData.token).toMatch(/^\$/);
+    expect(grafanaEnv(influx?.secureJsonData.token ?? '')).toBe(influxInit.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN);
+  });
+
+  it('loads dashboards from the folder the dashboard files are mounted at', () => {
+    expect(providers.map((p) => p.type)).toEqual(['file']);
+    expect(repoPathAt(grafana, providers[0]?.options.path ?? '')).toBe('deploy/grafana/dashboards');
+    expect(dashboardFiles).toEqual(['telemetry-readings.json']);
+  });
+
+  it.each(dashboards)('has %s ask the provisioned data source only', (_file, dashboard) => {
+    const uids = [
+      ...dashboard.panels.flatMap((panel) => [
+        panel.datasource?.uid,
+        ...(panel.targets ?? []).map((t) => t.datasource?.uid),
+      ]),
+      ...dashboard.templating.list.map((variable) => variable.datasource.uid),
+    ];
+    expect(new Set(uids)).toEqual(new Set([influx?.uid]));
+  });
+
+  it.each(dashboards)(
+    'has %s query only the bucket, measurement and tag the store writes (src/store/line-protocol.ts)',
+    (_file, dashboard) => {
+      const all = queries(dashboard);
+      expect(all.length).toBeGreaterThan(4);
+      const bucket = influxInit.DOCKER_INFLUXDB_INIT_BUCKET;
+      for (const query of all) {
+        const buckets = [...query.matchAll(/bucket: "([^"]*)"/g)].map((m) => m[1]);
+        expect(buckets.length, query).toBeGreaterThan(0);
+        expect(new Set(buckets), query).toEqual(new Set([bucket]));
+        const measurements = [...query.matchAll(/(?:_measurement == |measurement: )"([^"]*)"/g)].map((m) => m[1]);
+        expect(new Set(measurements), query).toEqual(new Set([TELEMETRY_MEASUREMENT]));
+        // Columns of a row other than Flux's own (_time, _value, _field, ...) are tags: only `device` exists.
+        const tags = [
+          ...[...query.matchAll(/\br\.([A-Za-z][A-Za-z0-9_]*)/g)].map((m) => m[1]),
+          ...[...query.matchAll(/tag: "([^"]*)"/g)].map((m) => m[1]),
+          ...[...query.matchAll(/columns: \[([^\]]*)\]/g)]
+            .flatMap((m) => (m[1] ?? '').split(',').map((column) => column.trim().replace(/^"|"$/g, '')))
+            .filter((column) => !column.startsWith('_')),
+        ];
+        for (const tag of tags) expect(tag, query).toBe(DEVICE_TAG);
+      }
+    },
+  );
+
+  it.each(dashboards)('has %s use only the template variables it defines', (_file, dashboard) => {
+    const defined = new Set(dashboard.templating.list.map((variable) => variable.name));
+    const used = queries(dashboard).flatMap((query) =>
+      [...query.matchAll(/\$\{([A-Za-z_]+)(?::[a-z]+)?\}|\$([A-Za-z_]+)/g)].map((m) => m[1] ?? m[2]),
+    );
+    expect(used.length).toBeGreaterThan(0);
+    for (const name of used) expect(defined, name).toContain(name);
+  });
+
+  it('shows the fields of the telemetry measurement, one per metric, in a panel per metric', () => {
+    const [, dashboard] = dashboards[0] ?? [];
+    const metric = dashboard?.templating.list.find((variable) => variable.name === 'metric');
+    expect(metric?.query).toContain(`schema.measurementFieldKeys(bucket: "${influxInit.DOCKER_INFLUXDB_INIT_BUCKET}"`);
+    const perMetric = dashboard?.panels.find((panel) => (panel as { repeat?: string }).repeat === 'metric');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's ${metric} variable, not a template literal
+    expect(perMetric?.targets?.[0]?.query).toContain('r._field == "${metric}"');
+  });
+});
