@@ -17,6 +17,12 @@ export interface ExternalSubscriberOptions {
   readonly shareGroup: string;
   /** Stable per node and unique across nodes: the broker keeps this node's unacknowledged messages under it. */
   readonly clientId: string;
+  /**
+   * Connections to open, each a persistent session of its own in the share group (client ids from
+   * {@link connectionClientIds}); default 1. mqtt.js hands over a connection's next message only once the
+   * previous one is acknowledged, so this is how many messages the node works on at once.
+   */
+  readonly connections?: number;
   /** How long the broker keeps the session (and its unacknowledged messages) while the node is away. */
   readonly sessionExpirySeconds?: number;
   readonly username?: string;
@@ -32,7 +38,14 @@ export interface ExternalSubscriberOptions {
 export interface ExternalSubscriber {
   /** The shared subscription filter, `$share/{group}/devices/+/messages`. */
   readonly filter: string;
-  /** Leaves the share group, finishes the message in hand (acknowledging it), and disconnects. */
+  /** The client id of each connection, the first being the configured one. */
+  readonly clientIds: readonly string[];
+  /** Leaves the share group, finishes the messages in hand (acknowledging them), and disconnects. */
+  close(): Promise<void>;
+}
+
+/** One connection and its persistent session. */
+interface BrokerSession {
   close(): Promise<void>;
 }
 
@@ -43,19 +56,35 @@ const REASON_TOPIC_NAME_INVALID = 0x90;
 type Ack = (error: Error | number, code?: number) => void;
 
 /**
+ * The client ids of a node's `connections` broker connections: the configured
+ * one, then `{clientId}-2`, `{clientId}-3`, ... Raising the count keeps the
+ * sessions the node already has (and what the broker holds in them).
+ *
+ * @example
+ * connectionClientIds('ingest-1', 3); // ['ingest-1', 'ingest-1-2', 'ingest-1-3']
+ */
+export function connectionClientIds(clientId: string, connections: number): string[] {
+  return Array.from({ length: connections }, (_, n) => (n === 0 ? clientId : `${clientId}-${n + 1}`));
+}
+
+/**
  * Subscribes a node to `$share/{group}/devices/+/messages` on an external
- * broker at QoS 1 and hands every message to the node's pipeline, with the
- * device taken from the topic. The PUBACK goes to the broker only once the
- * store accepted the readings (mqtt.js `customHandleAcks`, which holds the
- * PUBACK until its callback runs). Rejected messages are PUBACKed with a
- * failure reason code and a notice goes to `devices/{id}/errors`. On a
- * retryable failure the node withholds the PUBACK, drops the connection and
- * reconnects with backoff to the same persistent session, so the broker
- * redelivers (DUP) what was not acknowledged [MQTT-4.4.0-1].
+ * broker at QoS 1, over `connections` connections that each join the share
+ * group with a persistent session of their own, and hands every message to
+ * the node's pipeline, with the device taken from the topic. The PUBACK goes
+ * to the broker only once the store accepted the readings (mqtt.js
+ * `customHandleAcks`, which holds the PUBACK until its callback runs, and
+ * reads the connection's next packet only after it). Rejected messages are
+ * PUBACKed with a failure reason code and a notice goes to
+ * `devices/{id}/errors`. On a retryable failure the node withholds the
+ * PUBACK, drops that connection and reconnects it with backoff to the same
+ * persistent session, so the broker redelivers (DUP) what was not
+ * acknowledged [MQTT-4.4.0-1].
  *
  * @example
  * const subscriber = await startExternalSubscriber(node, {
  *   url: 'mqtt://broker:1883', shareGroup: 'telemetry-ingest', clientId: 'telemetry-ingest-node-1',
+ *   connections: 16,
  * });
  * await subscriber.close();
  */
@@ -64,6 +93,30 @@ export async function startExternalSubscriber(
   options: ExternalSubscriberOptions,
 ): Promise<ExternalSubscriber> {
   const filter = `$share/${options.shareGroup}/${ALL_MESSAGES_FILTER}`;
+  const clientIds = connectionClientIds(options.clientId, options.connections ?? 1);
+  const opened = await Promise.allSettled(clientIds.map((clientId) => openSession(node, options, filter, clientId)));
+  const sessions = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = opened.find((result) => result.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(sessions.map((session) => session.close()));
+    throw failed.reason;
+  }
+  return {
+    filter,
+    clientIds,
+    async close() {
+      await Promise.all(sessions.map((session) => session.close()));
+    },
+  };
+}
+
+/** Opens one connection as `clientId`, resuming its session, and subscribes it to `filter`. */
+async function openSession(
+  node: IngestNode,
+  options: ExternalSubscriberOptions,
+  filter: string,
+  clientId: string,
+): Promise<BrokerSession> {
   const { minMs, maxMs } = options.backoff ?? { minMs: 500, maxMs: 30_000 };
   const log = options.logger;
   let current: MqttClient | undefined;
@@ -86,10 +139,10 @@ export async function startExternalSubscriber(
     if (closing) return;
     const wait = Math.min(maxMs, Math.max(delayMs, retryAfterSeconds * 1000));
     delayMs = Math.min(maxMs, delayMs * 2);
-    log?.info({ clientId: options.clientId, reconnectInMs: wait }, 'mqtt: reconnecting to the broker later');
+    log?.info({ clientId, reconnectInMs: wait }, 'mqtt: reconnecting to the broker later');
     reconnectTimer = setTimeout(() => {
       reconnectTimer = undefined;
-      openSession().catch(() => undefined);
+      connectOnce().catch(() => undefined);
     }, wait);
   };
 
@@ -123,10 +176,10 @@ export async function startExternalSubscriber(
     );
   };
 
-  const openSession = (): Promise<void> =>
+  const connectOnce = (): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       const client: MqttClient = connect(options.url, {
-        clientId: options.clientId,
+        clientId,
         protocolVersion: 5,
         clean: false,
         properties: { sessionExpiryInterval: options.sessionExpirySeconds ?? 3600 },
@@ -139,12 +192,12 @@ export async function startExternalSubscriber(
       });
       current = client;
       client.on('error', (error) => {
-        log?.warn({ clientId: options.clientId, err: error.message }, 'mqtt: broker connection failed');
+        log?.warn({ clientId, err: error.message }, 'mqtt: broker connection failed');
         reject(error);
       });
       client.on('close', () => dropConnection(client));
       client.on('connect', (connack) => {
-        log?.info({ clientId: options.clientId, sessionPresent: connack.sessionPresent }, 'mqtt: connected');
+        log?.info({ clientId, sessionPresent: connack.sessionPresent }, 'mqtt: connected');
         // Subscribing again on a resumed session is harmless; on a lost one it is what restores the stream.
         client.subscribe(filter, { qos: 1 }, (error, granted) => {
           const code = granted?.[0]?.qos;
@@ -157,7 +210,7 @@ export async function startExternalSubscriber(
     });
 
   try {
-    await openSession();
+    await connectOnce();
   } catch (error) {
     closing = true;
     clearTimeout(reconnectTimer);
@@ -166,7 +219,6 @@ export async function startExternalSubscriber(
   }
 
   return {
-    filter,
     async close() {
       if (closing) return;
       const client = current;

@@ -82,6 +82,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
           url: config.mqttBrokerUrl,
           shareGroup: config.mqttShareGroup,
           clientId: config.mqttClientId === '' ? `telemetry-ingest-${hostname()}` : config.mqttClientId,
+          connections: config.mqttConnections,
           sessionExpirySeconds: config.mqttSessionExpirySeconds,
           logger,
         }),

@@ -108,6 +108,19 @@ export const ConfigSchema = Type.Object({
     },
     '',
   ),
+  // mqtt.js reads a connection's next message only once the previous one is acknowledged, i.e. stored: one
+  // connection carries one message per batch wait plus store write (about 43/s at the defaults, measured with
+  // scripts/measure-external-broker.ts), so a node opens several, each its own session in the share group.
+  mqttConnections: integer(
+    {
+      env: 'TELEMETRY_MQTT_CONNECTIONS',
+      description:
+        'Connections to the external broker, each its own persistent session in the share group (client ids <id>, <id>-2, ...): how many messages the node works on at once',
+    },
+    16,
+    1,
+    64,
+  ),
   mqttSessionExpirySeconds: integer(
     {
       env: 'TELEMETRY_MQTT_SESSION_EXPIRY_SECONDS',

@@ -62,6 +62,19 @@ describe('parseConfig', () => {
   });
 });
 
+describe('TELEMETRY_MQTT_CONNECTIONS', () => {
+  it('opens 16 connections to an external broker unless told otherwise', () => {
+    expect(parseConfig({}).mqttConnections).toBe(16);
+    expect(parseConfig({ TELEMETRY_MQTT_CONNECTIONS: '1' }).mqttConnections).toBe(1);
+  });
+
+  it.each(['0', '65', 'many'])('refuses %j', (value) => {
+    expect(problemsOf({ TELEMETRY_MQTT_CONNECTIONS: value })).toEqual([
+      `TELEMETRY_MQTT_CONNECTIONS must be an integer from 1 to 64, got ${JSON.stringify(value)}`,
+    ]);
+  });
+});
+
 describe('parseDuration', () => {
   it.each([
     ['45', 45],

@@ -49,8 +49,8 @@ interface RunningTestNode {
   readonly clientId: string;
 }
 
-/** A node with its own in-memory store, subscribed to the broker in share group `group`. */
-async function startTestNode(group: string): Promise<RunningTestNode> {
+/** A node with its own in-memory store, subscribed to the broker in share group `group` over `connections`. */
+async function startTestNode(group: string, connections = 1): Promise<RunningTestNode> {
   const store = new HeldStore(await DuckDbStore.open({ path: ':memory:' }));
   const node = await buildIngest({
     config: parseConfig({ TELEMETRY_BATCH_MAX_WAIT_MS: '1' }),
@@ -63,6 +63,7 @@ async function startTestNode(group: string): Promise<RunningTestNode> {
     url: broker.url,
     shareGroup: group,
     clientId,
+    connections,
     backoff: { minMs: 100, maxMs: 400 },
   });
   cleanups.push(async () => {
@@ -233,6 +234,24 @@ describe('external-broker subscriber', () => {
     expect((await both()).sort((a, b) => a - b)).toEqual(sent);
     expect((await storedTimes(first.store, alice.id)).length).toBeGreaterThan(0);
     expect((await storedTimes(second.store, alice.id)).length).toBeGreaterThan(0);
+  });
+
+  it('works on one message per connection at once over several connections, each its own session', async () => {
+    const { node, store, subscriber, clientId } = await startTestNode(newGroup(), 3);
+    expect(subscriber.clientIds).toEqual([clientId, `${clientId}-2`, `${clientId}-3`]);
+    const device = await client(`dev-${alice.id}-${++sequence}`);
+    store.hold();
+    const sent = [NOW - 3, NOW - 2, NOW - 1];
+    for (const [seq, ts] of sent.entries()) {
+      await device.publishAsync(messagesTopic(alice.id), await signMessage(alice.signer, seq, reading(ts)), { qos: 1 });
+    }
+    // One connection would hand over its next message only after the held write; three hold one each.
+    const inflight = async () =>
+      /telemetry_inflight_readings (\d+)/.exec((await node.app.inject('/metrics')).body)?.[1] ?? '0';
+    await pollUntil(async () => (await inflight()) === '3', 'a message from each connection in the pipeline');
+    store.release();
+    await pollUntil(async () => (await storedTimes(store, alice.id)).length === sent.length, 'every message stored');
+    expect(await storedTimes(store, alice.id)).toEqual(sent);
   });
 
   it('does not acknowledge while the store is down, and stores every message once after it heals', async () => {
