@@ -29,7 +29,8 @@ afterEach(async () => {
 });
 
 const DEVICES = 30;
-const RUN_MS = 15_000;
+// Long enough after the restart that a node slow to start on a loaded machine still sees traffic.
+const RUN_MS = 20_000;
 const KILL_AT_MS = 5_000;
 const RESTART_AT_MS = 8_000;
 
