@@ -20,10 +20,10 @@ export function checkReadingTime(ts: unknown, where: string, now: number, window
   }
   const earliest = now - window.maxReadingAgeMs;
   const latest = now + window.maxFutureSkewMs;
-  const inWindow = (ms: number): boolean => ms >= earliest && ms <= latest;
-  if (Number.isSafeInteger(ts) && inWindow(ts)) return;
+  if (Number.isSafeInteger(ts) && ts >= earliest && ts <= latest) return;
   for (const unit of UNITS) {
-    if (inWindow(ts * unit.toMs)) {
+    const ms = ts * unit.toMs;
+    if (ms >= earliest && ms <= latest) {
       throw new TelemetryError(
         'ERR_TIMESTAMP_UNIT',
         `${where} looks like ${unit.name}; timestamps are milliseconds since the epoch`,

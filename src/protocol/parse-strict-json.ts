@@ -26,7 +26,16 @@ export function parseStrictJson(text: string, options: StrictJsonOptions): unkno
 }
 
 const LONE_SURROGATE = /\p{Cs}/u;
-const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function skipDigits(t: string, from: number): number {
+  let p = from;
+  while (isDigit(t.charCodeAt(p))) p++;
+  return p;
+}
 
 class Parser {
   pos = 0;
@@ -141,6 +150,8 @@ class Parser {
     const start = this.pos;
     let p = start + 1;
     let escaped = false;
+    // Whether a surrogate code unit appears raw; most strings have none, so the lone-surrogate scan is skipped.
+    let surrogate = false;
     for (;;) {
       const c = t.charCodeAt(p);
       if (c === 0x22) break;
@@ -156,37 +167,53 @@ class Parser {
         escaped = true;
         p += 2;
       } else {
+        if (c >= 0xd800 && c <= 0xdfff) surrogate = true;
         p++;
       }
     }
     this.pos = p + 1;
-    const raw = t.slice(start, p + 1);
     let value: string;
     if (escaped) {
       try {
         // The scan above found the closing quote; JSON.parse decodes the escapes exactly as RFC 8259 §7 says.
-        value = JSON.parse(raw) as string;
+        value = JSON.parse(t.slice(start, p + 1)) as string;
       } catch {
         this.pos = start;
         return this.fail('invalid escape in string');
       }
     } else {
-      value = raw.slice(1, -1);
+      value = t.slice(start + 1, p);
     }
-    if (LONE_SURROGATE.test(value)) {
+    // A \u escape can spell a surrogate too, so escaped strings are always checked.
+    if ((surrogate || escaped) && LONE_SURROGATE.test(value)) {
       this.pos = start;
       this.fail('string holds a lone surrogate');
     }
     return value;
   }
 
+  /** RFC 8259 §6: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`; scanned by hand, as the longest such prefix. */
   private parseNumber(): number {
-    NUMBER.lastIndex = this.pos;
-    const match = NUMBER.exec(this.text);
-    if (match === null) this.fail('invalid number');
-    const value = Number(match[0]);
+    const t = this.text;
+    const start = this.pos;
+    let p = start;
+    if (t.charCodeAt(p) === 0x2d) p++;
+    let c = t.charCodeAt(p);
+    if (c === 0x30) p++;
+    else if (c >= 0x31 && c <= 0x39) p = skipDigits(t, p + 1);
+    else this.fail('invalid number');
+    // A fraction or exponent counts only when digits follow, as the grammar's optional groups do.
+    if (t.charCodeAt(p) === 0x2e && isDigit(t.charCodeAt(p + 1))) p = skipDigits(t, p + 2);
+    c = t.charCodeAt(p);
+    if (c === 0x65 || c === 0x45) {
+      let q = p + 1;
+      const sign = t.charCodeAt(q);
+      if (sign === 0x2b || sign === 0x2d) q++;
+      if (isDigit(t.charCodeAt(q))) p = skipDigits(t, q + 1);
+    }
+    const value = Number(t.slice(start, p));
     if (!Number.isFinite(value)) this.fail('number out of range');
-    this.pos += match[0].length;
+    this.pos = p;
     return value;
   }
 

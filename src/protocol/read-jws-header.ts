@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import type { JWSHeaderParameters } from 'jose';
 import { TelemetryError } from '../errors.js';
 import { isDeviceAlgorithm } from '../keys/device-algorithm.js';
@@ -12,10 +13,25 @@ const SENDER_KEY_MEMBERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256'] as co
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Protected headers already read, by `typ` and encoded header: a device sends the same header
+ * with every message, so decoding, parsing and checking it once is enough. Only headers that
+ * passed every check are kept, frozen; a bounded FIFO, so a flood of distinct headers costs only time.
+ */
+const HEADER_CACHE_SIZE = 8_192;
+/**
+ * Registry-mode headers fit (a 128-character kid makes about 240), credential headers (with `dcr`)
+ * do not and are not kept. With this bound the cache holds at most a few MB, however it is filled.
+ */
+const HEADER_CACHE_MAX_CHARS = 256;
+const headerCaches = new Map<string, Map<string, JWSHeaderParameters>>();
+
 /** Decodes base64url into UTF-8 text, or throws the given code. */
 export function decodeBase64urlText(part: string, code: 'ERR_MESSAGE_MALFORMED' | 'ERR_PAYLOAD_MALFORMED'): string {
   try {
-    return utf8.decode(Buffer.from(part, 'base64url'));
+    const bytes = Buffer.from(part, 'base64url');
+    // ASCII is UTF-8 read byte for byte; the (fatal) UTF-8 decoder is needed only for other bytes.
+    return isAscii(bytes) ? bytes.toString('latin1') : utf8.decode(bytes);
   } catch (cause) {
     throw new TelemetryError(code, 'not valid UTF-8', { cause });
   }
@@ -33,6 +49,26 @@ export function readJwsHeader(compact: string, expectedTyp: string): JWSHeaderPa
     throw new TelemetryError('ERR_MESSAGE_MALFORMED', 'not a JWS in compact serialization (three base64url parts)');
   }
   const encoded = compact.slice(0, compact.indexOf('.'));
+  if (encoded.length > HEADER_CACHE_MAX_CHARS) return checkHeader(encoded, expectedTyp);
+  let cache = headerCaches.get(expectedTyp);
+  if (cache === undefined) {
+    cache = new Map();
+    headerCaches.set(expectedTyp, cache);
+  }
+  const cached = cache.get(encoded);
+  if (cached !== undefined) return cached;
+  const header = checkHeader(encoded, expectedTyp);
+  if (cache.size >= HEADER_CACHE_SIZE) {
+    const oldest = cache.keys().next();
+    if (oldest.done !== true) cache.delete(oldest.value);
+  }
+  // `encoded` may be a slice that keeps the whole message alive; the key is copied so it holds only the header.
+  cache.set(Buffer.from(encoded, 'latin1').toString('latin1'), header);
+  return header;
+}
+
+/** Decodes, parses and checks one encoded protected header; the result is frozen, as it may be shared. */
+function checkHeader(encoded: string, expectedTyp: string): JWSHeaderParameters {
   const text = decodeBase64urlText(encoded, 'ERR_MESSAGE_MALFORMED');
   let header: unknown;
   try {
@@ -62,5 +98,5 @@ export function readJwsHeader(compact: string, expectedTyp: string): JWSHeaderPa
       );
     }
   }
-  return h;
+  return Object.freeze(h);
 }

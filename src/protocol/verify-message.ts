@@ -53,12 +53,12 @@ export async function verifyMessage(
   if (header.alg !== key.alg) {
     throw new TelemetryError('ERR_ALG_NOT_ALLOWED', `the device key is registered for ${key.alg}`);
   }
-  verifySignature(compact, key);
+  // readJwsHeader checked there are exactly two dots.
+  const firstDot = compact.indexOf('.');
+  const lastDot = compact.lastIndexOf('.');
+  verifySignature(compact, lastDot, key);
 
-  const text = decodeBase64urlText(
-    compact.slice(compact.indexOf('.') + 1, compact.lastIndexOf('.')),
-    'ERR_PAYLOAD_MALFORMED',
-  );
+  const text = decodeBase64urlText(compact.slice(firstDot + 1, lastDot), 'ERR_PAYLOAD_MALFORMED');
   const parsed = parseStrictJson(text, { maxDepth: PAYLOAD_MAX_DEPTH });
   let payload: TelemetryPayload;
   try {
@@ -101,8 +101,7 @@ function checkPayload(
  * was already checked more strictly above, and jose's WebCrypto path cost twice
  * the signature check itself (bench/verify-cost.ts).
  */
-function verifySignature(compact: string, key: TrustedKey): void {
-  const dot = compact.lastIndexOf('.');
+function verifySignature(compact: string, dot: number, key: TrustedKey): void {
   const input = Buffer.from(compact.slice(0, dot), 'latin1');
   const signature = Buffer.from(compact.slice(dot + 1), 'base64url');
   let valid = false;
