@@ -1,0 +1,153 @@
+/**
+ * Acknowledgement latency at half the maximum rate (docs/PERFORMANCE.md §5): for each transport, a
+ * node (default batching) is first driven at saturation to find its maximum rate, then an open-loop
+ * sender offers half of it, one-reading ES256 messages, and the time from each message's due send
+ * time to its 200 / PUBACK is recorded. Target: p99 < 50 ms.
+ *
+ *   npx tsx bench/ack-latency.ts [--quick]
+ *
+ * Prints a `BENCH_RESULT {json}` line for bench/run-suite.ts.
+ */
+import { fileURLToPath } from 'node:url';
+import { connectionTokens, makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
+import { type BenchStore, startBenchNode } from './support/bench-node.js';
+import { printResult, progress, type SectionResult, sectionArgs, sig } from './support/bench-result.js';
+import { benchWorkspace, messagesPerDevice, tryVictoriaMetrics } from './support/bench-setup.js';
+import { connectDevices, disconnectDevices } from './support/mqtt-load.js';
+import { benchRuntime, type NodeRuntime } from './support/node-runtime.js';
+import { httpLatency, type LatencyResult, mqttLatency } from './support/open-loop.js';
+import { FULL_LOAD, type LoadShape, QUICK_LOAD, saturate, type Transport } from './support/saturation.js';
+
+export const P99_TARGET_MS = 50;
+
+export interface LatencyRun {
+  readonly transport: Transport;
+  readonly store: BenchStore['kind'];
+  readonly maxPerSecond: number;
+  readonly latency: LatencyResult;
+}
+
+export async function runAckLatency(options: {
+  readonly runtime: NodeRuntime;
+  readonly load: LoadShape;
+  /** Seconds of open-loop sending after a warm-up second. */
+  readonly latencyS: number;
+  readonly devices: number;
+  readonly transports: readonly Transport[];
+  readonly stores: readonly BenchStore['kind'][];
+}): Promise<{ runs: LatencyRun[]; skipped: string[] }> {
+  const skipped: string[] = [];
+  const fleet = await makeBenchFleet({ devices: options.devices, alg: 'ES256' });
+  const workspace = await benchWorkspace([fleet]);
+  const tokens = await connectionTokens(fleet);
+  const vm = options.stores.includes('victoriametrics') ? await tryVictoriaMetrics() : {};
+  if (vm.skipped !== undefined) skipped.push(`VictoriaMetrics: ${vm.skipped}`);
+  const runs: LatencyRun[] = [];
+  try {
+    // One pool, used once: the saturation run takes the first part, the open-loop run the rest.
+    const seconds = options.load.warmupS + options.load.measureS + 1 + options.latencyS;
+    const pool = await signMessagePool(fleet, {
+      readingsPerMessage: 1,
+      messagesPerDevice: messagesPerDevice(6000, { ...options.load, measureS: seconds }, options.devices),
+      startTs: Date.now() - 3_600_000,
+    });
+    for (const kind of options.stores) {
+      if (kind === 'victoriametrics' && vm.server === undefined) continue;
+      const store: BenchStore | undefined = kind === 'duckdb' ? { kind } : vm.store;
+      if (store === undefined) continue;
+      for (const transport of options.transports) {
+        const server = await startBenchNode({
+          runtime: options.runtime,
+          store,
+          registryFile: workspace.registryFile,
+          mqtt: transport === 'mqtt',
+        });
+        try {
+          const max = await saturate({ server, transport, pool, tokens, load: options.load, rejectedMetric: true });
+          const rate = Math.max(1, Math.round(max.messagesPerSecond / 2));
+          // The rest of the pool, after what saturation may have used.
+          const used = Math.ceil((max.messagesPerSecond * seconds) / options.devices);
+          const rest = pool.byDevice.map((messages) => messages.slice(Math.min(used, messages.length - 1)));
+          const shape = { rate, warmupS: 1, measureS: options.latencyS };
+          let latency: LatencyResult;
+          if (transport === 'http') {
+            latency = await httpLatency({ ...shape, httpUrl: server.httpUrl, messages: interleave(rest) });
+          } else {
+            const devices = await connectDevices(server.mqttUrl ?? '', pool.devices, tokens);
+            try {
+              latency = await mqttLatency({ ...shape, devices, messages: rest });
+            } finally {
+              await disconnectDevices(devices);
+            }
+          }
+          runs.push({ transport, store: kind, maxPerSecond: max.messagesPerSecond, latency });
+          progress(
+            `  ${transport.padEnd(4)} ${kind.padEnd(15)} max ${sig(max.messagesPerSecond)} msg/s; at ${rate} msg/s: ` +
+              `p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms (${latency.failed} failed)`,
+          );
+        } finally {
+          await server.stop();
+        }
+      }
+    }
+  } finally {
+    await vm.server?.stop();
+    await workspace.remove();
+  }
+  return { runs, skipped };
+}
+
+function interleave(byDevice: readonly (readonly string[])[]): string[] {
+  const out: string[] = [];
+  const longest = Math.max(...byDevice.map((m) => m.length));
+  for (let k = 0; k < longest; k++)
+    for (const messages of byDevice) if (k < messages.length) out.push(messages[k] as string);
+  return out;
+}
+
+export function latencyMarkdown(runs: readonly LatencyRun[]): string {
+  return [
+    '| transport | store | max msg/s | offered msg/s | p50 ms | p90 ms | **p99 ms** | max ms | p99 < 50 ms |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|',
+    ...runs.map(
+      (r) =>
+        `| ${r.transport.toUpperCase()} | ${r.store === 'duckdb' ? 'DuckDB (embedded)' : 'VictoriaMetrics'} | ${sig(r.maxPerSecond)} | ` +
+        `${r.latency.offeredPerSecond} | ${r.latency.p50Ms} | ${r.latency.p90Ms} | **${r.latency.p99Ms}** | ${r.latency.maxMs} | ` +
+        `${r.latency.p99Ms < P99_TARGET_MS ? 'met' : 'missed'} |`,
+    ),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = sectionArgs();
+  const runtime = benchRuntime();
+  progress(`acknowledgement latency: runtime ${runtime}`);
+  const options = {
+    runtime,
+    // The saturation run only finds the maximum rate: shorter than §2's.
+    load: args.quick ? QUICK_LOAD : { ...FULL_LOAD, warmupS: 1, measureS: 3 },
+    latencyS: args.quick ? 1 : 5,
+    devices: args.quick ? 20 : 200,
+    transports: ['http', 'mqtt'] as const,
+    stores: args.quick ? (['duckdb'] as const) : (['duckdb', 'victoriametrics'] as const),
+  };
+  const { runs, skipped } = await runAckLatency(options);
+  const result: SectionResult = {
+    section: 'ack-latency',
+    runtime,
+    targetP99Ms: P99_TARGET_MS,
+    runs: runs.map((r) => ({
+      transport: r.transport,
+      store: r.store,
+      maxPerSecond: sig(r.maxPerSecond),
+      ...r.latency,
+      acknowledgedPerSecond: sig(r.latency.acknowledgedPerSecond),
+      met: r.latency.p99Ms < P99_TARGET_MS,
+    })),
+    skipped,
+    markdown: latencyMarkdown(runs),
+  };
+  printResult(result);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

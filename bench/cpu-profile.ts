@@ -1,0 +1,125 @@
+/**
+ * Where an ingest node's CPU goes under HTTP load of single-reading messages: a real
+ * `telemetry serve` child (DuckDB store, registry keys) driven at saturation with pre-signed
+ * messages (autocannon, closed loop), its stacks sampled over the measurement window, and the
+ * profile summarised by self time: top functions, and time by area (node:crypto, our protocol
+ * code, fastify/HTTP, the store, GC, ...).
+ *
+ *   npx tsx bench/cpu-profile.ts [--alg ES256|EdDSA] [--seconds 10] [--quick] [--keep <file.cpuprofile>]
+ *
+ * The node runs with `--inspect` on a loopback port and is profiled over the inspector for exactly
+ * the measurement window (what `node --cpu-prof` records, minus start-up and shutdown). The
+ * profile is written to the temporary folder (or to `--keep <file>`) to open in Chrome DevTools.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { DeviceAlgorithm } from '../src/index.js';
+import { freePort } from '../test/support/server-process.js';
+import { formatCpuProfileSummary, NodeInspector, summarizeCpuProfile } from './cpu-profile-summary.js';
+import { makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
+import { type MeasuredServer, startBenchNode } from './support/bench-node.js';
+import { printResult, progress, sectionArgs, sig } from './support/bench-result.js';
+import { benchWorkspace } from './support/bench-setup.js';
+import { saturateHttp } from './support/http-load.js';
+import { windowRates } from './support/load-window.js';
+import { benchRuntime } from './support/node-runtime.js';
+
+const DEVICES = 200;
+const HTTP_CONNECTIONS = 32;
+/** Sampling interval: fine enough for a 2 s window, coarse enough not to slow the node much. */
+const SAMPLING_INTERVAL_US = 250;
+
+async function main(): Promise<void> {
+  const args = sectionArgs();
+  const alg = (args.values.get('alg') ?? 'ES256') as DeviceAlgorithm;
+  const measureS = Number(args.values.get('seconds') ?? (args.quick ? 2 : 10));
+  const warmupS = args.quick ? 1 : 3;
+  const output = args.values.get('keep') ?? join(tmpdir(), `telemetry-cpu-profile-${alg}.cpuprofile`);
+
+  progress(`cpu-profile: signing single-reading ${alg} messages for ${DEVICES} devices`);
+  const fleet = await makeBenchFleet({ devices: DEVICES, alg });
+  // Enough for ~6,000 messages/s over the whole run; beyond that the pool wraps (resent readings are cheaper to store).
+  const perDevice = Math.ceil(((warmupS + measureS + 1) * 6_000) / DEVICES);
+  const pool = await signMessagePool(fleet, {
+    readingsPerMessage: 1,
+    messagesPerDevice: perDevice,
+    startTs: Date.now(),
+  });
+  const workspace = await benchWorkspace([fleet]);
+  const inspectPort = await freePort();
+  let server: MeasuredServer | undefined;
+  let inspector: NodeInspector | undefined;
+  try {
+    server = await startBenchNode({
+      runtime: benchRuntime(),
+      store: { kind: 'duckdb' },
+      registryFile: workspace.registryFile,
+      mqtt: false,
+      env: { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` },
+    });
+    inspector = await NodeInspector.atPort(inspectPort);
+    const profiler = inspector;
+    progress(`cpu-profile: loading the node for ${warmupS} + ${measureS} s, profiling the last ${measureS} s`);
+    // The profile is taken over the same window as the throughput and CPU figures.
+    const profiled = new Promise<Awaited<ReturnType<NodeInspector['stopProfiling']>>>((resolve, reject) => {
+      setTimeout(() => {
+        profiler
+          .startProfiling(SAMPLING_INTERVAL_US)
+          .then(() => new Promise((settle) => setTimeout(settle, measureS * 1000)))
+          .then(() => profiler.stopProfiling())
+          .then(resolve, reject);
+      }, warmupS * 1000);
+    });
+    const window = await saturateHttp({
+      server,
+      messages: pool.interleaved,
+      connections: HTTP_CONNECTIONS,
+      warmupS,
+      measureS,
+    });
+    const profile = await profiled;
+    await mkdir(dirname(output), { recursive: true });
+    await writeFile(output, JSON.stringify(profile));
+
+    const summary = summarizeCpuProfile(profile, { top: 25 });
+    const rates = windowRates(window);
+    const title =
+      `${alg}, single-reading messages over HTTP, ${sig(rates.messagesPerSecond)} messages/s, ` +
+      `${sig(rates.cpuUsPerMessage)} CPU µs/message (node, all threads), runtime ${benchRuntime()}; profile of the main thread`;
+    process.stdout.write(`${formatCpuProfileSummary(summary, title)}\n\nprofile written to ${output}\n`);
+    const table = (rows: readonly { name: string; percent: number }[]) =>
+      rows.map((r) => `| ${r.name.replaceAll('|', '\\|')} | ${sig(r.percent)}% |`).join('\n');
+    const markdown = [
+      title,
+      '',
+      '| area (self time of the main thread) | share |',
+      '|---|---:|',
+      table(summary.areas),
+      '',
+      '| top functions by self time | share |',
+      '|---|---:|',
+      table(summary.functions.slice(0, 15)),
+    ].join('\n');
+    printResult({
+      section: 'cpu-profile',
+      alg,
+      messagesPerSecond: sig(rates.messagesPerSecond),
+      cpuUsPerMessage: sig(rates.cpuUsPerMessage),
+      serverCores: sig(rates.serverCores),
+      failed: window.failed,
+      poolWraps: window.poolWraps,
+      profileFile: output,
+      profiledMs: sig(summary.totalMs),
+      areas: summary.areas.map((a) => ({ area: a.name, percent: sig(a.percent), ms: sig(a.selfMs) })),
+      topFunctions: summary.functions.map((f) => ({ name: f.name, percent: sig(f.percent), ms: sig(f.selfMs) })),
+      markdown,
+    });
+  } finally {
+    inspector?.close();
+    await server?.stop();
+    await workspace.remove();
+  }
+}
+
+await main();

@@ -1,0 +1,213 @@
+/**
+ * The benchmark suite (`npm run bench`, `npm run bench -- --quick`): builds the node, runs every
+ * section as a child process, collects the `BENCH_RESULT {json}` line each prints, and writes
+ * bench/results/<date>.json, bench/results/latest.json and bench/results/latest.md.
+ * `--quick` runs each measurement for about a second, without the build (tsx), and writes
+ * bench/results/quick-latest.{json,md} only: a smoke run whose numbers mean little.
+ * `--only a,b` runs only the named sections. docs/PERFORMANCE.md explains the sections.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseResult, type SectionResult, sig } from './support/bench-result.js';
+import { BUILT_DIR, buildForBench, type NodeRuntime, ROOT, scriptArgs } from './support/node-runtime.js';
+import { parseVerifyCosts } from './support/raw-verify.js';
+
+interface Section {
+  readonly name: string;
+  readonly script: string;
+  readonly title: string;
+  /** Extra arguments, from the results so far. */
+  readonly args?: (results: ReadonlyMap<string, SectionResult>) => string[];
+}
+
+const SECTIONS: readonly Section[] = [
+  {
+    name: 'verify-cost',
+    script: 'bench/verify-cost.ts',
+    title: '1. The limit: raw signature verification',
+    args: () => ['--json'],
+  },
+  {
+    name: 'ingest-cost',
+    script: 'bench/ingest-cost.ts',
+    title: '2. Ingest node CPU per accepted message',
+    args: (results) => {
+      const costs = results.get('verify-cost');
+      const es = (costs?.ES256 as { rawUs?: number } | undefined)?.rawUs;
+      const ed = (costs?.EdDSA as { rawUs?: number } | undefined)?.rawUs;
+      return es === undefined || ed === undefined ? [] : ['--raw-es256', String(es), '--raw-eddsa', String(ed)];
+    },
+  },
+  { name: 'naive-baseline', script: 'bench/naive-baseline.ts', title: '3. Against a naive baseline server' },
+  { name: 'workers-scaling', script: 'bench/workers-scaling.ts', title: '4. Worker processes' },
+  { name: 'ack-latency', script: 'bench/ack-latency.ts', title: '5. Acknowledgement latency at half the maximum rate' },
+  { name: 'idle-connections', script: 'bench/idle-connections.ts', title: 'Memory per idle MQTT connection' },
+  { name: 'cpu-profile', script: 'bench/cpu-profile.ts', title: 'Where the CPU goes (profile)' },
+];
+
+/** Runs one section script; resolves with its output (stdout is echoed as it comes). */
+function runSection(
+  script: string,
+  args: readonly string[],
+  runtime: NodeRuntime,
+): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...scriptArgs(script, 'tsx'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, TELEMETRY_BENCH_RUNTIME: runtime },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      stdout += text;
+      process.stdout.write(text.replace(/^BENCH_RESULT .*$/gm, '(result collected)'));
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout }));
+  });
+}
+
+function git(args: readonly string[]): string {
+  try {
+    return execFileSync('git', [...args], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function verifyCostMarkdown(result: SectionResult): string {
+  const rows = (['ES256', 'EdDSA'] as const).map((alg) => {
+    const r = result[alg] as
+      | { rawUs?: number; joseUs?: number; verifyMessageUs?: number; joseRatio?: number; verifyMessageRatio?: number }
+      | undefined;
+    // The script's own ratios (medians of per-round ratios) when it gives them, else ratios of the medians.
+    const ratio = (given: number | undefined, us: number | undefined) => {
+      const value = given ?? (us === undefined || r?.rawUs === undefined ? undefined : us / r.rawUs);
+      return value === undefined ? '—' : `${sig(value)}×`;
+    };
+    return `| ${alg} | ${sig(r?.rawUs ?? Number.NaN)} | ${sig(r?.joseUs ?? Number.NaN)} (${ratio(r?.joseRatio, r?.joseUs)}) | ${sig(r?.verifyMessageUs ?? Number.NaN)} (${ratio(r?.verifyMessageRatio, r?.verifyMessageUs)}) |`;
+  });
+  return [
+    '| alg | raw node:crypto verify, CPU µs | jose compactVerify, CPU µs (× raw) | verifyMessage, CPU µs (× raw) |',
+    '|---|---:|---:|---:|',
+    ...rows,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const quick = argv.includes('--quick');
+  const onlyIndex = argv.indexOf('--only');
+  const only = onlyIndex >= 0 ? new Set((argv[onlyIndex + 1] ?? '').split(',')) : undefined;
+  const startedAt = new Date();
+  const notes: string[] = [];
+
+  let runtime: NodeRuntime = 'tsx';
+  if (!quick) {
+    process.stderr.write(`building the node into ${BUILT_DIR} ...\n`);
+    try {
+      await buildForBench();
+      runtime = 'built';
+    } catch (error) {
+      const message = error instanceof Error ? error.message.split('\n').slice(0, 5).join(' ') : String(error);
+      notes.push(`The build failed (${message}); the measured processes ran on tsx's loader instead.`);
+      process.stderr.write(`build failed, measuring with tsx: ${message}\n`);
+    }
+  }
+
+  const results = new Map<string, SectionResult>();
+  const errors: Record<string, string> = {};
+  const durations: Record<string, number> = {};
+  for (const section of SECTIONS) {
+    if (only !== undefined && !only.has(section.name)) continue;
+    if (!existsSync(join(ROOT, section.script))) continue;
+    process.stderr.write(`\n== ${section.name} (${section.script}) ==\n`);
+    const args = [...(section.args?.(results) ?? []), ...(quick ? ['--quick'] : [])];
+    const began = performance.now();
+    try {
+      const { code, stdout } = await runSection(section.script, args, runtime);
+      const parsed = section.name === 'verify-cost' ? parseVerifyCosts(stdout) : parseResult(stdout);
+      if (parsed === undefined) {
+        errors[section.name] = `no BENCH_RESULT line (exit code ${code})`;
+      } else {
+        results.set(section.name, { ...parsed, section: section.name });
+        if (code !== 0) errors[section.name] = `exit code ${code}`;
+      }
+    } catch (error) {
+      errors[section.name] = error instanceof Error ? error.message : String(error);
+    }
+    durations[section.name] = Math.round((performance.now() - began) / 100) / 10;
+  }
+
+  const finishedAt = new Date();
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+  const report = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    quick,
+    runtime,
+    commit: git(['rev-parse', 'HEAD']),
+    uncommittedChanges: git(['status', '--porcelain']) !== '',
+    machine,
+    notes,
+    durationsSeconds: durations,
+    errors,
+    sections: Object.fromEntries(results),
+  };
+
+  const md = [
+    `# Benchmark results${quick ? ' (quick smoke run: the numbers mean little)' : ''}`,
+    '',
+    `${startedAt.toISOString()} · commit ${report.commit.slice(0, 12)}${report.uncommittedChanges ? ' (with uncommitted changes)' : ''} · ` +
+      `${machine.cpus} × ${machine.cpuModel} · Node ${machine.node} · measured processes: ${runtime === 'built' ? 'compiled JavaScript' : 'tsx loader'} · ` +
+      `load average at the end ${machine.loadAverageAtEnd.join(' ')}`,
+    '',
+    'Load generator and measured node share the machine. See docs/PERFORMANCE.md for the method.',
+    ...notes.map((n) => `\n> ${n}`),
+    ...Object.entries(errors).map(([name, message]) => `\n> **${name} failed**: ${message}`),
+  ];
+  for (const section of SECTIONS) {
+    const result = results.get(section.name);
+    if (result === undefined) continue;
+    md.push('', `## ${section.title}`, '');
+    if (section.name === 'verify-cost') md.push(verifyCostMarkdown(result));
+    else if (typeof result.markdown === 'string') md.push(result.markdown);
+    else md.push('```json', JSON.stringify(result, null, 2), '```');
+    const targets = result.targets;
+    if (targets !== undefined) md.push('', '```json', JSON.stringify(targets, null, 2), '```');
+  }
+
+  const dir = join(ROOT, 'bench/results');
+  await mkdir(dir, { recursive: true });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const text = `${md.join('\n')}\n`;
+  if (quick) {
+    await writeFile(join(dir, 'quick-latest.json'), json);
+    await writeFile(join(dir, 'quick-latest.md'), text);
+  } else {
+    const stamp = startedAt
+      .toISOString()
+      .replace(/:/g, '-')
+      .replace(/\.\d+Z$/, 'Z');
+    await writeFile(join(dir, `${stamp}.json`), json);
+    await writeFile(join(dir, 'latest.json'), json);
+    await writeFile(join(dir, 'latest.md'), text);
+  }
+  process.stdout.write(`\n${text}`);
+  process.stderr.write(
+    `\nwrote bench/results/${quick ? 'quick-latest' : 'latest'}.{json,md} in ${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s\n`,
+  );
+  if (Object.keys(errors).length > 0) process.exitCode = 1;
+}
+
+await main();

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type IngestCell, perReadingCosts } from '../../bench/ingest-cost.js';
+import { startNaiveServer } from '../../bench/naive-baseline.js';
+import {
+  connectionTokens,
+  type MessagePool,
+  makeBenchFleet,
+  signMessagePool,
+} from '../../bench/support/bench-fleet.js';
+import { type MeasuredServer, startBenchNode } from '../../bench/support/bench-node.js';
+import { parseResult, RESULT_PREFIX } from '../../bench/support/bench-result.js';
+import { type BenchWorkspace, benchWorkspace } from '../../bench/support/bench-setup.js';
+import { connectDevices, disconnectDevices } from '../../bench/support/mqtt-load.js';
+import { httpLatency, mqttLatency } from '../../bench/support/open-loop.js';
+import { cpuSecondsOfTree } from '../../bench/support/proc-cpu.js';
+import { measureRawVerify, parseVerifyCosts } from '../../bench/support/raw-verify.js';
+import { type LoadShape, type SaturationResult, saturate } from '../../bench/support/saturation.js';
+
+// The quick suite's pieces, run far enough to show each produces numbers. No timing is asserted:
+// the machine is shared and the numbers mean nothing here.
+const LOAD: LoadShape = { warmupS: 0.2, measureS: 0.6, httpConnections: 8, mqttWindowPerDevice: 2 };
+
+let workspace: BenchWorkspace;
+let pool: MessagePool;
+let tokens: string[];
+let node: MeasuredServer | undefined;
+
+beforeAll(async () => {
+  const fleet = await makeBenchFleet({ devices: 5, alg: 'ES256', prefix: 'bench-test' });
+  workspace = await benchWorkspace([fleet]);
+  pool = await signMessagePool(fleet, { readingsPerMessage: 3, messagesPerDevice: 200, startTs: Date.now() - 60_000 });
+  tokens = await connectionTokens(fleet);
+  node = await startBenchNode({ runtime: 'tsx', store: { kind: 'duckdb' }, registryFile: workspace.registryFile });
+});
+
+afterAll(async () => {
+  await node?.stop();
+  await workspace?.remove();
+});
+
+describe('benchmark suite pieces', () => {
+  it('reads the CPU time of a process from /proc and measures a raw signature check', async () => {
+    expect(cpuSecondsOfTree(process.pid)).toBeGreaterThan(0);
+    expect(await measureRawVerify('EdDSA', 50)).toBeGreaterThan(0);
+    expect(parseVerifyCosts(`noise\n${RESULT_PREFIX}{"ES256":{"rawUs":120},"EdDSA":{"rawUs":140}}\n`)).toEqual({
+      ES256: { rawUs: 120 },
+      EdDSA: { rawUs: 140 },
+    });
+  });
+
+  it('signs distinct readings per device, interleaved for HTTP', () => {
+    expect(pool.byDevice).toHaveLength(5);
+    expect(pool.interleaved).toHaveLength(1000);
+    expect(new Set(pool.interleaved).size).toBe(1000);
+  });
+
+  it('drives a telemetry serve node over HTTP and MQTT and counts its CPU per acknowledged message', async () => {
+    const server = node as MeasuredServer;
+    const http = await saturate({ server, transport: 'http', pool, load: LOAD, rejectedMetric: true });
+    expect(http.acknowledged).toBeGreaterThan(0);
+    expect(http.cpuUsPerMessage).toBeGreaterThan(0);
+    expect(http.rejected).toBe(0);
+    const mqtt = await saturate({ server, transport: 'mqtt', pool, tokens, load: LOAD, rejectedMetric: true });
+    expect(mqtt.acknowledged).toBeGreaterThan(0);
+    expect(mqtt.serverCpuSeconds).toBeGreaterThanOrEqual(0);
+    expect(mqtt.rejected).toBe(0);
+  });
+
+  it('measures acknowledgement latency with open-loop senders', async () => {
+    const server = node as MeasuredServer;
+    const shape = { rate: 40, warmupS: 0.1, measureS: 0.4 };
+    const http = await httpLatency({ ...shape, httpUrl: server.httpUrl, messages: pool.interleaved });
+    expect(http.acknowledged).toBeGreaterThan(0);
+    expect(http.p99Ms).toBeGreaterThan(0);
+    const devices = await connectDevices(server.mqttUrl ?? '', pool.devices, tokens);
+    try {
+      const mqtt = await mqttLatency({ ...shape, devices, messages: pool.byDevice });
+      expect(mqtt.acknowledged).toBeGreaterThan(0);
+      expect(mqtt.p50Ms).toBeGreaterThan(0);
+    } finally {
+      await disconnectDevices(devices);
+    }
+  });
+
+  it('runs the naive baseline server on the same messages', async () => {
+    const naive = await startNaiveServer({
+      runtime: 'tsx',
+      store: { kind: 'duckdb' },
+      registryFile: workspace.registryFile,
+    });
+    try {
+      const result = await saturate({ server: naive, transport: 'http', pool, load: LOAD, rejectedMetric: false });
+      expect(result.acknowledged).toBeGreaterThan(0);
+      expect(result.failed).toBe(0);
+    } finally {
+      await naive.stop();
+    }
+  });
+
+  it('derives the per-additional-reading cost from the 1- and 100-reading cells', () => {
+    const result = (cpuUsPerMessage: number): SaturationResult => ({
+      acknowledged: 1000,
+      failed: 0,
+      seconds: 1,
+      serverCpuSeconds: cpuUsPerMessage / 1000,
+      storeCpuSeconds: 0,
+      loadCpuSeconds: 0,
+      poolWraps: 0,
+      messagesPerSecond: 1000,
+      cpuUsPerMessage,
+      cpuUsPerMessageWithStore: cpuUsPerMessage,
+      serverCores: 0,
+      loadCores: 0,
+      rejected: 0,
+    });
+    const cell = (readings: number, cpuUsPerMessage: number): IngestCell => ({
+      alg: 'ES256',
+      readings,
+      transport: 'http',
+      store: 'duckdb',
+      messageBytes: 0,
+      ratioToRawVerify: 0,
+      result: result(cpuUsPerMessage),
+    });
+    const [cost] = perReadingCosts([cell(1, 150), cell(100, 1140)], {
+      ES256: { rawUs: 100 },
+      EdDSA: { rawUs: 100 },
+    });
+    expect(cost?.usPerAdditionalReading).toBeCloseTo(10);
+    expect(cost?.fractionOfRawVerify).toBeCloseTo(0.1);
+  });
+
+  it('hands results to the runner as the last BENCH_RESULT line', () => {
+    const output = `progress\n${RESULT_PREFIX}{"section":"a","x":1}\n${RESULT_PREFIX}{"section":"b","x":2}\n`;
+    expect(parseResult(output)).toEqual({ section: 'b', x: 2 });
+    expect(parseResult('nothing here')).toBeUndefined();
+  });
+});
