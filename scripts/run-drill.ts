@@ -10,7 +10,7 @@ export interface Drill<Result> {
   readonly testFile: string;
   /** The label before the JSON result the test logs with console.info (`label {...}`). */
   readonly label: string;
-  /** Prints the drill's result, line by line; called when the test logged one, passed or not. */
+  /** Prints one result of the drill, line by line; called for each result the test logged, passed or not. */
   readonly summarize: (result: Result) => readonly string[];
 }
 
@@ -58,8 +58,9 @@ export async function runDrill<Result>(drill: Drill<Result>): Promise<never> {
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
 
   const label = drill.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const line = new RegExp(`${label} (\\{.*\\})`).exec(output)?.[1];
-  if (line !== undefined) for (const text of drill.summarize(JSON.parse(line) as Result)) console.log(text);
+  for (const [, line] of output.matchAll(new RegExp(`${label} (\\{.*\\})`, 'g'))) {
+    if (line !== undefined) for (const text of drill.summarize(JSON.parse(line) as Result)) console.log(text);
+  }
   if (code === 0) console.log('DRILL PASSED');
   else {
     console.log(output.slice(-6_000));

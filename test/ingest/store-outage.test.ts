@@ -264,7 +264,7 @@ const countCodes = (items: readonly { readonly code: string }[]): Record<string,
 const countSince = (times: readonly number[], since: number): number => times.filter((t) => t >= since).length;
 const acksOf = (record: LoadRecord, device: string): number => record.acks.filter((a) => a.device === device).length;
 
-describe.each(TARGETS)('a store outage under load, on $name', ({ start }) => {
+describe.each(TARGETS)('a store outage under load, on $name', ({ name, start }) => {
   it('stops acknowledging while the store is down, recovers by itself, and stores every acknowledged reading exactly once', async ({
     annotate,
   }) => {
@@ -448,6 +448,7 @@ describe.each(TARGETS)('a store outage under load, on $name', ({ start }) => {
       };
       // What the drill measured, in the reporter's output and the JSON results.
       await annotate(JSON.stringify(summary), 'store-outage');
+      console.info('store-outage drill', JSON.stringify({ store: name, ...summary }));
     } finally {
       clearInterval(sampler);
       record.stopped = true;
