@@ -28,13 +28,6 @@ export const UPSERT_FROM_STAGING = `INSERT INTO readings (device, metric, ts, va
   SELECT device, metric, ts, value FROM staging
   ON CONFLICT (device, metric, ts) DO UPDATE SET value = excluded.value`;
 
-/** Upserts `rows` points given as parameters (device, metric, ts, value per row), in one statement. */
-export function upsertValuesStatement(rows: number): string {
-  const values = Array.from({ length: rows }, (_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`);
-  return `INSERT INTO readings (device, metric, ts, value) VALUES ${values.join(', ')}
-  ON CONFLICT (device, metric, ts) DO UPDATE SET value = excluded.value`;
-}
-
 /** Every series with the time of its newest value. */
 export const LIST_SERIES = `SELECT device, metric, max(ts) AS ts
   FROM readings GROUP BY device, metric ORDER BY device, metric`;
