@@ -56,6 +56,9 @@ export interface EmbeddedBroker {
 
 type AedesCallback = (error?: Error | null) => void;
 
+/** What a handled publish is left holding: shared, since no byte of an empty buffer can be written. */
+const EMPTY_PAYLOAD = Buffer.alloc(0);
+
 /**
  * Starts the MQTT broker devices connect to (docs/PROTOCOL.md §MQTT): each
  * CONNECT is authenticated by a device-signed connection token, each PUBLISH
@@ -152,7 +155,7 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
   async function handlePublish(session: DeviceSession, packet: PublishPacket, callback: AedesCallback): Promise<void> {
     const payload = packet.payload;
     // Once handled, the routed copy carries nothing: device data never stays in the broker.
-    packet.payload = Buffer.alloc(0);
+    packet.payload = EMPTY_PAYLOAD;
     // It may have waited its turn while the node began closing the connection.
     if (session.closing) return session.hold(callback);
     try {

@@ -10,11 +10,22 @@ import type { VerifiedMessage } from '../src/protocol/message.js';
  */
 export class IngestMetrics implements IngestEvents, BatchWriterEvents {
   readonly registry = new Registry();
-  readonly #accepted = new Counter({
+  /**
+   * Accepted messages not yet added to the counter, by transport: a plain count per message, added when the
+   * registry is read (prom-client builds and looks up a label key string on every `inc`).
+   */
+  readonly #acceptedSinceCollect = new Map<string, number>();
+  readonly #accepted: Counter = new Counter({
     name: 'telemetry_messages_accepted_total',
     help: 'Messages verified and stored, by transport',
     labelNames: ['transport'],
     registers: [this.registry],
+    collect: (): void => {
+      for (const [transport, count] of this.#acceptedSinceCollect) {
+        if (count > 0) this.#accepted.inc({ transport }, count);
+      }
+      this.#acceptedSinceCollect.clear();
+    },
   });
   readonly #rejected = new Counter({
     name: 'telemetry_messages_rejected_total',
@@ -63,7 +74,8 @@ export class IngestMetrics implements IngestEvents, BatchWriterEvents {
   }
 
   accepted(_message: VerifiedMessage, context: IngestContext): void {
-    this.#accepted.inc({ transport: context.transport });
+    const pending = this.#acceptedSinceCollect;
+    pending.set(context.transport, (pending.get(context.transport) ?? 0) + 1);
   }
 
   rejected(code: ErrorCode, context: IngestContext): void {

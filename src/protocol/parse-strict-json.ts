@@ -27,6 +27,36 @@ export function parseStrictJson(text: string, options: StrictJsonOptions): unkno
 
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/**
+ * Member names seen lately, by a hash of their length and end characters: a payload repeats the same few names
+ * (`ts`, `values`, its metric names) in every reading, and reusing the string spares an allocation and V8 the
+ * work of turning a new string into a property key. Bounded (one name per slot); holds names only, never values.
+ */
+const MEMBER_NAMES: (string | undefined)[] = new Array(256).fill(undefined);
+
+/** Longest member name {@link MEMBER_NAMES} keeps (metric names have at most 64 characters). */
+const MAX_CACHED_NAME = 64;
+
+/**
+ * The member name `t[from, to)` (no escapes, no surrogates, no control characters), from {@link MEMBER_NAMES}
+ * when it is there.
+ */
+function memberNameAt(t: string, from: number, to: number): string {
+  const length = to - from;
+  if (length === 0 || length > MAX_CACHED_NAME) return t.slice(from, to);
+  const slot = (length * 31 + t.charCodeAt(from) * 7 + t.charCodeAt(to - 1)) & 255;
+  const cached = MEMBER_NAMES[slot];
+  if (cached !== undefined && cached.length === length && t.startsWith(cached, from)) return cached;
+  // V8 may make a longer slice a view into `t`; the cache keeps a copy of its own, so it never holds on to a payload.
+  const name = JSON.parse(t.slice(from - 1, to + 1)) as string;
+  MEMBER_NAMES[slot] = name;
+  return name;
+}
+
+/** 10^0 to 10^22: the powers of ten a double holds exactly (each product below is exact). */
+const POWERS_OF_TEN: readonly number[] = [1];
+for (let k = 1; k <= 22; k++) (POWERS_OF_TEN as number[]).push((POWERS_OF_TEN[k - 1] as number) * 10);
+
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
@@ -97,7 +127,7 @@ class Parser {
     }
     for (;;) {
       if (this.text.charCodeAt(this.pos) !== 0x22) this.fail('expected a member name');
-      const name = this.parseString();
+      const name = this.parseString(true);
       if (Object.hasOwn(result, name)) this.fail(`duplicate member name ${JSON.stringify(name)}`);
       this.skipWhitespace();
       if (this.text.charCodeAt(this.pos) !== 0x3a) this.fail("expected ':'");
@@ -145,7 +175,8 @@ class Parser {
     }
   }
 
-  private parseString(): string {
+  /** `memberName`: the string is a member name, which may come from (and goes into) {@link MEMBER_NAMES}. */
+  private parseString(memberName = false): string {
     const t = this.text;
     const start = this.pos;
     let p = start + 1;
@@ -181,6 +212,8 @@ class Parser {
         this.pos = start;
         return this.fail('invalid escape in string');
       }
+    } else if (memberName && !surrogate) {
+      value = memberNameAt(t, start + 1, p);
     } else {
       value = t.slice(start + 1, p);
     }
@@ -197,23 +230,58 @@ class Parser {
     const t = this.text;
     const start = this.pos;
     let p = start;
-    if (t.charCodeAt(p) === 0x2d) p++;
+    const negative = t.charCodeAt(p) === 0x2d;
+    if (negative) p++;
+    // The digits are also gathered into an integer `mantissa` while it stays exact (at most 15 digits).
+    let mantissa = 0;
+    let digits = 0;
     let c = t.charCodeAt(p);
-    if (c === 0x30) p++;
-    else if (c >= 0x31 && c <= 0x39) p = skipDigits(t, p + 1);
-    else this.fail('invalid number');
+    if (c === 0x30) {
+      p++;
+    } else if (c >= 0x31 && c <= 0x39) {
+      while (isDigit(c)) {
+        mantissa = mantissa * 10 + (c - 0x30);
+        digits++;
+        c = t.charCodeAt(++p);
+      }
+    } else {
+      this.fail('invalid number');
+    }
+    let fractionDigits = 0;
     // A fraction or exponent counts only when digits follow, as the grammar's optional groups do.
-    if (t.charCodeAt(p) === 0x2e && isDigit(t.charCodeAt(p + 1))) p = skipDigits(t, p + 2);
+    if (t.charCodeAt(p) === 0x2e && isDigit(t.charCodeAt(p + 1))) {
+      p++;
+      c = t.charCodeAt(p);
+      while (isDigit(c)) {
+        mantissa = mantissa * 10 + (c - 0x30);
+        if (mantissa !== 0) digits++;
+        fractionDigits++;
+        c = t.charCodeAt(++p);
+      }
+    }
     c = t.charCodeAt(p);
+    let exponent = false;
     if (c === 0x65 || c === 0x45) {
       let q = p + 1;
       const sign = t.charCodeAt(q);
       if (sign === 0x2b || sign === 0x2d) q++;
-      if (isDigit(t.charCodeAt(q))) p = skipDigits(t, q + 1);
+      if (isDigit(t.charCodeAt(q))) {
+        p = skipDigits(t, q + 1);
+        exponent = true;
+      }
+    }
+    this.pos = p;
+    // Fast path (Clinger): an integer below 2^53 and a power of ten up to 10^22 are both exact doubles, and one
+    // IEEE division rounds correctly, so mantissa / 10^k is exactly what Number() makes of the text.
+    if (!exponent && digits <= 15 && fractionDigits <= 22) {
+      const magnitude = fractionDigits === 0 ? mantissa : mantissa / (POWERS_OF_TEN[fractionDigits] as number);
+      return negative ? -magnitude : magnitude;
     }
     const value = Number(t.slice(start, p));
-    if (!Number.isFinite(value)) this.fail('number out of range');
-    this.pos = p;
+    if (!Number.isFinite(value)) {
+      this.pos = start;
+      this.fail('number out of range');
+    }
     return value;
   }
 

@@ -28,6 +28,17 @@ function rejectUnknownMembers(value: Record<string, unknown>, allowed: ReadonlyS
   }
 }
 
+/** Where error texts say a reading is; built only when one is thrown. */
+function whereOf(index: number): string {
+  return `payload.readings[${index}]`;
+}
+
+function repeats(earlier: Record<string, unknown> | readonly Record<string, unknown>[], name: string): boolean {
+  if (!Array.isArray(earlier)) return Object.hasOwn(earlier, name);
+  for (const other of earlier) if (Object.hasOwn(other, name)) return true;
+  return false;
+}
+
 /**
  * Checks a parsed payload against protocol version 1 and the node's limits,
  * returning it typed. Each rule has its own error code (see docs/PROTOCOL.md).
@@ -55,42 +66,55 @@ export function validatePayload(value: unknown, options: ValidatePayloadOptions)
   }
   // The values of the readings so far, by ts: one metric may appear once per ts, so only readings sharing a ts
   // are compared (no key string per value, which cost more than the rest of the check).
-  const byTs = new Map<number, Record<string, unknown>[]>();
+  // One entry per ts: the values object of the only reading so far with it (the usual case, no array), or of all.
+  const byTs = new Map<number, Record<string, unknown> | Record<string, unknown>[]>();
+  // The usual case, a time inside the window, is checked here without building the reading's `where` text;
+  // anything else goes through checkReadingTime for its exact error.
+  const earliest = now - limits.maxReadingAgeMs;
+  const latest = now + limits.maxFutureSkewMs;
+  const maxValues = limits.maxValuesPerReading;
   for (let i = 0; i < readings.length; i++) {
     const reading: unknown = readings[i];
-    const where = `payload.readings[${i}]`;
-    if (!isPlainObject(reading)) throw invalid(`${where} must be an object`);
-    rejectUnknownMembers(reading, READING_MEMBERS, where);
-    checkReadingTime(reading.ts, `${where}.ts`, now, limits);
-    const ts = reading.ts as number;
+    if (!isPlainObject(reading)) throw invalid(`${whereOf(i)} must be an object`);
+    const members = Object.keys(reading);
+    for (let m = 0; m < members.length; m++) {
+      if (!READING_MEMBERS.has(members[m] as string)) rejectUnknownMembers(reading, READING_MEMBERS, whereOf(i));
+    }
+    const ts = reading.ts;
+    if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < earliest || ts > latest) {
+      checkReadingTime(ts, `${whereOf(i)}.ts`, now, limits);
+    }
     const values = reading.values;
-    if (!isPlainObject(values)) throw invalid(`${where}.values must be an object`);
+    if (!isPlainObject(values)) throw invalid(`${whereOf(i)}.values must be an object`);
     const names = Object.keys(values);
-    if (names.length === 0) throw invalid(`${where}.values must hold at least one value`);
-    if (names.length > limits.maxValuesPerReading) {
+    if (names.length === 0) throw invalid(`${whereOf(i)}.values must hold at least one value`);
+    if (names.length > maxValues) {
       throw new TelemetryError(
         'ERR_TOO_MANY_VALUES',
-        `${where}.values holds ${names.length} values; at most ${limits.maxValuesPerReading} are accepted`,
+        `${whereOf(i)}.values holds ${names.length} values; at most ${maxValues} are accepted`,
       );
     }
     const earlier = byTs.get(ts);
-    for (const name of names) {
+    for (let n = 0; n < names.length; n++) {
+      const name = names[n] as string;
       if (!isMetricName(name)) {
         throw new TelemetryError(
           'ERR_NAME_INVALID',
-          `${where}.values has a metric name outside ${METRIC_NAME_PATTERN.source}`,
+          `${whereOf(i)}.values has a metric name outside ${METRIC_NAME_PATTERN.source}`,
         );
       }
       const v = values[name];
       // The strict parser already refuses numbers beyond double range; this also guards callers that skip it.
-      if (typeof v !== 'number' || !Number.isFinite(v))
-        throw invalid(`${where}.values.${name} must be a finite number`);
-      if (earlier?.some((other) => Object.hasOwn(other, name))) {
-        throw invalid(`${where}.values.${name} repeats a metric already given for ts ${ts}`);
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        throw invalid(`${whereOf(i)}.values.${name} must be a finite number`);
+      }
+      if (earlier !== undefined && repeats(earlier, name)) {
+        throw invalid(`${whereOf(i)}.values.${name} repeats a metric already given for ts ${ts}`);
       }
     }
-    if (earlier === undefined) byTs.set(ts, [values]);
-    else earlier.push(values);
+    if (earlier === undefined) byTs.set(ts, values);
+    else if (Array.isArray(earlier)) earlier.push(values);
+    else byTs.set(ts, [earlier, values]);
   }
   return value as unknown as TelemetryPayload;
 }
