@@ -1,11 +1,12 @@
 /**
- * Where an ingest node's CPU goes under HTTP load of single-reading messages: a real
- * `telemetry serve` child (DuckDB store, registry keys) driven at saturation with pre-signed
- * messages (autocannon, closed loop), its stacks sampled over the measurement window, and the
- * profile summarised by self time: top functions, and time by area (node:crypto, our protocol
- * code, fastify/HTTP, the store, GC, ...).
+ * Where an ingest node's CPU goes under load: a real `telemetry serve` child (registry keys,
+ * DuckDB or VictoriaMetrics store) driven at saturation over HTTP (autocannon, closed loop) or MQTT
+ * (QoS 1 window per device) with pre-signed messages, its stacks sampled over the measurement
+ * window, and the profile summarised by self time: top functions, and time by area (node:crypto,
+ * our protocol code, fastify/HTTP, the store, GC, ...).
  *
- *   npx tsx bench/cpu-profile.ts [--alg ES256|EdDSA] [--seconds 10] [--quick] [--keep <file.cpuprofile>]
+ *   npx tsx bench/cpu-profile.ts [--alg ES256|EdDSA] [--transport http|mqtt] [--store duckdb|victoriametrics]
+ *     [--readings 1] [--seconds 10] [--quick] [--keep <file.cpuprofile>]
  *
  * The node runs with `--inspect` on a loopback port and is profiled over the inspector for exactly
  * the measurement window (what `node --cpu-prof` records, minus start-up and shutdown). The
@@ -17,16 +18,21 @@ import { dirname, join } from 'node:path';
 import type { DeviceAlgorithm } from '../src/index.js';
 import { freePort } from '../test/support/server-process.js';
 import { formatCpuProfileSummary, NodeInspector, summarizeCpuProfile } from './cpu-profile-summary.js';
-import { makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
+import { connectionTokens, makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
 import { type MeasuredServer, startBenchNode } from './support/bench-node.js';
 import { printResult, progress, sectionArgs, sig } from './support/bench-result.js';
-import { benchWorkspace } from './support/bench-setup.js';
+import { benchWorkspace, tryVictoriaMetrics } from './support/bench-setup.js';
 import { saturateHttp } from './support/http-load.js';
-import { windowRates } from './support/load-window.js';
+import { type LoadWindow, windowRates } from './support/load-window.js';
+import { connectDevices, disconnectDevices, saturateMqtt } from './support/mqtt-load.js';
 import { benchRuntime } from './support/node-runtime.js';
+import type { Transport } from './support/saturation.js';
 
 const DEVICES = 200;
 const HTTP_CONNECTIONS = 32;
+const MQTT_WINDOW_PER_DEVICE = 2;
+/** Rough saturation rates (messages/s) to size the pool; beyond them the pool wraps. */
+const EXPECTED_RATE: Readonly<Record<number, number>> = { 1: 6000, 10: 4000, 100: 1000 };
 /** Sampling interval: fine enough for a 2 s window, coarse enough not to slow the node much. */
 const SAMPLING_INTERVAL_US = 250;
 
@@ -35,31 +41,51 @@ async function main(): Promise<void> {
   const alg = (args.values.get('alg') ?? 'ES256') as DeviceAlgorithm;
   const measureS = Number(args.values.get('seconds') ?? (args.quick ? 2 : 10));
   const warmupS = args.quick ? 1 : 3;
-  const output = args.values.get('keep') ?? join(tmpdir(), `telemetry-cpu-profile-${alg}.cpuprofile`);
+  const transport = (args.values.get('transport') ?? 'http') as Transport;
+  const storeKind = args.values.get('store') ?? 'duckdb';
+  const readings = Number(args.values.get('readings') ?? 1);
+  if (transport !== 'http' && transport !== 'mqtt') throw new Error('--transport is http or mqtt');
+  if (storeKind !== 'duckdb' && storeKind !== 'victoriametrics')
+    throw new Error('--store is duckdb or victoriametrics');
+  if (!Number.isInteger(readings) || readings < 1) throw new Error('--readings is a positive integer');
+  const output =
+    args.values.get('keep') ??
+    join(tmpdir(), `telemetry-cpu-profile-${alg}-${transport}-${storeKind}-${readings}.cpuprofile`);
 
-  progress(`cpu-profile: signing single-reading ${alg} messages for ${DEVICES} devices`);
+  progress(`cpu-profile: signing ${readings}-reading ${alg} messages for ${DEVICES} devices`);
   const fleet = await makeBenchFleet({ devices: DEVICES, alg });
-  // Enough for ~6,000 messages/s over the whole run; beyond that the pool wraps (resent readings are cheaper to store).
-  const perDevice = Math.ceil(((warmupS + measureS + 1) * 6_000) / DEVICES);
+  // Enough for the expected rate over the whole run; beyond that the pool wraps (resent readings are cheaper to store).
+  const perDevice = Math.ceil(((warmupS + measureS + 1) * (EXPECTED_RATE[readings] ?? 2_000)) / DEVICES);
   const pool = await signMessagePool(fleet, {
-    readingsPerMessage: 1,
+    readingsPerMessage: readings,
     messagesPerDevice: perDevice,
-    startTs: Date.now(),
+    startTs: Date.now() - 3_600_000,
   });
+  const tokens = transport === 'mqtt' ? await connectionTokens(fleet) : undefined;
   const workspace = await benchWorkspace([fleet]);
+  const vm = storeKind === 'victoriametrics' ? await tryVictoriaMetrics() : {};
+  if (storeKind === 'victoriametrics' && vm.store === undefined) {
+    await workspace.remove();
+    throw new Error(`VictoriaMetrics unavailable: ${vm.skipped ?? 'unknown'}`);
+  }
   const inspectPort = await freePort();
   let server: MeasuredServer | undefined;
   let inspector: NodeInspector | undefined;
   try {
     server = await startBenchNode({
       runtime: benchRuntime(),
-      store: { kind: 'duckdb' },
+      store: vm.store ?? { kind: 'duckdb' },
       registryFile: workspace.registryFile,
-      mqtt: false,
+      mqtt: transport === 'mqtt',
       env: { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` },
     });
     inspector = await NodeInspector.atPort(inspectPort);
     const profiler = inspector;
+    // MQTT devices connect (and their tokens are verified) before the load and the profile start.
+    const devices =
+      transport === 'mqtt' && server.mqttUrl !== undefined && tokens !== undefined
+        ? await connectDevices(server.mqttUrl, pool.devices, tokens)
+        : undefined;
     progress(`cpu-profile: loading the node for ${warmupS} + ${measureS} s, profiling the last ${measureS} s`);
     // The profile is taken over the same window as the throughput and CPU figures.
     const profiled = new Promise<Awaited<ReturnType<NodeInspector['stopProfiling']>>>((resolve, reject) => {
@@ -71,13 +97,22 @@ async function main(): Promise<void> {
           .then(resolve, reject);
       }, warmupS * 1000);
     });
-    const window = await saturateHttp({
-      server,
-      messages: pool.interleaved,
-      connections: HTTP_CONNECTIONS,
-      warmupS,
-      measureS,
-    });
+    let window: LoadWindow;
+    try {
+      window =
+        devices === undefined
+          ? await saturateHttp({ server, messages: pool.interleaved, connections: HTTP_CONNECTIONS, warmupS, measureS })
+          : await saturateMqtt({
+              server,
+              devices,
+              messages: pool.byDevice,
+              windowPerDevice: MQTT_WINDOW_PER_DEVICE,
+              warmupS,
+              measureS,
+            });
+    } finally {
+      if (devices !== undefined) await disconnectDevices(devices);
+    }
     const profile = await profiled;
     await mkdir(dirname(output), { recursive: true });
     await writeFile(output, JSON.stringify(profile));
@@ -85,7 +120,7 @@ async function main(): Promise<void> {
     const summary = summarizeCpuProfile(profile, { top: 25 });
     const rates = windowRates(window);
     const title =
-      `${alg}, single-reading messages over HTTP, ${sig(rates.messagesPerSecond)} messages/s, ` +
+      `${alg}, ${readings}-reading messages over ${transport.toUpperCase()} to ${storeKind}, ${sig(rates.messagesPerSecond)} messages/s, ` +
       `${sig(rates.cpuUsPerMessage)} CPU µs/message (node, all threads), runtime ${benchRuntime()}; profile of the main thread`;
     process.stdout.write(`${formatCpuProfileSummary(summary, title)}\n\nprofile written to ${output}\n`);
     const table = (rows: readonly { name: string; percent: number }[]) =>
@@ -104,6 +139,9 @@ async function main(): Promise<void> {
     printResult({
       section: 'cpu-profile',
       alg,
+      transport,
+      store: storeKind,
+      readings,
       messagesPerSecond: sig(rates.messagesPerSecond),
       cpuUsPerMessage: sig(rates.cpuUsPerMessage),
       serverCores: sig(rates.serverCores),
@@ -118,6 +156,7 @@ async function main(): Promise<void> {
   } finally {
     inspector?.close();
     await server?.stop();
+    await vm.server?.stop();
     await workspace.remove();
   }
 }

@@ -6,6 +6,10 @@
  * is compared with the raw signature check of the same algorithm.
  *
  *   npx tsx bench/ingest-cost.ts [--quick] [--raw-es256 µs --raw-eddsa µs]
+ *     [--stores duckdb,victoriametrics] [--transports http,mqtt] [--readings 1,10,100] [--algs ES256,EdDSA]
+ *
+ * The comma-separated filters keep only the matrix cells they name (e.g. `--stores victoriametrics
+ * --algs ES256` for the VictoriaMetrics cells alone); the per-reading cost needs readings 1 and 100.
  *
  * Prints a `BENCH_RESULT {json}` line for bench/run-suite.ts.
  */
@@ -215,6 +219,36 @@ export function ingestTargets(cells: readonly IngestCell[], perReading: readonly
   };
 }
 
+/** Narrows the matrix to the cells named by `--stores`, `--transports`, `--readings` and `--algs`. */
+export function filterCells(options: IngestCostOptions, values: ReadonlyMap<string, string>): IngestCostOptions {
+  const list = (name: string): string[] | undefined =>
+    values
+      .get(name)
+      ?.split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+  const stores = list('stores');
+  const transports = list('transports');
+  const readings = list('readings')?.map(Number);
+  const algs = list('algs');
+  const keepStore = (s: StoreKind) => stores === undefined || stores.includes(s);
+  const keepReadings = (n: number) => readings === undefined || readings.includes(n);
+  return {
+    ...options,
+    readings: options.readings.filter(keepReadings),
+    transports: options.transports.filter((t) => transports === undefined || transports.includes(t)),
+    stores: options.stores.filter(keepStore),
+    algorithms: options.algorithms
+      .filter((a) => algs === undefined || algs.includes(a.alg))
+      .map((a) => ({
+        ...a,
+        stores: a.stores.filter(keepStore),
+        ...(a.readings === undefined ? {} : { readings: a.readings.filter(keepReadings) }),
+      }))
+      .filter((a) => a.stores.length > 0),
+  };
+}
+
 async function main(): Promise<void> {
   const args = sectionArgs();
   const rawEs = args.values.get('raw-es256');
@@ -249,7 +283,7 @@ async function main(): Promise<void> {
         ],
         raw: raw.costs,
       };
-  const { cells, perReading, skipped } = await runIngestCost(options);
+  const { cells, perReading, skipped } = await runIngestCost(filterCells(options, args.values));
   const result: SectionResult = {
     section: 'ingest-cost',
     runtime,

@@ -4,7 +4,10 @@
  * bench/results/<date>.json, bench/results/latest.json and bench/results/latest.md.
  * `--quick` runs each measurement for about a second, without the build (tsx), and writes
  * bench/results/quick-latest.{json,md} only: a smoke run whose numbers mean little.
- * `--only a,b` runs only the named sections. docs/PERFORMANCE.md explains the sections.
+ * `--only a,b` runs only the named sections. Arguments after a `--` go to every section run, e.g.
+ * `npm run bench -- --only ingest-cost -- --stores victoriametrics --algs ES256`; such a narrowed run writes
+ * bench/results/partial-latest.{json,md} and leaves latest.{json,md} alone.
+ * docs/PERFORMANCE.md explains the sections.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -99,7 +102,10 @@ function verifyCostMarkdown(result: SectionResult): string {
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
+  const all = process.argv.slice(2);
+  const separator = all.indexOf('--');
+  const argv = separator >= 0 ? all.slice(0, separator) : all;
+  const sectionExtra = separator >= 0 ? all.slice(separator + 1) : [];
   const quick = argv.includes('--quick');
   const onlyIndex = argv.indexOf('--only');
   const only = onlyIndex >= 0 ? new Set((argv[onlyIndex + 1] ?? '').split(',')) : undefined;
@@ -126,7 +132,7 @@ async function main(): Promise<void> {
     if (only !== undefined && !only.has(section.name)) continue;
     if (!existsSync(join(ROOT, section.script))) continue;
     process.stderr.write(`\n== ${section.name} (${section.script}) ==\n`);
-    const args = [...(section.args?.(results) ?? []), ...(quick ? ['--quick'] : [])];
+    const args = [...(section.args?.(results) ?? []), ...(quick ? ['--quick'] : []), ...sectionExtra];
     const began = performance.now();
     try {
       const { code, stdout } = await runSection(section.script, args, runtime);
@@ -191,9 +197,12 @@ async function main(): Promise<void> {
   await mkdir(dir, { recursive: true });
   const json = `${JSON.stringify(report, null, 2)}\n`;
   const text = `${md.join('\n')}\n`;
-  if (quick) {
-    await writeFile(join(dir, 'quick-latest.json'), json);
-    await writeFile(join(dir, 'quick-latest.md'), text);
+  // A run narrowed by section arguments is not the whole suite: it must not replace the latest full results.
+  const partial = sectionExtra.length > 0;
+  if (quick || partial) {
+    const name = quick ? 'quick-latest' : 'partial-latest';
+    await writeFile(join(dir, `${name}.json`), json);
+    await writeFile(join(dir, `${name}.md`), text);
   } else {
     const stamp = startedAt
       .toISOString()
@@ -205,7 +214,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`\n${text}`);
   process.stderr.write(
-    `\nwrote bench/results/${quick ? 'quick-latest' : 'latest'}.{json,md} in ${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s\n`,
+    `\nwrote bench/results/${quick ? 'quick-latest' : partial ? 'partial-latest' : 'latest'}.{json,md} in ${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s\n`,
   );
   if (Object.keys(errors).length > 0) process.exitCode = 1;
 }
