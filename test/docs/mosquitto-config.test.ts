@@ -1,5 +1,4 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
@@ -7,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/parse-config.js';
 import { ALL_MESSAGES_FILTER, messagesTopic } from '../../src/protocol/topics.js';
 import { pollUntil } from '../support/poll-until.js';
-import { freePort, runServerProcess, type TestServer } from '../support/server-process.js';
+import { accepts, freePort, runServerProcess, type TestServer } from '../support/server-process.js';
 import { loadCompose, mosquittoDirectives, nodeServices, readRepoFile, splitVolume } from './compose-stack.js';
 
 const configPath = 'deploy/mosquitto/mosquitto.conf';
@@ -15,17 +14,6 @@ const config = readRepoFile(configPath);
 const directives = mosquittoDirectives(config);
 const compose = loadCompose();
 const subscribers = nodeServices(compose).filter(([, node]) => node.environment?.TELEMETRY_MQTT === 'external');
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('deploy/mosquitto/mosquitto.conf', () => {
   let broker: TestServer | undefined;

@@ -1,8 +1,7 @@
 import { access, constants, mkdtemp, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, requireBinary, runServerProcess, type TestServer } from './server-process.js';
+import { accepts, freePort, requireBinary, runServerProcess, type TestServer } from './server-process.js';
 
 /** A running Mosquitto broker; `url` is `mqtt://127.0.0.1:{port}`. */
 export type MosquittoServer = TestServer;
@@ -17,18 +16,6 @@ async function findMosquitto(): Promise<string> {
   } catch {
     return requireBinary('mosquitto', 'mosquitto');
   }
-}
-
-/** Resolves true once something accepts TCP connections on 127.0.0.1:`port`. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /**
