@@ -125,13 +125,7 @@ export class DuckDbWriter {
     this.#appender ??= await this.#connection.createAppender('readings');
     const appender = this.#appender;
     try {
-      for (const point of points) {
-        appender.appendVarchar(point.device);
-        appender.appendVarchar(point.metric);
-        appender.appendBigInt(BigInt(point.ts));
-        appender.appendDouble(point.value);
-        appender.endRow();
-      }
+      appendRows(appender, points);
       appender.flushSync();
     } catch (error) {
       this.#dropAppender();
@@ -163,13 +157,7 @@ export class DuckDbWriter {
       await connection.run('DELETE FROM staging');
       const staging = await connection.createAppender('staging', 'main', 'temp');
       try {
-        for (const point of points) {
-          staging.appendVarchar(point.device);
-          staging.appendVarchar(point.metric);
-          staging.appendBigInt(BigInt(point.ts));
-          staging.appendDouble(point.value);
-          staging.endRow();
-        }
+        appendRows(staging, points);
       } finally {
         staging.closeSync();
       }
@@ -189,5 +177,16 @@ export class DuckDbWriter {
     this.#pointsSinceCheckpoint = 0;
     // Committed points are already in the write-ahead log, so a failed checkpoint loses nothing; the next one retries.
     await this.#connection.run('CHECKPOINT').catch(() => undefined);
+  }
+}
+
+/** Appends one row per point, in the column order of `readings` and `staging`. */
+function appendRows(appender: DuckDBAppender, points: readonly StoredPoint[]): void {
+  for (const point of points) {
+    appender.appendVarchar(point.device);
+    appender.appendVarchar(point.metric);
+    appender.appendBigInt(BigInt(point.ts));
+    appender.appendDouble(point.value);
+    appender.endRow();
   }
 }
