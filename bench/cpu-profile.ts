@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { DeviceAlgorithm } from '../src/index.js';
 import { freePort } from '../test/support/server-process.js';
-import { formatCpuProfileSummary, NodeInspector, summarizeCpuProfile } from './cpu-profile-summary.js';
+import { formatCpuProfileSummary, summarizeCpuProfile } from './cpu-profile-summary.js';
 import { connectionTokens, makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
 import { type MeasuredServer, startBenchNode } from './support/bench-node.js';
 import { printResult, progress, sectionArgs, sig } from './support/bench-result.js';
@@ -25,6 +25,7 @@ import { benchWorkspace, tryVictoriaMetrics } from './support/bench-setup.js';
 import { saturateHttp } from './support/http-load.js';
 import { type LoadWindow, windowRates } from './support/load-window.js';
 import { connectDevices, disconnectDevices, saturateMqtt } from './support/mqtt-load.js';
+import { NodeInspector } from './support/node-inspector.js';
 import { benchRuntime } from './support/node-runtime.js';
 import type { Transport } from './support/saturation.js';
 

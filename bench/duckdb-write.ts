@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import type { Reading } from '../src/protocol/message.js';
 import { DuckDbStore } from '../src/store/duckdb-store.js';
 import type { TelemetryStore } from '../src/store/telemetry-store.js';
+import { median } from './support/median.js';
 
 interface StoreOpener {
   open(options: { path: string }): Promise<TelemetryStore>;
@@ -77,14 +78,6 @@ async function cpuPerWrite(store: TelemetryStore, batches: readonly Reading[][])
   }
   const cpu = process.cpuUsage(start);
   return (cpu.user + cpu.system) / batches.length;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 async function main(): Promise<void> {

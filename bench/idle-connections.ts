@@ -22,11 +22,11 @@ import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { generate } from 'mqtt-packet';
 import { freePort } from '../test/support/server-process.js';
-import { NodeInspector } from './cpu-profile-summary.js';
 import { connectionTokens, makeBenchFleet } from './support/bench-fleet.js';
 import { type MeasuredServer, metricTotal, startBenchNode } from './support/bench-node.js';
 import { printResult, progress, sectionArgs, sig } from './support/bench-result.js';
 import { benchWorkspace } from './support/bench-setup.js';
+import { NodeInspector } from './support/node-inspector.js';
 import { benchRuntime } from './support/node-runtime.js';
 
 const TARGET_KB = 30;

@@ -24,6 +24,7 @@ import {
   signMessage,
   verifyMessage,
 } from '../src/index.js';
+import { median } from './support/median.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -41,14 +42,6 @@ async function cpuPerOp(op: Op, n: number): Promise<number> {
   for (let i = 0; i < n; i++) await op();
   const cpu = process.cpuUsage(start);
   return (cpu.user + cpu.system) / n;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 interface AlgorithmResult {
