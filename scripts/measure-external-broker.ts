@@ -17,7 +17,7 @@ import { messagesTopic } from '../src/protocol/topics.js';
 import { makeDevice } from '../test/support/devices.js';
 import { startMosquitto } from '../test/support/mosquitto-server.js';
 import { pollUntil } from '../test/support/poll-until.js';
-import { type ServeProcess, startServe } from '../test/support/serve-process.js';
+import { acceptedBy, type ServeProcess, startServe } from '../test/support/serve-process.js';
 import { startVictoriaMetrics } from '../test/support/victoria-metrics-server.js';
 
 const args = process.argv.slice(2);
@@ -27,10 +27,7 @@ const connections = counts.length > 0 ? counts : [1, 4, 8, 16, 32];
 const backlog = split < 0 ? 3_000 : Number(args[split + 1]);
 const batchWaitMs = process.env.TELEMETRY_BATCH_MAX_WAIT_MS ?? '20';
 
-async function accepted(node: ServeProcess): Promise<number> {
-  const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
-  return Number(/telemetry_messages_accepted_total\{transport="mqtt"\} (\d+)/.exec(metrics)?.[1] ?? 0);
-}
+const accepted = (node: ServeProcess): Promise<number> => acceptedBy(node, 'mqtt');
 
 const [vm, broker] = await Promise.all([startVictoriaMetrics(), startMosquitto()]);
 const dir = await mkdtemp(join(tmpdir(), 'measure-external-broker-'));

@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/parse-config.js';
 import { testRunOptions } from '../simulator/fleet-node.js';
 import { startMosquitto } from '../support/mosquitto-server.js';
 import { pollUntil } from '../support/poll-until.js';
-import { type ServeProcess, startServe } from '../support/serve-process.js';
+import { metricsOf, type ServeProcess, startServe } from '../support/serve-process.js';
 import { freePort } from '../support/server-process.js';
 import { startVictoriaMetrics } from '../support/victoria-metrics-server.js';
 
@@ -34,11 +34,10 @@ const CONNECTIONS = parseConfig(
 
 /** What a node process has done over MQTT so far, from its /metrics. */
 async function countersOf(httpUrl: string): Promise<{ accepted: number; written: number }> {
-  const metrics = await (await fetch(`${httpUrl}/metrics`)).text();
-  const value = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1] ?? 0);
+  const value = await metricsOf(httpUrl);
   return {
-    accepted: value(/telemetry_messages_accepted_total\{transport="mqtt"\} (\d+)/),
-    written: value(/telemetry_readings_written_total (\d+)/),
+    accepted: value('telemetry_messages_accepted_total{transport="mqtt"}'),
+    written: value('telemetry_readings_written_total'),
   };
 }
 

@@ -16,7 +16,7 @@ import { parseConfig } from '../../src/config/parse-config.js';
 import { testRunOptions } from '../simulator/fleet-node.js';
 import { type BalancedNode, type HaproxyServer, startHaproxy } from '../support/haproxy-server.js';
 import { pollUntil } from '../support/poll-until.js';
-import { type ServeProcess, startServe } from '../support/serve-process.js';
+import { acceptedBy, type ServeProcess, startServe } from '../support/serve-process.js';
 import { freePort } from '../support/server-process.js';
 import { startVictoriaMetrics } from '../support/victoria-metrics-server.js';
 
@@ -33,13 +33,6 @@ const DEVICES = 30;
 const RUN_MS = 20_000;
 const KILL_AT_MS = 5_000;
 const RESTART_AT_MS = 8_000;
-
-/** How many messages a node process accepted over `transport`, from its /metrics. */
-async function acceptedBy(node: ServeProcess, transport: 'http' | 'mqtt'): Promise<number> {
-  const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
-  const pattern = new RegExp(`telemetry_messages_accepted_total\\{transport="${transport}"\\} (\\d+)`);
-  return Number(pattern.exec(metrics)?.[1] ?? 0);
-}
 
 /** Whether HAProxy's checks see `node` as `status` in both backends. */
 async function seenAs(haproxy: HaproxyServer, node: BalancedNode, status: 'UP' | 'DOWN'): Promise<boolean> {

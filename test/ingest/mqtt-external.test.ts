@@ -16,7 +16,7 @@ import { makeDevice, registryOf, type TestDevice } from '../support/devices.js';
 import { HeldStore } from '../support/held-store.js';
 import { type MosquittoServer, startMosquitto } from '../support/mosquitto-server.js';
 import { pollUntil } from '../support/poll-until.js';
-import { type ServeProcess, startServe } from '../support/serve-process.js';
+import { acceptedBy, type ServeProcess, startServe } from '../support/serve-process.js';
 import { startVictoriaMetrics, type VictoriaMetricsServer } from '../support/victoria-metrics-server.js';
 
 const NOW = Date.now();
@@ -106,10 +106,6 @@ async function startServeProcess(cwd: string, env: NodeJS.ProcessEnv): Promise<S
 }
 
 /** How many messages a node process accepted over MQTT, from its /metrics. */
-async function acceptedBy(node: ServeProcess): Promise<number> {
-  const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
-  return Number(/telemetry_messages_accepted_total\{transport="mqtt"\} (\d+)/.exec(metrics)?.[1] ?? 0);
-}
 
 function reading(ts: number): Array<{ ts: number; values: Record<string, number> }> {
   return [{ ts, values: { t: ts % 1000 } }];
@@ -323,14 +319,17 @@ describe('external mode across node processes', () => {
       );
       acknowledged.get(device.id)?.push(ts);
       if (i === 50) {
-        await pollUntil(async () => (await acceptedBy(nodeA)) > 0, 'node A to have stored some before it dies');
+        await pollUntil(async () => (await acceptedBy(nodeA, 'mqtt')) > 0, 'node A to have stored some before it dies');
         await nodeA.stop('SIGKILL');
       }
       if (i === 100) restarted = serve('a');
     }
     // Mosquitto kept routing A's share to A's session while A was dead; the restarted A got those.
     const nodeAAgain = await (restarted as Promise<ServeProcess>);
-    await pollUntil(async () => (await acceptedBy(nodeAAgain)) > 0, 'the restarted node to get its queued share');
+    await pollUntil(
+      async () => (await acceptedBy(nodeAAgain, 'mqtt')) > 0,
+      'the restarted node to get its queued share',
+    );
 
     const store = new InfluxStore({
       url: vm.url,

@@ -76,3 +76,17 @@ export async function startServe(options: {
     },
   };
 }
+
+/** Reads a node's /metrics once; the function gives a series' value, e.g. of `telemetry_readings_written_total` (0 while it is not there yet). */
+export async function metricsOf(httpUrl: string): Promise<(series: string) => number> {
+  const lines = (await (await fetch(`${httpUrl}/metrics`)).text()).split('\n');
+  return (series) => {
+    const line = lines.find((text) => text.startsWith(`${series} `));
+    return line === undefined ? 0 : Number(line.slice(series.length + 1));
+  };
+}
+
+/** How many messages a node accepted (verified and stored) over `transport`, from its /metrics. */
+export async function acceptedBy(node: ServeProcess, transport: 'http' | 'mqtt'): Promise<number> {
+  return (await metricsOf(node.httpUrl))(`telemetry_messages_accepted_total{transport="${transport}"}`);
+}
