@@ -66,7 +66,7 @@ export class BatchWriter {
 
   /** Adds one message's readings; resolves when they are stored, rejects with a TelemetryError otherwise. */
   submit(readings: readonly Reading[]): Promise<void> {
-    const count = countReadings(readings);
+    const count = readings.length;
     if (this.#inflight + count > this.#policy.maxInflightReadings && this.#inflight > 0) {
       return Promise.reject(
         new TelemetryError('ERR_OVERLOADED', 'too many readings in flight', {
@@ -116,7 +116,7 @@ export class BatchWriter {
     let taken = 0;
     let size = 0;
     for (const entry of this.#pending) {
-      const n = countReadings(entry.readings);
+      const n = entry.readings.length;
       if (taken > 0 && size + n > this.#policy.maxBatchReadings) break;
       taken++;
       size += n;
@@ -159,7 +159,7 @@ export class BatchWriter {
   }
 
   #settle(entry: Entry, error: TelemetryError | undefined): void {
-    this.#inflight -= countReadings(entry.readings);
+    this.#inflight -= entry.readings.length;
     if (error === undefined) entry.resolve();
     else entry.reject(error);
     if (this.#inflight === 0) {
@@ -167,10 +167,6 @@ export class BatchWriter {
       this.#idle.clear();
     }
   }
-}
-
-function countReadings(readings: readonly Reading[]): number {
-  return readings.length;
 }
 
 function toStoreError(error: unknown): TelemetryError {

@@ -85,10 +85,10 @@ export function toLine(reading: Reading): string | undefined {
   const values = reading.values;
   for (const metric in values) {
     if (!Object.hasOwn(values, metric)) continue;
-    const field = `${escapeKeyCached(metric)}=${formatFloat(values[metric] as number)}`;
+    const field = `${escapedKeys.get(metric)}=${formatFloat(values[metric] as number)}`;
     fields = fields === '' ? field : `${fields},${field}`;
   }
-  const series = seriesOf(reading.device);
+  const series = seriesPrefixes.get(reading.device);
   if (fields === '') return undefined;
   return `${series} ${fields} ${reading.ts}`;
 }
@@ -120,16 +120,8 @@ class EscapeCache {
 }
 
 const MEASUREMENT_AND_TAG = `${escapeMeasurement(TELEMETRY_MEASUREMENT)},${escapeKey(DEVICE_TAG)}=`;
-const keys = new EscapeCache(escapeKey, 10_000);
-const series = new EscapeCache((device) => `${MEASUREMENT_AND_TAG}${escapeKey(device)}`, 100_000);
-
-function escapeKeyCached(name: string): string {
-  return keys.get(name);
-}
-
-function seriesOf(device: string): string {
-  return series.get(device);
-}
+const escapedKeys = new EscapeCache(escapeKey, 10_000);
+const seriesPrefixes = new EscapeCache((device) => `${MEASUREMENT_AND_TAG}${escapeKey(device)}`, 100_000);
 
 /**
  * Which server parses the lines. VictoriaMetrics (1.79) treats a double quote anywhere in a line as the start
