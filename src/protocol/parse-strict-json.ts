@@ -1,8 +1,14 @@
 import { TelemetryError } from '../errors.js';
+import { parseWellFormedJson } from './well-formed-json.js';
 
 export interface StrictJsonOptions {
   /** Deepest nesting of arrays and objects allowed; the top-level value is depth 1. */
   readonly maxDepth: number;
+  /**
+   * Whether a plain document (no escapes, no surrogates) may go through the native `JSON.parse` fast path
+   * ({@link parseWellFormedJson}), which reads it identically. Default true; false always parses by hand.
+   */
+  readonly fastPath?: boolean;
 }
 
 /**
@@ -17,6 +23,10 @@ export interface StrictJsonOptions {
  * Throws ERR_PAYLOAD_MALFORMED with the offending position.
  */
 export function parseStrictJson(text: string, options: StrictJsonOptions): unknown {
+  if (options.fastPath !== false) {
+    const value = parseWellFormedJson(text, options.maxDepth);
+    if (value !== undefined) return value;
+  }
   const parser = new Parser(text, options.maxDepth);
   parser.skipWhitespace();
   const value = parser.parseValue(1);
