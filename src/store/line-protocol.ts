@@ -1,5 +1,6 @@
 import { TelemetryError } from '../errors.js';
 import type { Reading } from '../protocol/message.js';
+import { floatText, integerText } from './number-text.js';
 
 /** The measurement every reading is written to. */
 export const TELEMETRY_MEASUREMENT = 'telemetry';
@@ -59,7 +60,7 @@ export function formatFloat(value: number): string {
   if (!Number.isFinite(value)) {
     throw new TelemetryError('ERR_STORE_REJECTED', 'a value is not a finite number');
   }
-  return Object.is(value, -0) ? '-0' : String(value);
+  return Object.is(value, -0) ? '-0' : floatText(value);
 }
 
 /**
@@ -78,6 +79,11 @@ export function formatFloat(value: number): string {
  * ```
  */
 export function toLine(reading: Reading): string | undefined {
+  return lineOf(reading, INFLUXDB_NAMES);
+}
+
+/** {@link toLine} with the escaped names of one dialect. */
+function lineOf(reading: Reading, names: DialectNames): string | undefined {
   if (!Number.isSafeInteger(reading.ts)) {
     throw new TelemetryError('ERR_STORE_REJECTED', 'a timestamp is not an integer number of milliseconds');
   }
@@ -85,12 +91,12 @@ export function toLine(reading: Reading): string | undefined {
   const values = reading.values;
   for (const metric in values) {
     if (!Object.hasOwn(values, metric)) continue;
-    const field = `${escapedKeys.get(metric)}=${formatFloat(values[metric] as number)}`;
+    const field = `${names.keys.get(metric)}=${formatFloat(values[metric] as number)}`;
     fields = fields === '' ? field : `${fields},${field}`;
   }
-  const series = seriesPrefixes.get(reading.device);
+  const series = names.series.get(reading.device);
   if (fields === '') return undefined;
-  return `${series} ${fields} ${reading.ts}`;
+  return `${series} ${fields} ${integerText(reading.ts)}`;
 }
 
 /**
@@ -120,8 +126,6 @@ class EscapeCache {
 }
 
 const MEASUREMENT_AND_TAG = `${escapeMeasurement(TELEMETRY_MEASUREMENT)},${escapeKey(DEVICE_TAG)}=`;
-const escapedKeys = new EscapeCache(escapeKey, 10_000);
-const seriesPrefixes = new EscapeCache((device) => `${MEASUREMENT_AND_TAG}${escapeKey(device)}`, 100_000);
 
 /**
  * Which server parses the lines. VictoriaMetrics (1.79) treats a double quote anywhere in a line as the start
@@ -130,16 +134,33 @@ const seriesPrefixes = new EscapeCache((device) => `${MEASUREMENT_AND_TAG}${esca
  */
 export type LineProtocolDialect = 'influxdb' | 'victoriametrics';
 
-function refuseQuotes(reading: Reading): void {
-  if (reading.device.includes('"')) throw quoteError();
-  for (const metric in reading.values) {
-    if (Object.hasOwn(reading.values, metric) && metric.includes('"')) throw quoteError();
-  }
+/** The escaped field keys and series prefixes (measurement and device tag) of one dialect. */
+interface DialectNames {
+  readonly keys: EscapeCache;
+  readonly series: EscapeCache;
 }
 
 function quoteError(): TelemetryError {
   return new TelemetryError('ERR_STORE_REJECTED', 'a name holds a double quote, which VictoriaMetrics misreads');
 }
+
+/** `escapeName`, refusing a name with a double quote: checked once per name, on its way into the cache. */
+function withoutQuotes(escapeName: (name: string) => string): (name: string) => string {
+  return (name) => {
+    if (name.includes('"')) throw quoteError();
+    return escapeName(name);
+  };
+}
+
+const seriesPrefix = (device: string): string => `${MEASUREMENT_AND_TAG}${escapeKey(device)}`;
+const INFLUXDB_NAMES: DialectNames = {
+  keys: new EscapeCache(escapeKey, 10_000),
+  series: new EscapeCache(seriesPrefix, 100_000),
+};
+const VICTORIA_NAMES: DialectNames = {
+  keys: new EscapeCache(withoutQuotes(escapeKey), 10_000),
+  series: new EscapeCache(withoutQuotes(seriesPrefix), 100_000),
+};
 
 /**
  * Turns a batch of readings into a line protocol body, one line per reading that has values.
@@ -148,10 +169,9 @@ function quoteError(): TelemetryError {
 export function toLineProtocol(readings: readonly Reading[], dialect: LineProtocolDialect = 'influxdb'): string {
   // One string built by appending: V8 keeps it as a rope until it is sent, cheaper than an array and join().
   let body = '';
-  const victoria = dialect === 'victoriametrics';
+  const names = dialect === 'victoriametrics' ? VICTORIA_NAMES : INFLUXDB_NAMES;
   for (const reading of readings) {
-    if (victoria) refuseQuotes(reading);
-    const line = toLine(reading);
+    const line = lineOf(reading, names);
     if (line !== undefined) body = body === '' ? line : `${body}\n${line}`;
   }
   return body;

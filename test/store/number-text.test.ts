@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { floatText, integerText } from '../../src/store/number-text.js';
+
+/** A seeded generator (mulberry32), so a failing case can be replayed. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('floatText', () => {
+  it.each([
+    0,
+    -0,
+    1,
+    -1,
+    21,
+    21.5,
+    -3.25,
+    0.1,
+    0.5,
+    -0.5,
+    1013.25,
+    0.0001,
+    0.00001,
+    0.1 + 0.2,
+    1 / 3,
+    2 ** 31 - 1,
+    2 ** 31,
+    -(2 ** 31),
+    214748.3647,
+    214748.3648,
+    1e21,
+    1e-7,
+    123456789.125,
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    NaN,
+    Number.POSITIVE_INFINITY,
+  ])('writes %d exactly as String() does', (value) => {
+    expect(floatText(value)).toBe(String(value));
+  });
+
+  it('writes 300,000 random numbers exactly as String() does, so each parses back to the same double', () => {
+    const next = random(20261129);
+    for (let i = 0; i < 300_000; i++) {
+      const digits = Math.floor(next() * 7);
+      const sign = next() < 0.3 ? -1 : 1;
+      const value =
+        i % 3 === 0
+          ? (sign * Math.round(next() * 10 ** Math.floor(next() * 10))) / 10 ** digits // a decimal, as sensors send
+          : i % 3 === 1
+            ? sign * next() * 10 ** Math.floor(next() * 14 - 4) // any double
+            : sign * (Math.floor(next() * 2 ** 31) + 0.5 ** Math.floor(next() * 5)); // near the 2^31 bound
+      const text = floatText(value);
+      if (text !== String(value)) expect(text, `value ${value}`).toBe(String(value));
+      if (Number(text) !== value) expect(Number(text)).toBe(value);
+    }
+  });
+});
+
+describe('integerText', () => {
+  it.each([
+    0,
+    -1,
+    9_999_999,
+    10_000_000,
+    10_000_001,
+    19_999_999,
+    2 ** 31,
+    1_764_370_000_000,
+    1_764_370_000_001,
+    Number.MAX_SAFE_INTEGER,
+    -Number.MAX_SAFE_INTEGER,
+    2 ** 53,
+    1e21,
+  ])('writes %d exactly as String() does', (value) => {
+    expect(integerText(value)).toBe(String(value));
+  });
+
+  it('writes 300,000 random safe integers exactly as String() does', () => {
+    const next = random(7);
+    for (let i = 0; i < 300_000; i++) {
+      const value =
+        i % 2 === 0
+          ? 1_700_000_000_000 + Math.floor(next() * 100_000_000_000) // millisecond timestamps
+          : Math.floor(next() * 2 ** Math.floor(next() * 54));
+      const text = integerText(value);
+      if (text !== String(value)) expect(text, `value ${value}`).toBe(String(value));
+    }
+  });
+});
