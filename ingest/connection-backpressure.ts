@@ -37,22 +37,24 @@ function readLoopOf(client: Client): AedesReadLoop {
  * parsed when the limit is reached (one socket read may hold many) wait here.
  *
  * @example
- * const backpressure = new ConnectionBackpressure(broker.handle(conn), 32);
+ * const backpressure = new ConnectionBackpressure(broker.handle(conn), 32, (error) => log.error({ error }));
  * // in authorizePublish:
- * void backpressure.run(() => handlePublish(packet, callback));
+ * backpressure.run(() => handlePublish(packet, callback));
  */
 export class ConnectionBackpressure {
   readonly limit: number;
   /** Tasks waiting for a slot; each is started as a slot is handed to it. */
-  readonly #waiting: (() => void)[] = [];
+  readonly #waiting: (() => Promise<void>)[] = [];
+  readonly #onError: (error: unknown) => void;
   readonly #read: ReadTrigger;
   #running = 0;
   #heldBack = 0;
 
   /** Takes over `client`'s read loop; call it right after `broker.handle(conn)`, before any packet is read. */
-  constructor(client: Client, limit: number) {
+  constructor(client: Client, limit: number, onError: (error: unknown) => void) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError('limit must be a positive integer');
     this.limit = limit;
+    this.#onError = onError;
     const loop = readLoopOf(client);
     const read = loop._nextBatch;
     this.#read = read;
@@ -79,28 +81,43 @@ export class ConnectionBackpressure {
     return this.pending >= this.limit;
   }
 
-  /** Runs `task` once fewer than `limit` tasks run, after every task handed in before it has started. */
-  run<T>(task: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const start = (): void => {
-        const settled = new Promise<T>((settle) => settle(task()));
-        void settled.then(resolve, reject).then(() => this.#finish());
-      };
-      if (this.#running < this.limit) {
-        this.#running++;
-        start();
-      } else {
-        this.#waiting.push(start);
-      }
-    });
+  /**
+   * Runs `task` once fewer than `limit` tasks run, after every task handed in before it has started; the slot is
+   * freed when the promise `task` returns settles. `task` must handle its own failures: a rejection is only
+   * passed to `onError` (one promise per task, no more: this is on every publish's path).
+   */
+  run(task: () => Promise<void>): void {
+    if (this.#running < this.limit) {
+      this.#running++;
+      this.#start(task);
+    } else {
+      this.#waiting.push(task);
+    }
   }
+
+  #start(task: () => Promise<void>): void {
+    let settled: Promise<void>;
+    try {
+      settled = task();
+    } catch (error) {
+      settled = Promise.reject(error);
+    }
+    settled.then(this.#finished, this.#failed);
+  }
+
+  readonly #finished = (): void => this.#finish();
+
+  readonly #failed = (error: unknown): void => {
+    this.#finish();
+    this.#onError(error);
+  };
 
   #finish(): void {
     // The slot passes straight to the next waiting task, which starts now: were it
     // started a microtask later, a task read in between could overtake it.
     const next = this.#waiting.shift();
     if (next === undefined) this.#running--;
-    else next();
+    else this.#start(next);
     // Each replayed call may parse packets that fill the window again; the rest then waits for the next turn.
     while (this.#heldBack > 0 && !this.paused) {
       this.#heldBack--;

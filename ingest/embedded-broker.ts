@@ -73,7 +73,12 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
   const backpressure = new WeakMap<Client, ConnectionBackpressure>();
   const maxPending = options.maxPendingPerConnection ?? DEFAULT_MAX_PENDING_PER_CONNECTION;
   const connections = new Map<Duplex, Client>();
-  const inflight = new Set<Promise<void>>();
+  // Publishes handed to the pipeline (running or waiting their turn) and not settled yet; close() waits for them.
+  let inflight = 0;
+  let allSettled: (() => void) | undefined;
+  const settledOne = (): void => {
+    if (--inflight === 0) allSettled?.();
+  };
   let closing = false;
   const maxPacketBytes = node.limits.maxMessageBytes + MQTT_PACKET_OVERHEAD_BYTES;
   const count = (code: ErrorCode): void => node.metrics.rejected(code, { transport: 'mqtt' });
@@ -129,9 +134,8 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
       }
       const pacing = backpressure.get(session.client);
       if (pacing === undefined) return callback(new Error('publish on a connection the broker did not accept'));
-      const handled = pacing.run(() => handlePublish(session, packet, callback));
-      inflight.add(handled);
-      void handled.finally(() => inflight.delete(handled));
+      inflight++;
+      pacing.run(() => handlePublish(session, packet, callback));
     },
     authorizeSubscribe(client, subscription, callback) {
       const session = sessions.get(client);
@@ -153,38 +157,42 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
 
   /** Runs one message through the pipeline; the aedes callback (PUBACK) runs only after it settled. */
   async function handlePublish(session: DeviceSession, packet: PublishPacket, callback: AedesCallback): Promise<void> {
-    const payload = packet.payload;
-    // Once handled, the routed copy carries nothing: device data never stays in the broker.
-    packet.payload = EMPTY_PAYLOAD;
-    // It may have waited its turn while the node began closing the connection.
-    if (session.closing) return session.hold(callback);
     try {
-      if (closing) {
-        count('ERR_SHUTTING_DOWN');
-        throw new TelemetryError('ERR_SHUTTING_DOWN', 'the node is shutting down', { retryAfter: 1 });
-      }
-      await node.pipeline.handle(payload, { transport: 'mqtt', expectedDevice: session.device });
-      session.accepted();
-      if (session.closing) session.hold(callback);
-      else callback(null);
-    } catch (caught) {
-      const error = asTelemetryError(caught, 'ERR_INTERNAL');
-      log?.debug({ device: session.device, code: error.code }, 'mqtt message rejected');
-      const notice = errorNotice(error, error.seq ?? null);
+      const payload = packet.payload;
+      // Once handled, the routed copy carries nothing: device data never stays in the broker.
+      packet.payload = EMPTY_PAYLOAD;
+      // It may have waited its turn while the node began closing the connection.
       if (session.closing) return session.hold(callback);
-      if (error.mqtt === 'reject') {
-        // The message is consumed (resending cannot help): say why on the errors topic, then acknowledge it,
-        // in that order on the wire, so a device has the notice before it forgets the message.
-        const inARow = session.rejected();
-        await session.notify(notice);
+      try {
+        if (closing) {
+          count('ERR_SHUTTING_DOWN');
+          throw new TelemetryError('ERR_SHUTTING_DOWN', 'the node is shutting down', { retryAfter: 1 });
+        }
+        await node.pipeline.handle(payload, { transport: 'mqtt', expectedDevice: session.device });
+        session.accepted();
+        if (session.closing) session.hold(callback);
+        else callback(null);
+      } catch (caught) {
+        const error = asTelemetryError(caught, 'ERR_INTERNAL');
+        log?.debug({ device: session.device, code: error.code }, 'mqtt message rejected');
+        const notice = errorNotice(error, error.seq ?? null);
         if (session.closing) return session.hold(callback);
-        callback(null);
-        if (inARow >= MAX_CONSECUTIVE_REJECTIONS) void session.close();
-        return;
+        if (error.mqtt === 'reject') {
+          // The message is consumed (resending cannot help): say why on the errors topic, then acknowledge it,
+          // in that order on the wire, so a device has the notice before it forgets the message.
+          const inARow = session.rejected();
+          await session.notify(notice);
+          if (session.closing) return session.hold(callback);
+          callback(null);
+          if (inARow >= MAX_CONSECUTIVE_REJECTIONS) void session.close();
+          return;
+        }
+        // 'retry': no PUBACK, so the device resends after reconnecting [MQTT-4.4.0-1]; 'disconnect': never resend.
+        session.hold(callback);
+        await session.close(notice);
       }
-      // 'retry': no PUBACK, so the device resends after reconnecting [MQTT-4.4.0-1]; 'disconnect': never resend.
-      session.hold(callback);
-      await session.close(notice);
+    } finally {
+      settledOne();
     }
   }
 
@@ -194,7 +202,10 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
       return;
     }
     const client = broker.handle(conn);
-    backpressure.set(client, new ConnectionBackpressure(client, maxPending));
+    const failed = (error: unknown): void => {
+      log?.warn({ device: sessions.get(client)?.device, error: String(error) }, 'mqtt publish handling failed');
+    };
+    backpressure.set(client, new ConnectionBackpressure(client, maxPending, failed));
     connections.set(conn, client);
     conn.once('close', () => connections.delete(conn));
     // A passive 'data' listener sees each chunk aedes reads before it is parsed.
@@ -245,7 +256,7 @@ export async function startEmbeddedBroker(node: IngestNode, options: EmbeddedBro
       if (closing) return;
       closing = true;
       const stopped = listeners.close();
-      await Promise.allSettled([...inflight]);
+      if (inflight > 0) await new Promise<void>((resolve) => (allSettled = resolve));
       await Promise.all(
         [...connections].map(async ([conn, client]) => {
           const session = sessions.get(client);
