@@ -46,7 +46,12 @@ export async function verifyMessage(
       `the message is ${size} bytes; at most ${deps.limits.maxMessageBytes}`,
     );
   }
-  const compact = (typeof input === 'string' ? input : Buffer.from(input).toString('latin1')).trim();
+  // A view, not Buffer.from(input), which would copy the bytes first.
+  const received =
+    typeof input === 'string'
+      ? input
+      : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1');
+  const compact = received.trim();
   const header = readJwsHeader(compact, MESSAGE_TYP);
   const now = deps.now();
   const key = await deps.keys.resolve(header, now);
