@@ -208,13 +208,16 @@ export function ingestTargets(cells: readonly IngestCell[], perReading: readonly
       target: `≤ ${TARGETS.singleReadingRatio}× raw verify`,
       best: sig(bestSingle),
       worst: sig(worstSingle),
-      met: worstSingle <= TARGETS.singleReadingRatio,
+      // Math.max of nothing is -Infinity: a run without such cells meets nothing.
+      met: single.length > 0 && worstSingle <= TARGETS.singleReadingRatio,
+      cellsMet: `${single.filter((c) => c.ratioToRawVerify <= TARGETS.singleReadingRatio).length} of ${single.length}`,
     },
     perAdditionalReading: {
       target: `≤ ${TARGETS.perReadingFraction * 100} % of one raw verify`,
       best: sig(bestPerReading),
       worst: sig(worstPerReading),
-      met: worstPerReading <= TARGETS.perReadingFraction,
+      met: perReading.length > 0 && worstPerReading <= TARGETS.perReadingFraction,
+      cellsMet: `${perReading.filter((p) => p.fractionOfRawVerify <= TARGETS.perReadingFraction).length} of ${perReading.length}`,
     },
   };
 }
