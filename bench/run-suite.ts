@@ -44,6 +44,16 @@ const SECTIONS: readonly Section[] = [
       return es === undefined || ed === undefined ? [] : ['--raw-es256', String(es), '--raw-eddsa', String(ed)];
     },
   },
+  {
+    name: 'transport-floor',
+    script: 'bench/transport-floor.ts',
+    title: 'Transport floor: what a message costs before verification',
+    // The floor is divided by the same raw ES256 verify as ingest-cost's cells (measured itself when run alone).
+    args: (results) => {
+      const es = (results.get('verify-cost')?.ES256 as { rawUs?: number } | undefined)?.rawUs;
+      return es === undefined ? [] : ['--raw-es256', String(es)];
+    },
+  },
   { name: 'naive-baseline', script: 'bench/naive-baseline.ts', title: '3. Against a naive baseline server' },
   { name: 'workers-scaling', script: 'bench/workers-scaling.ts', title: '4. Worker processes' },
   { name: 'ack-latency', script: 'bench/ack-latency.ts', title: '5. Acknowledgement latency at half the maximum rate' },

@@ -25,8 +25,9 @@ export function benchRuntime(): NodeRuntime {
 }
 
 /**
- * Compiles src/, ingest/, simulator/ and the naive baseline server into {@link BUILT_DIR} with
- * bench/tsconfig.build.json (incremental: a second build is quick), plus the dashboard's static files.
+ * Compiles src/, ingest/, simulator/, the naive baseline server and the transport floor servers into
+ * {@link BUILT_DIR} with bench/tsconfig.build.json (incremental: a second build is quick), plus the
+ * dashboard's static files.
  */
 export async function buildForBench(): Promise<void> {
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
