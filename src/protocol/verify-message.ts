@@ -5,7 +5,7 @@ import type { ProtocolLimits } from './limits.js';
 import { MESSAGE_TYP } from './limits.js';
 import type { Reading, TelemetryPayload, VerifiedMessage } from './message.js';
 import { parseStrictJson } from './parse-strict-json.js';
-import { decodeBase64urlText, readJwsHeader } from './read-jws-header.js';
+import { readCompactJws, utf8Text } from './read-jws-header.js';
 import { validatePayload } from './validate-payload.js';
 
 export interface VerifyMessageDeps {
@@ -52,18 +52,15 @@ export async function verifyMessage(
       ? input
       : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1');
   const compact = received.trim();
-  const header = readJwsHeader(compact, MESSAGE_TYP);
+  const { header, payload: payloadBytes, lastDot } = readCompactJws(compact, MESSAGE_TYP);
   const now = deps.now();
   const key = await deps.keys.resolve(header, now);
   if (header.alg !== key.alg) {
     throw new TelemetryError('ERR_ALG_NOT_ALLOWED', `the device key is registered for ${key.alg}`);
   }
-  // readJwsHeader checked there are exactly two dots.
-  const firstDot = compact.indexOf('.');
-  const lastDot = compact.lastIndexOf('.');
   verifySignature(compact, lastDot, key);
 
-  const text = decodeBase64urlText(compact.slice(firstDot + 1, lastDot), 'ERR_PAYLOAD_MALFORMED');
+  const text = utf8Text(payloadBytes, 'ERR_PAYLOAD_MALFORMED');
   const parsed = parseStrictJson(text, { maxDepth: PAYLOAD_MAX_DEPTH });
   let payload: TelemetryPayload;
   try {
