@@ -54,8 +54,9 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
   const { pipeline } = options;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  // A compact JWS is ASCII text; take it as a string under its own media type (RFC 7515 §9.2.1).
-  app.addContentTypeParser(['application/jose', 'text/plain'], { parseAs: 'string' }, (_req, body, done) =>
+  // A compact JWS is ASCII text under its own media type (RFC 7515 §9.2.1). It is taken as the bytes received:
+  // verifyMessage reads them as text itself and checks the signature over a view of them, with no copy.
+  app.addContentTypeParser(['application/jose', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) =>
     done(null, body),
   );
 
@@ -71,7 +72,7 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
     '/v1/messages',
     { bodyLimit: options.maxMessageBytes + 1024, schema: { response: { 200: Accepted } } },
     async (request) => {
-      if (typeof request.body !== 'string') {
+      if (!Buffer.isBuffer(request.body)) {
         throw new TelemetryError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the compact JWS as application/jose');
       }
       const message = await pipeline.handle(request.body, { transport: 'http' });

@@ -46,19 +46,22 @@ export async function verifyMessage(
       `the message is ${size} bytes; at most ${deps.limits.maxMessageBytes}`,
     );
   }
-  // A view, not Buffer.from(input), which would copy the bytes first.
-  const received =
-    typeof input === 'string'
-      ? input
-      : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1');
-  const compact = received.trim();
+  // Bytes are read through a view (Buffer.from(input) would copy them) as latin1, one character per byte, so
+  // offsets in the text are offsets in the bytes and the signing input can be a view into them too.
+  const bytes = typeof input === 'string' ? undefined : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const received = bytes === undefined ? (input as string) : bytes.toString('latin1');
+  const fromStart = received.trimStart();
+  const start = received.length - fromStart.length;
+  const compact = fromStart.trimEnd();
   const { header, payload: payloadBytes, lastDot } = readCompactJws(compact, MESSAGE_TYP);
   const now = deps.now();
   const key = await deps.keys.resolve(header, now);
   if (header.alg !== key.alg) {
     throw new TelemetryError('ERR_ALG_NOT_ALLOWED', `the device key is registered for ${key.alg}`);
   }
-  verifySignature(compact, lastDot, key);
+  const signingInput =
+    bytes === undefined ? Buffer.from(compact.slice(0, lastDot), 'latin1') : bytes.subarray(start, start + lastDot);
+  verifySignature(signingInput, compact.slice(lastDot + 1), key);
 
   const text = utf8Text(payloadBytes, 'ERR_PAYLOAD_MALFORMED');
   const parsed = parseStrictJson(text, { maxDepth: PAYLOAD_MAX_DEPTH });
@@ -103,9 +106,8 @@ function checkPayload(
  * was already checked more strictly above, and jose's WebCrypto path cost twice
  * the signature check itself (bench/verify-cost.ts).
  */
-function verifySignature(compact: string, dot: number, key: TrustedKey): void {
-  const input = Buffer.from(compact.slice(0, dot), 'latin1');
-  const signature = Buffer.from(compact.slice(dot + 1), 'base64url');
+function verifySignature(input: Buffer, encodedSignature: string, key: TrustedKey): void {
+  const signature = Buffer.from(encodedSignature, 'base64url');
   let valid = false;
   try {
     valid =

@@ -67,6 +67,20 @@ describe('verifyMessage', () => {
     expect(message.readings).toHaveLength(2);
   });
 
+  it('verifies bytes with whitespace around them, inside a larger buffer, over exactly the signed bytes', async () => {
+    const jws = await signMessage(alice.signer, 8, [reading()]);
+    const frame = Buffer.from(`xx \r\n${jws}\n yy`);
+    const message = await verifyMessage(frame.subarray(2, frame.length - 2), deps);
+    expect(message.seq).toBe(8);
+    // One payload byte changed fails the signature, so the signature covered the bytes inside the frame.
+    const tampered = Buffer.from(frame);
+    const at = tampered.indexOf('.') + 5;
+    tampered[at] = tampered[at] === 0x41 ? 0x42 : 0x41;
+    await expect(verifyMessage(tampered.subarray(2, tampered.length - 2), deps)).rejects.toMatchObject({
+      code: 'ERR_SIGNATURE_INVALID',
+    });
+  });
+
   it('rejects an unsecured JWS with alg "none"', async () => {
     const jws = `${b64({ alg: 'none', typ: MESSAGE_TYP, kid: 'alice.k1' })}.${b64({ v: 1, device: 'alice', seq: 1, readings: [reading()] })}.`;
     expect(await rejection(jws)).toBe('ERR_ALG_NOT_ALLOWED');
