@@ -11,7 +11,12 @@ export async function openStore(config: Config): Promise<TelemetryStore> {
     await mkdir(config.dataDir, { recursive: true });
     return DuckDbStore.open({ path: join(config.dataDir, 'telemetry.duckdb') });
   }
-  const common = { url: config.influxUrl, timeoutMs: 10_000, queryMode: config.influxQuery } as const;
+  const common = {
+    url: config.influxUrl,
+    timeoutMs: 10_000,
+    queryMode: config.influxQuery,
+    compression: config.influxCompression,
+  } as const;
   if (config.influxApi === 'v1') {
     return new InfluxStore({
       ...common,

@@ -224,6 +224,15 @@ export const ConfigSchema = Type.Object({
     { env: 'TELEMETRY_INFLUX_BUCKET', description: 'InfluxDB bucket (v2) or database (v1)' },
     'telemetry',
   ),
+  influxCompression: choice(
+    {
+      env: 'TELEMETRY_INFLUX_COMPRESSION',
+      description:
+        'Write bodies: none (store on the same network), or gzip (across a slow or metered link; ~1 µs CPU a reading)',
+    },
+    ['none', 'gzip'],
+    'none',
+  ),
   influxQuery: choice(
     { env: 'TELEMETRY_INFLUX_QUERY', description: 'Query dialect: influxql or victoriametrics' },
     ['influxql', 'victoriametrics'],

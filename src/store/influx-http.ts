@@ -12,9 +12,18 @@ export interface InfluxHttpOptions {
   readonly password?: string;
   /** Deadline for one request, from sending to the last byte of the answer. */
   readonly timeoutMs: number;
+  /** How write bodies are sent; see {@link StoreCompression}. `none` when omitted. */
+  readonly compression?: StoreCompression;
 }
 
-// The client gzips bodies larger than this many bytes (its own WriteApi default).
+/**
+ * `gzip` compresses write bodies over 1 kB: worth it when the store is across a slow or metered link (a cloud
+ * service), at about 1 µs of node CPU per reading (bench/results, docs/PERFORMANCE.md). `none` sends them as
+ * they are, for a store on the same host or network, where bandwidth is cheap and the CPU is what nodes cost.
+ */
+export type StoreCompression = 'none' | 'gzip';
+
+// With `gzip`, the client compresses bodies larger than this many bytes (its own WriteApi default).
 const GZIP_THRESHOLD = 1_000;
 
 /**
@@ -61,7 +70,7 @@ export class InfluxHttp {
       const answer: unknown = await this.#transport.request(path, body, {
         method,
         headers: { ...headers, ...auth },
-        gzipThreshold: GZIP_THRESHOLD,
+        ...(this.#options.compression === 'gzip' ? { gzipThreshold: GZIP_THRESHOLD } : {}),
         signal: AbortSignal.timeout(timeoutMs),
       });
       return answer;

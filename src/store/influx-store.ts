@@ -1,5 +1,5 @@
 import type { Reading } from '../protocol/message.js';
-import { InfluxHttp, isTransientStoreError } from './influx-http.js';
+import { InfluxHttp, isTransientStoreError, type StoreCompression } from './influx-http.js';
 import { InfluxqlBackend } from './influxql-backend.js';
 import { type LineProtocolDialect, toLineProtocol } from './line-protocol.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryWrite } from './retry-write.js';
@@ -23,6 +23,8 @@ interface CommonOptions {
   readonly url: string;
   /** Deadline for each HTTP request, in milliseconds. */
   readonly timeoutMs: number;
+  /** Write bodies sent as they are (`none`, when omitted) or gzipped; see StoreCompression. */
+  readonly compression?: StoreCompression;
   /**
    * How to query: `influxql` (InfluxDB 1.x, 2.x through a DBRP mapping, 3.x) or `victoriametrics` (its own
    * export and query API; see the class documentation for the server flags it needs).

@@ -116,6 +116,25 @@ describe('InfluxStore against a store that is down or refuses', () => {
   const options = { api: 'v1', database: 'telemetry', timeoutMs: 1_000, queryMode: 'influxql' } as const;
   const reading: Reading = { device: 'pump-1', ts: BASE, values: { temp: 1 } };
 
+  it.each([
+    [undefined, undefined],
+    ['none', undefined],
+    ['gzip', 'gzip'],
+  ] as const)(
+    'with compression %s, sends a 100-reading write with content-encoding %s',
+    async (compression, encoding) => {
+      const server = await fixedAnswerServer(204);
+      try {
+        const store = new InfluxStore({ ...options, url: server.url, ...(compression ? { compression } : {}) });
+        const readings = Array.from({ length: 100 }, (_, i) => ({ ...reading, ts: BASE + i }));
+        await store.write(readings);
+        expect(server.last()?.headers['content-encoding']).toBe(encoding);
+      } finally {
+        await server.close();
+      }
+    },
+  );
+
   it('rejects a write with a retryable ERR_STORE_UNAVAILABLE when nothing listens', async () => {
     const closed = await fixedAnswerServer(204);
     await closed.close();
@@ -218,20 +237,33 @@ describe('InfluxStore against a store that is down or refuses', () => {
       '/api/v2/write?org=o%26x&bucket=b&precision=ms',
       'Token t0k',
     ],
-  ] as const)('posts a large batch gzipped to the write endpoint of %o', async (api, path, authorization) => {
-    const server = await fixedAnswerServer(204);
-    try {
-      const store = new InfluxStore({ ...api, url: server.url, timeoutMs: 1_000, queryMode: 'influxql' });
-      const readings = Array.from({ length: 50 }, (_, i) => ({ device: 'pump-1', ts: BASE + i, values: { temp: i } }));
-      await store.write(readings);
-      expect(server.last()).toEqual({
-        url: path,
-        headers: expect.objectContaining({ authorization, 'content-encoding': 'gzip' }),
-      });
-    } finally {
-      await server.close();
-    }
-  });
+  ] as const)(
+    'posts a large batch to the write endpoint of %o, gzipped when asked',
+    async (api, path, authorization) => {
+      const server = await fixedAnswerServer(204);
+      try {
+        const store = new InfluxStore({
+          ...api,
+          url: server.url,
+          timeoutMs: 1_000,
+          queryMode: 'influxql',
+          compression: 'gzip',
+        });
+        const readings = Array.from({ length: 50 }, (_, i) => ({
+          device: 'pump-1',
+          ts: BASE + i,
+          values: { temp: i },
+        }));
+        await store.write(readings);
+        expect(server.last()).toEqual({
+          url: path,
+          headers: expect.objectContaining({ authorization, 'content-encoding': 'gzip' }),
+        });
+      } finally {
+        await server.close();
+      }
+    },
+  );
 
   it('sends nothing when a name holds a newline', async () => {
     const server = await fixedAnswerServer(204);

@@ -89,6 +89,20 @@ describe('InfluxStore on VictoriaMetrics (queryMode victoriametrics)', () => {
     ]);
   });
 
+  it('stores a gzipped write (TELEMETRY_INFLUX_COMPRESSION=gzip) exactly as a plain one', async () => {
+    const device = uniqueDevice('gzip');
+    const readings: Reading[] = Array.from({ length: 100 }, (_, i) => ({
+      device,
+      ts: BASE + i,
+      values: { temp: i / 4 },
+    }));
+    const store = new InfluxStore({ ...optionsFor(server, 'v2'), compression: 'gzip' });
+    await store.write(readings);
+    await server.flush();
+    const stored = await store.queryReadings({ ...readingsQuery([device]), limit: 1000 });
+    expect(stored.items.map((p) => [p.ts, p.value])).toEqual(readings.map((r) => [r.ts, r.values.temp]));
+  });
+
   it('keeps what /write?db= wrote apart from what /api/v2/write wrote, through the db label', async () => {
     const device = uniqueDevice('db-label');
     const [v1, v2] = [new InfluxStore(optionsFor(server, 'v1')), new InfluxStore(optionsFor(server, 'v2'))];
