@@ -48,8 +48,14 @@ export async function verifyMessage(
   }
   // Bytes are read through a view (Buffer.from(input) would copy them) as latin1, one character per byte, so
   // offsets in the text are offsets in the bytes and the signing input can be a view into them too.
-  const bytes = typeof input === 'string' ? undefined : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  const received = bytes === undefined ? (input as string) : bytes.toString('latin1');
+  let bytes: Buffer | undefined;
+  let received: string;
+  if (typeof input === 'string') {
+    received = input;
+  } else {
+    bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    received = bytes.toString('latin1');
+  }
   const fromStart = received.trimStart();
   const start = received.length - fromStart.length;
   const compact = fromStart.trimEnd();
