@@ -6,7 +6,7 @@
  * is compared with the raw signature check of the same algorithm.
  *
  *   npx tsx bench/ingest-cost.ts [--quick] [--raw-es256 µs --raw-eddsa µs]
- *     [--stores duckdb,victoriametrics] [--transports http,mqtt] [--readings 1,10,100] [--algs ES256,EdDSA]
+ *     [--stores duckdb,victoriametrics] [--transports http,mqtt,http-batch] [--readings 1,10,100] [--algs ES256,EdDSA]
  *
  * The comma-separated filters keep only the matrix cells they name (e.g. `--stores victoriametrics
  * --algs ES256` for the VictoriaMetrics cells alone); the per-reading cost needs readings 1 and 100.
@@ -32,11 +32,21 @@ import {
 
 export type StoreKind = BenchStore['kind'];
 
+/**
+ * How messages reach the node: one per HTTP request, one per MQTT publish, or `http-batch`: one-reading
+ * messages sent {@link HTTP_BATCH_MESSAGES} per request to `POST /v1/messages/batch` (measured at 1 reading
+ * only: it shows what the per-request cost is when requests carry several messages).
+ */
+export type IngestTransport = Transport | 'http-batch';
+
+/** Messages per request in the `http-batch` cells. */
+export const HTTP_BATCH_MESSAGES = 10;
+
 /** One cell of the matrix. */
 export interface IngestCell {
   readonly alg: DeviceAlgorithm;
   readonly readings: number;
-  readonly transport: Transport;
+  readonly transport: IngestTransport;
   readonly store: StoreKind;
   readonly messageBytes: number;
   readonly result: SaturationResult;
@@ -47,7 +57,7 @@ export interface IngestCell {
 /** Cost of each reading beyond the first: (cost at 100 readings − cost at 1) / 99, over one raw verify. */
 export interface PerReadingCost {
   readonly alg: DeviceAlgorithm;
-  readonly transport: Transport;
+  readonly transport: IngestTransport;
   readonly store: StoreKind;
   readonly usPerAdditionalReading: number;
   readonly fractionOfRawVerify: number;
@@ -58,7 +68,7 @@ export interface IngestCostOptions {
   readonly load: LoadShape;
   readonly devices: number;
   readonly readings: readonly number[];
-  readonly transports: readonly Transport[];
+  readonly transports: readonly IngestTransport[];
   readonly stores: readonly StoreKind[];
   /** Algorithms, and the stores and readings per message each is measured with (EdDSA on fewer to save time). */
   readonly algorithms: readonly { alg: DeviceAlgorithm; stores: readonly StoreKind[]; readings?: readonly number[] }[];
@@ -99,6 +109,7 @@ export async function runIngestCost(options: IngestCostOptions): Promise<{
           const store: BenchStore | undefined = storeKind === 'duckdb' ? { kind: 'duckdb' } : vm.store;
           if (store === undefined) continue;
           for (const transport of options.transports) {
+            if (transport === 'http-batch' && readings !== 1) continue;
             const server = await startBenchNode({
               runtime: options.runtime,
               store,
@@ -108,7 +119,8 @@ export async function runIngestCost(options: IngestCostOptions): Promise<{
             try {
               const result = await saturate({
                 server,
-                transport,
+                transport: transport === 'http-batch' ? 'http' : transport,
+                ...(transport === 'http-batch' ? { httpMessagesPerRequest: HTTP_BATCH_MESSAGES } : {}),
                 pool,
                 tokens,
                 load: options.load,
@@ -125,7 +137,7 @@ export async function runIngestCost(options: IngestCostOptions): Promise<{
               };
               cells.push(cell);
               progress(
-                `  ${alg} ${String(readings).padStart(3)} readings ${transport.padEnd(4)} ${storeKind.padEnd(15)} ` +
+                `  ${alg} ${String(readings).padStart(3)} readings ${transport.padEnd(10)} ${storeKind.padEnd(15)} ` +
                   `${sig(result.messagesPerSecond)} msg/s, ${sig(result.cpuUsPerMessage)} µs CPU/msg ` +
                   `(${sig(cell.ratioToRawVerify)}× raw verify), node ${sig(result.serverCores)} cores, ` +
                   `load generator ${sig(result.loadCores)} cores${result.rejected ? `, ${result.rejected} REJECTED` : ''}`,
@@ -164,6 +176,12 @@ export function perReadingCosts(cells: readonly IngestCell[], raw: VerifyCosts):
   return out;
 }
 
+const TRANSPORT_LABEL: Readonly<Record<IngestTransport, string>> = {
+  http: 'HTTP',
+  'http-batch': `HTTP, ${HTTP_BATCH_MESSAGES} per request`,
+  mqtt: 'MQTT',
+};
+
 const STORE_LABEL: Readonly<Record<StoreKind, string>> = {
   duckdb: 'DuckDB (embedded)',
   victoriametrics: 'VictoriaMetrics',
@@ -182,7 +200,7 @@ export function ingestCostMarkdown(
     '|---|---:|---|---|---:|---:|---:|---:|---:|---:|',
     ...cells.map(
       (c) =>
-        `| ${c.alg} | ${c.readings} | ${c.transport.toUpperCase()} | ${STORE_LABEL[c.store]} | ${sig(c.result.messagesPerSecond)} | ` +
+        `| ${c.alg} | ${c.readings} | ${TRANSPORT_LABEL[c.transport]} | ${STORE_LABEL[c.store]} | ${sig(c.result.messagesPerSecond)} | ` +
         `${sig(c.result.cpuUsPerMessage)} | **${sig(c.ratioToRawVerify)}** | ${sig(c.result.serverCores)} | ${sig(c.result.loadCores)} | ` +
         `${c.store === 'duckdb' ? '—' : sig(c.result.cpuUsPerMessageWithStore - c.result.cpuUsPerMessage)} |`,
     ),
@@ -191,21 +209,23 @@ export function ingestCostMarkdown(
     '|---|---|---|---:|---:|',
     ...perReading.map(
       (p) =>
-        `| ${p.alg} | ${p.transport.toUpperCase()} | ${STORE_LABEL[p.store]} | ${sig(p.usPerAdditionalReading)} | **${sig(p.fractionOfRawVerify * 100)} %** |`,
+        `| ${p.alg} | ${TRANSPORT_LABEL[p.transport]} | ${STORE_LABEL[p.store]} | ${sig(p.usPerAdditionalReading)} | **${sig(p.fractionOfRawVerify * 100)} %** |`,
     ),
   ];
   return lines.join('\n');
 }
 
 export function ingestTargets(cells: readonly IngestCell[], perReading: readonly PerReadingCost[]) {
-  const single = cells.filter((c) => c.readings === 1);
+  // The target is about one message per request or publish, the matrix of the issue; batched requests are shown
+  // beside it, not counted in it.
+  const single = cells.filter((c) => c.readings === 1 && c.transport !== 'http-batch');
   const worstSingle = Math.max(...single.map((c) => c.ratioToRawVerify));
   const bestSingle = Math.min(...single.map((c) => c.ratioToRawVerify));
   const worstPerReading = Math.max(...perReading.map((p) => p.fractionOfRawVerify));
   const bestPerReading = Math.min(...perReading.map((p) => p.fractionOfRawVerify));
   return {
     singleReading: {
-      target: `≤ ${TARGETS.singleReadingRatio}× raw verify`,
+      target: `≤ ${TARGETS.singleReadingRatio}× raw verify, one message per request or publish`,
       best: sig(bestSingle),
       worst: sig(worstSingle),
       // Math.max of nothing is -Infinity: a run without such cells meets nothing.
@@ -278,7 +298,7 @@ async function main(): Promise<void> {
         load: FULL_LOAD,
         devices: 200,
         readings: [1, 10, 100],
-        transports: ['http', 'mqtt'],
+        transports: ['http', 'mqtt', 'http-batch'],
         stores: ['duckdb', 'victoriametrics'],
         algorithms: [
           { alg: 'ES256', stores: ['duckdb', 'victoriametrics'] },

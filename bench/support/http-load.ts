@@ -13,6 +13,12 @@ export interface HttpSaturationOptions {
   readonly measureS: number;
   /** Path of the ingest endpoint (the naive baseline uses the same). */
   readonly path?: string;
+  /**
+   * Messages per request: 1 (the default) sends each as `application/jose`; more send that many at once to
+   * `POST /v1/messages/batch` as `{"messages": [...]}`, and a 200 acknowledges them all (the node's
+   * rejected-messages counter tells whether any inside was refused).
+   */
+  readonly messagesPerRequest?: number;
 }
 
 /**
@@ -22,6 +28,14 @@ export interface HttpSaturationOptions {
  */
 export async function saturateHttp(options: HttpSaturationOptions): Promise<LoadWindow> {
   const cursor = new PoolCursor(options.messages);
+  const perRequest = options.messagesPerRequest ?? 1;
+  const batched = perRequest > 1;
+  const nextBody = (): string => {
+    if (!batched) return cursor.next();
+    const messages: string[] = [];
+    for (let i = 0; i < perRequest; i++) messages.push(cursor.next());
+    return JSON.stringify({ messages });
+  };
   let acknowledged = 0;
   let failed = 0;
   const marks = new WindowMarks(options.server, () => ({ acknowledged, failed }));
@@ -29,7 +43,7 @@ export async function saturateHttp(options: HttpSaturationOptions): Promise<Load
   const run = new Promise<void>((resolve, reject) => {
     const instance = autocannon(
       {
-        url: `${options.server.httpUrl}${options.path ?? '/v1/messages'}`,
+        url: `${options.server.httpUrl}${options.path ?? (batched ? '/v1/messages/batch' : '/v1/messages')}`,
         connections: options.connections,
         pipelining: 1,
         duration: options.warmupS + options.measureS + tailS,
@@ -37,9 +51,9 @@ export async function saturateHttp(options: HttpSaturationOptions): Promise<Load
         requests: [
           {
             method: 'POST',
-            headers: { 'content-type': 'application/jose' },
+            headers: { 'content-type': batched ? 'application/json' : 'application/jose' },
             setupRequest(request) {
-              request.body = cursor.next();
+              request.body = nextBody();
               return request;
             },
           },
@@ -48,7 +62,7 @@ export async function saturateHttp(options: HttpSaturationOptions): Promise<Load
       (error) => (error === null ? resolve() : reject(error)),
     );
     instance.on('response', (_client: unknown, statusCode: number) => {
-      if (statusCode === 200) acknowledged++;
+      if (statusCode === 200) acknowledged += perRequest;
       else failed++;
     });
   });

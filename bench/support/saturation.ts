@@ -43,6 +43,8 @@ export async function saturate(options: {
   readonly tokens?: readonly string[];
   readonly load: LoadShape;
   readonly rejectedMetric: boolean;
+  /** HTTP only: messages per request (more than 1 uses the batch endpoint); 1 when omitted. */
+  readonly httpMessagesPerRequest?: number;
 }): Promise<SaturationResult> {
   const { server, pool, load } = options;
   const rejected = () =>
@@ -56,6 +58,7 @@ export async function saturate(options: {
       connections: load.httpConnections,
       warmupS: load.warmupS,
       measureS: load.measureS,
+      ...(options.httpMessagesPerRequest === undefined ? {} : { messagesPerRequest: options.httpMessagesPerRequest }),
     });
   } else {
     if (server.mqttUrl === undefined || options.tokens === undefined) throw new Error('MQTT needs a broker and tokens');

@@ -7,7 +7,7 @@ import {
   makeBenchFleet,
   signMessagePool,
 } from '../../bench/support/bench-fleet.js';
-import { type MeasuredServer, startBenchNode } from '../../bench/support/bench-node.js';
+import { type MeasuredServer, metricTotal, startBenchNode } from '../../bench/support/bench-node.js';
 import { parseResult, RESULT_PREFIX } from '../../bench/support/bench-result.js';
 import { type BenchWorkspace, benchWorkspace } from '../../bench/support/bench-setup.js';
 import { connectDevices, disconnectDevices } from '../../bench/support/mqtt-load.js';
@@ -64,6 +64,26 @@ describe('benchmark suite pieces', () => {
     expect(mqtt.acknowledged).toBeGreaterThan(0);
     expect(mqtt.serverCpuSeconds).toBeGreaterThanOrEqual(0);
     expect(mqtt.rejected).toBe(0);
+  });
+
+  it('sends several messages per HTTP request to the batch endpoint, each counted once it is stored', async () => {
+    const server = node as MeasuredServer;
+    const before = await metricTotal(server.httpUrl, 'telemetry_messages_accepted_total');
+    const batched = await saturate({
+      server,
+      transport: 'http',
+      httpMessagesPerRequest: 5,
+      pool,
+      load: LOAD,
+      rejectedMetric: true,
+    });
+    const accepted = (await metricTotal(server.httpUrl, 'telemetry_messages_accepted_total')) - before;
+    expect(batched.acknowledged).toBeGreaterThan(0);
+    expect(batched.acknowledged % 5).toBe(0);
+    expect(batched.rejected).toBe(0);
+    // The window counts part of the run; the node accepted every message of every answered request.
+    expect(accepted).toBeGreaterThanOrEqual(batched.acknowledged);
+    expect(accepted % 5).toBe(0);
   });
 
   it('measures acknowledgement latency with open-loop senders', async () => {
