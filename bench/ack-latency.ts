@@ -8,9 +8,10 @@
  *
  * Prints a `BENCH_RESULT {json}` line for bench/run-suite.ts.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { connectionTokens, makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
-import { type BenchStore, startBenchNode } from './support/bench-node.js';
+import { type BenchStore, metricTotal, startBenchNode } from './support/bench-node.js';
 import { printResult, progress, type SectionResult, sectionArgs, sig } from './support/bench-result.js';
 import { benchWorkspace, messagesPerDevice, tryVictoriaMetrics } from './support/bench-setup.js';
 import { connectDevices, disconnectDevices } from './support/mqtt-load.js';
@@ -20,11 +21,20 @@ import { FULL_LOAD, type LoadShape, QUICK_LOAD, saturate, type Transport } from 
 
 export const P99_TARGET_MS = 50;
 
+/** prom-client's longest event-loop delay since the last scrape (collectDefaultMetrics). */
+const NODE_LOOP_MAX = 'nodejs_eventloop_lag_max_seconds';
+
 export interface LatencyRun {
   readonly transport: Transport;
   readonly store: BenchStore['kind'];
   readonly maxPerSecond: number;
   readonly latency: LatencyResult;
+  /**
+   * Longest event-loop stall, in ms, of the node (its `nodejs_eventloop_lag_max_seconds` over the open-loop run)
+   * and of the sending process: a tail with a long sender stall and none in the node is the load generator's.
+   */
+  readonly nodeLoopMaxMs: number;
+  readonly senderLoopMaxMs: number;
 }
 
 export async function runAckLatency(options: {
@@ -69,6 +79,10 @@ export async function runAckLatency(options: {
           const used = Math.ceil((max.messagesPerSecond * seconds) / options.devices);
           const rest = pool.byDevice.map((messages) => messages.slice(Math.min(used, messages.length - 1)));
           const shape = { rate, warmupS: 1, measureS: options.latencyS };
+          // Reading the node's metrics resets its loop-lag maximum (prom-client); the sender's is watched here.
+          await metricTotal(server.httpUrl, NODE_LOOP_MAX);
+          const senderLoop = monitorEventLoopDelay({ resolution: 10 });
+          senderLoop.enable();
           let latency: LatencyResult;
           if (transport === 'http') {
             latency = await httpLatency({ ...shape, httpUrl: server.httpUrl, messages: interleave(rest) });
@@ -80,10 +94,21 @@ export async function runAckLatency(options: {
               await disconnectDevices(devices);
             }
           }
-          runs.push({ transport, store: kind, maxPerSecond: max.messagesPerSecond, latency });
+          senderLoop.disable();
+          const nodeLoopMaxMs = sig((await metricTotal(server.httpUrl, NODE_LOOP_MAX)) * 1000);
+          const senderLoopMaxMs = sig(senderLoop.max / 1e6);
+          runs.push({
+            transport,
+            store: kind,
+            maxPerSecond: max.messagesPerSecond,
+            latency,
+            nodeLoopMaxMs,
+            senderLoopMaxMs,
+          });
           progress(
             `  ${transport.padEnd(4)} ${kind.padEnd(15)} max ${sig(max.messagesPerSecond)} msg/s; at ${rate} msg/s: ` +
-              `p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms (${latency.failed} failed)`,
+              `p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms (${latency.failed} failed); ` +
+              `longest loop stall: node ${nodeLoopMaxMs} ms, sender ${senderLoopMaxMs} ms`,
           );
         } finally {
           await server.stop();
@@ -107,13 +132,13 @@ function interleave(byDevice: readonly (readonly string[])[]): string[] {
 
 export function latencyMarkdown(runs: readonly LatencyRun[]): string {
   return [
-    '| transport | store | max msg/s | offered msg/s | p50 ms | p90 ms | **p99 ms** | max ms | p99 < 50 ms |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---|',
+    '| transport | store | max msg/s | offered msg/s | p50 ms | p90 ms | **p99 ms** | max ms | p99 < 50 ms | longest loop stall, node ms | longest loop stall, sender ms |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|',
     ...runs.map(
       (r) =>
         `| ${r.transport.toUpperCase()} | ${r.store === 'duckdb' ? 'DuckDB (embedded)' : 'VictoriaMetrics'} | ${sig(r.maxPerSecond)} | ` +
         `${r.latency.offeredPerSecond} | ${r.latency.p50Ms} | ${r.latency.p90Ms} | **${r.latency.p99Ms}** | ${r.latency.maxMs} | ` +
-        `${r.latency.p99Ms < P99_TARGET_MS ? 'met' : 'missed'} |`,
+        `${r.latency.p99Ms < P99_TARGET_MS ? 'met' : 'missed'} | ${r.nodeLoopMaxMs} | ${r.senderLoopMaxMs} |`,
     ),
   ].join('\n');
 }
