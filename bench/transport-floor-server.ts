@@ -18,11 +18,12 @@
  * same shape as the node's answer. Prints `transport floor <kind> listening on <url>` once it listens.
  */
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Aedes } from 'aedes';
 import fastify from 'fastify';
 import { generate, type Packet, parser } from 'mqtt-packet';
+import { closeServer, listenServer } from '../ingest/listen-server.js';
 import {
   FLOOR_KINDS,
   type FloorKind,
@@ -42,20 +43,6 @@ interface Running {
   close(): Promise<void>;
 }
 
-function listen(server: NetServer, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-function closeServer(server: NetServer): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
-}
-
 async function nodeHttp(host: string, port: number): Promise<Running> {
   const headers = { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(ACCEPTED_BODY)) };
   const server = createHttpServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (request, response) => {
@@ -69,7 +56,7 @@ async function nodeHttp(host: string, port: number): Promise<Running> {
       else response.writeHead(404).end();
     });
   });
-  await listen(server, host, port);
+  await listenServer(server, host, port);
   return {
     close: () => {
       server.closeAllConnections();
@@ -97,7 +84,7 @@ async function bareAedes(host: string, port: number): Promise<Running> {
   });
   await broker.listen();
   const server = createNetServer((socket) => broker.handle(socket));
-  await listen(server, host, port);
+  await listenServer(server, host, port);
   return {
     close: async () => {
       await closeServer(server);
@@ -129,7 +116,7 @@ async function mqttPacketOnly(host: string, port: number): Promise<Running> {
       packets.parse(chunk);
     });
   });
-  await listen(server, host, port);
+  await listenServer(server, host, port);
   return {
     close: () => {
       for (const socket of sockets) socket.destroy();

@@ -3,6 +3,7 @@ import { createServer as createNetServer, type Server as NetServer } from 'node:
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { closeServer, listenServer } from './listen-server.js';
 
 /** Where the embedded broker listens; a port of 0 picks a free one. */
 export interface MqttListenOptions {
@@ -37,12 +38,12 @@ export async function openMqttListeners(
   try {
     const tcp = createNetServer(accept);
     servers.push(tcp);
-    const tcpPort = await listen(tcp, options.host, options.port);
+    const tcpPort = await listenServer(tcp, options.host, options.port);
     let tlsPort: number | undefined;
     if (options.tls !== undefined) {
       const tls = createTlsServer({ cert: options.tls.cert, key: options.tls.key }, accept);
       servers.push(tls);
-      tlsPort = await listen(tls, options.host, options.tls.port);
+      tlsPort = await listenServer(tls, options.host, options.tls.port);
     }
     let wsPort: number | undefined;
     if (options.wsPort !== undefined) {
@@ -53,7 +54,7 @@ export async function openMqttListeners(
       const wss = new WebSocketServer({ server: http, maxPayload: options.maxWsPayloadBytes });
       wss.on('connection', (socket) => accept(createWebSocketStream(socket)));
       closers.push(() => new Promise((resolve) => wss.close(() => resolve())));
-      wsPort = await listen(http, options.host, options.wsPort);
+      wsPort = await listenServer(http, options.host, options.wsPort);
     }
     return {
       tcpPort,
@@ -67,22 +68,4 @@ export async function openMqttListeners(
     await Promise.all(servers.map(closeServer));
     throw error;
   }
-}
-
-function listen(server: NetServer | HttpServer, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : port);
-    });
-  });
-}
-
-function closeServer(server: NetServer | HttpServer): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-  });
 }
