@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '../../simulator/index.js';
 import { parseStrictJson, TelemetryError } from '../../src/index.js';
 
 const parse = (text: string, maxDepth = 8) => parseStrictJson(text, { maxDepth });
@@ -57,15 +58,10 @@ describe('parseStrictJson', () => {
   });
 });
 
-/** A seeded generator (mulberry32), so a failing case can be replayed. */
+/** A seeded stream (the simulator's generator), so a failing case can be replayed. */
 function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const stream = SeededRandom.from(String(seed));
+  return () => stream.next();
 }
 
 /** JSON-like text, mostly telemetry-shaped, with the cases the fast path must hand over: repeats, escapes, huge numbers. */

@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '../../simulator/index.js';
 import { floatText, integerText } from '../../src/store/number-text.js';
 
-/** A seeded generator (mulberry32), so a failing case can be replayed. */
+/** A seeded stream (the simulator's generator), so a failing case can be replayed. */
 function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const stream = SeededRandom.from(String(seed));
+  return () => stream.next();
 }
 
 describe('floatText', () => {
