@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { DeviceAlgorithm } from '../src/index.js';
 import { connectionTokens, makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
 import { type BenchStore, startBenchNode } from './support/bench-node.js';
-import { printResult, progress, type SectionResult, sectionArgs, sig } from './support/bench-result.js';
+import { printResult, progress, type SectionResult, sectionArgs, sig, sigNumbers } from './support/bench-result.js';
 import { benchWorkspace, messagesPerDevice, tryVictoriaMetrics } from './support/bench-setup.js';
 import { benchRuntime, type NodeRuntime } from './support/node-runtime.js';
 import { rawVerifyCosts, type VerifyCosts } from './support/raw-verify.js';
@@ -316,7 +316,7 @@ async function main(): Promise<void> {
     devices: options.devices,
     cells: cells.map((c) => ({
       ...c,
-      result: Object.fromEntries(Object.entries(c.result).map(([k, v]) => [k, typeof v === 'number' ? sig(v) : v])),
+      result: sigNumbers(c.result),
       ratioToRawVerify: sig(c.ratioToRawVerify),
     })),
     perReading: perReading.map((p) => ({

@@ -16,7 +16,7 @@ import { freePort } from '../test/support/server-process.js';
 import { TARGETS } from './ingest-cost.js';
 import { connectionTokens, makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
 import { type MeasuredServer, spawnMeasuredServer } from './support/bench-node.js';
-import { printResult, progress, type SectionResult, sectionArgs, sig } from './support/bench-result.js';
+import { printResult, progress, type SectionResult, sectionArgs, sig, sigNumbers } from './support/bench-result.js';
 import { messagesPerDevice } from './support/bench-setup.js';
 import { benchRuntime, type NodeRuntime, ROOT, scriptArgs } from './support/node-runtime.js';
 import { rawVerifyCosts } from './support/raw-verify.js';
@@ -227,7 +227,7 @@ async function main(): Promise<void> {
     devices: options.devices,
     cells: cells.map((c) => ({
       ...c,
-      result: Object.fromEntries(Object.entries(c.result).map(([k, v]) => [k, typeof v === 'number' ? sig(v) : v])),
+      result: sigNumbers(c.result),
       ratioToRawVerify: sig(c.ratioToRawVerify),
     })),
     bestReachable: best.map((b) => ({

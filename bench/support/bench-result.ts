@@ -53,6 +53,11 @@ export function sig(value: number): number {
   return Number(value.toPrecision(3));
 }
 
+/** `record` with every number rounded by {@link sig}, for a result's JSON. */
+export function sigNumbers<T extends object>(record: T): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, typeof v === 'number' ? sig(v) : v]));
+}
+
 /** Writes a progress line on stderr (stdout is for the result line). */
 export function progress(line: string): void {
   process.stderr.write(`${line}\n`);

@@ -14,7 +14,8 @@ import { connectDevices, disconnectDevices } from '../../bench/support/mqtt-load
 import { httpLatency, mqttLatency } from '../../bench/support/open-loop.js';
 import { cpuSecondsOfTree } from '../../bench/support/proc-cpu.js';
 import { measureRawVerify, parseVerifyCosts } from '../../bench/support/raw-verify.js';
-import { type LoadShape, type SaturationResult, saturate } from '../../bench/support/saturation.js';
+import { type LoadShape, saturate } from '../../bench/support/saturation.js';
+import { saturationResult } from './saturation-result.js';
 
 // The quick suite's pieces, run far enough to show each produces numbers. No timing is asserted:
 // the machine is shared and the numbers mean nothing here.
@@ -118,21 +119,6 @@ describe('benchmark suite pieces', () => {
   });
 
   it('derives the per-additional-reading cost from the 1- and 100-reading cells', () => {
-    const result = (cpuUsPerMessage: number): SaturationResult => ({
-      acknowledged: 1000,
-      failed: 0,
-      seconds: 1,
-      serverCpuSeconds: cpuUsPerMessage / 1000,
-      storeCpuSeconds: 0,
-      loadCpuSeconds: 0,
-      poolWraps: 0,
-      messagesPerSecond: 1000,
-      cpuUsPerMessage,
-      cpuUsPerMessageWithStore: cpuUsPerMessage,
-      serverCores: 0,
-      loadCores: 0,
-      rejected: 0,
-    });
     const cell = (readings: number, cpuUsPerMessage: number): IngestCell => ({
       alg: 'ES256',
       readings,
@@ -140,7 +126,7 @@ describe('benchmark suite pieces', () => {
       store: 'duckdb',
       messageBytes: 0,
       ratioToRawVerify: 0,
-      result: result(cpuUsPerMessage),
+      result: saturationResult(cpuUsPerMessage),
     });
     const [cost] = perReadingCosts([cell(1, 150), cell(100, 1140)], {
       ES256: { rawUs: 100 },

@@ -5,7 +5,7 @@ import {
   makeBenchFleet,
   signMessagePool,
 } from '../../bench/support/bench-fleet.js';
-import type { LoadShape, SaturationResult } from '../../bench/support/saturation.js';
+import type { LoadShape } from '../../bench/support/saturation.js';
 import { saturate } from '../../bench/support/saturation.js';
 import {
   bestReachable,
@@ -15,6 +15,7 @@ import {
   startFloorServer,
   transportFloorMarkdown,
 } from '../../bench/transport-floor.js';
+import { saturationResult } from './saturation-result.js';
 
 // The section's pieces, run far enough to show each floor server acknowledges the load generator's
 // messages and its CPU is read. No timing is asserted: the machine is shared and the numbers mean nothing here.
@@ -46,26 +47,11 @@ describe('transport floor servers', () => {
 
   it('derives the best reachable ratio per transport from the cheapest floor', () => {
     const cell = (kind: FloorCell['kind'], cpuUsPerMessage: number): FloorCell => {
-      const result: SaturationResult = {
-        acknowledged: 1000,
-        failed: 0,
-        seconds: 1,
-        serverCpuSeconds: cpuUsPerMessage / 1000,
-        storeCpuSeconds: 0,
-        loadCpuSeconds: 0,
-        poolWraps: 0,
-        messagesPerSecond: 1000,
-        cpuUsPerMessage,
-        cpuUsPerMessageWithStore: cpuUsPerMessage,
-        serverCores: 0,
-        loadCores: 0,
-        rejected: undefined,
-      };
       return {
         kind,
         transport: floorTransport(kind),
         messageBytes: 0,
-        result,
+        result: saturationResult(cpuUsPerMessage, undefined),
         ratioToRawVerify: cpuUsPerMessage / 100,
       };
     };
