@@ -60,8 +60,7 @@ function decodeBase64urlPart(compact: string, from: number, to: number): Buffer 
 export interface CompactJwsParts {
   readonly header: JWSHeaderParameters;
   readonly payload: Buffer;
-  /** Offsets of the two dots in the compact serialization. */
-  readonly firstDot: number;
+  /** Offset of the dot before the signature in the compact serialization. */
   readonly lastDot: number;
 }
 
@@ -90,7 +89,7 @@ export function readCompactJws(compact: string, expectedTyp: string): CompactJws
   const payload = decodeBase64urlPart(compact, firstDot + 1, lastDot);
   if (payload === undefined) throw malformed();
   const encoded = compact.slice(0, firstDot);
-  return { header: headerOf(encoded, expectedTyp), payload, firstDot, lastDot };
+  return { header: headerOf(encoded, expectedTyp), payload, lastDot };
 }
 
 /** The checked header of `encoded`, from the cache when it was read before. */
