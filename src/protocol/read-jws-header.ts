@@ -26,11 +26,6 @@ const HEADER_CACHE_SIZE = 8_192;
 const HEADER_CACHE_MAX_CHARS = 256;
 const headerCaches = new Map<string, Map<string, JWSHeaderParameters>>();
 
-/** Decodes base64url into UTF-8 text, or throws the given code. */
-export function decodeBase64urlText(part: string, code: 'ERR_MESSAGE_MALFORMED' | 'ERR_PAYLOAD_MALFORMED'): string {
-  return utf8Text(Buffer.from(part, 'base64url'), code);
-}
-
 /** UTF-8 bytes as text, or throws the given code. */
 export function utf8Text(bytes: Buffer, code: 'ERR_MESSAGE_MALFORMED' | 'ERR_PAYLOAD_MALFORMED'): string {
   try {
@@ -115,7 +110,7 @@ function headerOf(encoded: string, expectedTyp: string): JWSHeaderParameters {
 /** Decodes, parses and checks one encoded protected header; the result is frozen, as it may be shared. */
 function checkHeader(encoded: string, expectedTyp: string): JWSHeaderParameters {
   if (!BASE64URL.test(encoded)) throw malformed();
-  const text = decodeBase64urlText(encoded, 'ERR_MESSAGE_MALFORMED');
+  const text = utf8Text(Buffer.from(encoded, 'base64url'), 'ERR_MESSAGE_MALFORMED');
   let header: unknown;
   try {
     header = parseStrictJson(text, { maxDepth: 4 });
