@@ -3,10 +3,11 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-# tsconfig.build.json compiles all three: the CLI imports ingest/ (serve) and simulator/ (simulate).
+# tsconfig.build.json compiles all four layers: the CLI imports ingest/ (serve) and simulator/ (simulate).
 COPY src src
 COPY ingest ingest
 COPY simulator simulator
+COPY cli cli
 # npm ci runs `prepare`, which compiles TypeScript into dist/ and copies the dashboard's static files.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
@@ -19,12 +20,12 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 # `telemetry` on PATH, for `docker compose exec <node> telemetry keys ...`.
-RUN chmod 755 dist/src/cli/bin.js && ln -s /app/dist/src/cli/bin.js /usr/local/bin/telemetry
+RUN chmod 755 dist/cli/bin.js && ln -s /app/dist/cli/bin.js /usr/local/bin/telemetry
 # /fleet (a simulated fleet: private keys) and /public-keys (the JWKS files nodes trust) are where
 # docker-compose.yml mounts named volumes; created here, owned by the node user, so those volumes are too.
 RUN mkdir -p /data /fleet /public-keys && chown node:node /data /fleet /public-keys
 USER node
 VOLUME /data
 EXPOSE 8080 1883
-ENTRYPOINT ["node", "dist/src/cli/bin.js"]
+ENTRYPOINT ["node", "dist/cli/bin.js"]
 CMD ["serve"]

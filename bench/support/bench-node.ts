@@ -127,7 +127,7 @@ export async function startBenchNode(options: BenchNodeOptions): Promise<Measure
           TELEMETRY_INFLUX_QUERY: 'victoriametrics',
         };
   return spawnMeasuredServer({
-    args: [...scriptArgs('src/cli/bin.ts', options.runtime), 'serve'],
+    args: [...scriptArgs('cli/bin.ts', options.runtime), 'serve'],
     cwd: dataDir,
     env: {
       TELEMETRY_HTTP_HOST: '127.0.0.1',

@@ -19,9 +19,7 @@ export type NodeRuntime = 'built' | 'tsx';
 
 /** The runtime the suite runner chose (TELEMETRY_BENCH_RUNTIME), `tsx` when run on its own without a build. */
 export function benchRuntime(): NodeRuntime {
-  return process.env.TELEMETRY_BENCH_RUNTIME === 'built' && existsSync(join(BUILT_DIR, 'src/cli/bin.js'))
-    ? 'built'
-    : 'tsx';
+  return process.env.TELEMETRY_BENCH_RUNTIME === 'built' && existsSync(join(BUILT_DIR, 'cli/bin.js')) ? 'built' : 'tsx';
 }
 
 /**

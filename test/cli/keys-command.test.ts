@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { keysCommand } from '../../src/cli/keys-command.js';
-import { runCli } from '../../src/cli/main.js';
+import { keysCommand } from '../../cli/keys/keys-command.js';
+import { runCli } from '../../cli/main.js';
 import {
   CredentialKeySource,
   DEFAULT_LIMITS,

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryCommand } from '../../cli/query/query-command.js';
 import type { IngestNode } from '../../ingest/build-ingest.js';
-import { queryCommand } from '../../src/cli/query-command.js';
 import { openQueryWorld, type QueryWorld } from '../query/query-fixture.js';
 import { type CliResult, capturingIo } from '../support/capturing-io.js';
 

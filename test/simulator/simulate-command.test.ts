@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { simulateCommand } from '../../cli/simulate/simulate-command.js';
 import { provisionFleet, type RunReport, readFleet, type VerificationReport } from '../../simulator/index.js';
-import { simulateCommand } from '../../src/cli/simulate-command.js';
 import { capturingIo } from '../support/capturing-io.js';
 import { auditStore, type FleetNode, startFleetNode } from './fleet-node.js';
 

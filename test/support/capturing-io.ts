@@ -1,4 +1,4 @@
-import type { CommandIo } from '../../src/cli/command.js';
+import type { CommandIo } from '../../cli/command.js';
 
 /** What a CLI command printed and how it exited. */
 export interface CliResult {

@@ -3,7 +3,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = `${root}src/cli/bin.ts`;
+const bin = `${root}cli/bin.ts`;
 // node itself with tsx's loader, not the tsx wrapper: one process, so a signal (SIGKILL too) reaches the node.
 const node = process.execPath;
 const nodeArgs = ['--import', pathToFileURL(`${root}node_modules/tsx/dist/loader.mjs`).href, bin];

@@ -1,9 +1,9 @@
 import cluster from 'node:cluster';
-import { runWorkers } from '../../ingest/run-workers.js';
 import { startNode } from '../../ingest/start-node.js';
-import { ConfigSchema } from '../config/config-schema.js';
-import { listSettings, parseConfig } from '../config/parse-config.js';
-import { type Command, parseCommandArgs } from './command.js';
+import { ConfigSchema } from '../../src/config/config-schema.js';
+import { listSettings, parseConfig } from '../../src/config/parse-config.js';
+import { type Command, parseCommandArgs } from '../command.js';
+import { runWorkers } from './run-workers.js';
 
 function serveHelp(): string {
   const lines = listSettings().map(({ schema }) => {

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { JWK } from 'jose';
-import { type DeviceAlgorithm, isDeviceAlgorithm } from '../../keys/device-algorithm.js';
-import { isDeviceId, isKeyId } from '../../protocol/names.js';
+import { type DeviceAlgorithm, isDeviceAlgorithm } from '../../src/keys/device-algorithm.js';
+import { isDeviceId, isKeyId } from '../../src/protocol/names.js';
 import { KeysFailure } from './keys-failure.js';
 
 /** A key file's JWK with the members this service needs checked. */

@@ -1,11 +1,11 @@
-import { type Command, type CommandIo, UsageError } from './command.js';
-import { generateSubcommand } from './keys/generate.js';
-import { issuerCreateSubcommand } from './keys/issuer.js';
-import { KeysFailure } from './keys/keys-failure.js';
-import { type KeysSubcommand, parseSubcommandArgs, subcommandHelp } from './keys/keys-subcommand.js';
-import { registryAddSubcommand, registryListSubcommand, registryRemoveSubcommand } from './keys/registry.js';
-import { connectTokenSubcommand, signSubcommand } from './keys/sign.js';
-import { credentialSubcommand, operatorTokenSubcommand } from './keys/tokens.js';
+import { type Command, type CommandIo, UsageError } from '../command.js';
+import { generateSubcommand } from './generate.js';
+import { issuerCreateSubcommand } from './issuer.js';
+import { KeysFailure } from './keys-failure.js';
+import { type KeysSubcommand, parseSubcommandArgs, subcommandHelp } from './keys-subcommand.js';
+import { registryAddSubcommand, registryListSubcommand, registryRemoveSubcommand } from './registry.js';
+import { connectTokenSubcommand, signSubcommand } from './sign.js';
+import { credentialSubcommand, operatorTokenSubcommand } from './tokens.js';
 
 const SUBCOMMANDS: readonly KeysSubcommand[] = [
   generateSubcommand,

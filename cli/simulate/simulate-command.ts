@@ -26,12 +26,12 @@ import {
   verificationSummary,
   verifyRun,
 } from '../../simulator/index.js';
-import { parseConfig } from '../config/parse-config.js';
-import { parseDuration } from '../config/parse-duration.js';
-import { DEFAULT_LIMITS, DEFAULT_TOKEN_AUDIENCE } from '../index.js';
-import { type Command, type CommandIo, UsageError } from './command.js';
-import type { KeysArgs } from './keys/keys-args.js';
-import { type KeysSubcommand, parseSubcommandArgs, subcommandHelp } from './keys/keys-subcommand.js';
+import { parseConfig } from '../../src/config/parse-config.js';
+import { parseDuration } from '../../src/config/parse-duration.js';
+import { DEFAULT_LIMITS, DEFAULT_TOKEN_AUDIENCE } from '../../src/index.js';
+import { type Command, type CommandIo, UsageError } from '../command.js';
+import type { KeysArgs } from '../keys/keys-args.js';
+import { type KeysSubcommand, parseSubcommandArgs, subcommandHelp } from '../keys/keys-subcommand.js';
 
 /** A `telemetry simulate` subcommand: the keys subcommand shape, with an exit code. */
 interface SimulateSubcommand extends Omit<KeysSubcommand, 'run'> {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { generateKey, newKeyId } from '../../keys/generate-key.js';
-import { addRegistryKey, readRegistryFile } from '../../keys/registry-file.js';
-import { DEVICE_ID_PATTERN, isDeviceId } from '../../protocol/names.js';
+import { generateKey, newKeyId } from '../../src/keys/generate-key.js';
+import { addRegistryKey, readRegistryFile } from '../../src/keys/registry-file.js';
+import { DEVICE_ID_PATTERN, isDeviceId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
 import { writeSecretFile } from './key-file.js';
 import { failsAs } from './keys-failure.js';

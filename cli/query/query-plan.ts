@@ -1,6 +1,6 @@
-import { parseSpan } from '../../query/parse-span.js';
-import { resolveTime } from '../../query/resolve-time.js';
-import { MAX_PAGE_LIMIT } from '../../store/keyset-page.js';
+import { parseSpan } from '../../src/query/parse-span.js';
+import { resolveTime } from '../../src/query/resolve-time.js';
+import { MAX_PAGE_LIMIT } from '../../src/store/keyset-page.js';
 import { type CommandIo, parseCommandArgs, UsageError } from '../command.js';
 import type { QueryEndpoint, QueryOptionName } from './query-endpoints.js';
 

@@ -1,9 +1,9 @@
-import { type Command, type CommandIo, UsageError } from './command.js';
-import { fetchPages, type QueryPage } from './query/fetch-pages.js';
-import { QUERY_ENDPOINTS, type QueryEndpoint } from './query/query-endpoints.js';
-import { QueryFailure } from './query/query-failure.js';
-import { parseQueryPlan, QUERY_OPTIONS } from './query/query-plan.js';
-import { renderPages } from './query/render-pages.js';
+import { type Command, type CommandIo, UsageError } from '../command.js';
+import { fetchPages, type QueryPage } from './fetch-pages.js';
+import { QUERY_ENDPOINTS, type QueryEndpoint } from './query-endpoints.js';
+import { QueryFailure } from './query-failure.js';
+import { parseQueryPlan, QUERY_OPTIONS } from './query-plan.js';
+import { renderPages } from './render-pages.js';
 
 const SUMMARY = 'Query stored telemetry through a node (readings, windows, latest, series)';
 

@@ -1,6 +1,6 @@
-import { generateKey, newKeyId } from '../../keys/generate-key.js';
-import { addRegistryKey, readRegistryFile } from '../../keys/registry-file.js';
-import { isKeyId } from '../../protocol/names.js';
+import { generateKey, newKeyId } from '../../src/keys/generate-key.js';
+import { addRegistryKey, readRegistryFile } from '../../src/keys/registry-file.js';
+import { isKeyId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
 import { writeSecretFile } from './key-file.js';
 import { failsAs } from './keys-failure.js';

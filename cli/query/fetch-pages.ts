@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { ErrorResponse } from '../../query/query-schemas.js';
+import { ErrorResponse } from '../../src/query/query-schemas.js';
 import type { QueryItem } from './query-endpoints.js';
 import { QueryFailure } from './query-failure.js';
 

@@ -1,4 +1,4 @@
-import { formatCsv } from '../../query/format-csv.js';
+import { formatCsv } from '../../src/query/format-csv.js';
 import type { QueryPage } from './fetch-pages.js';
 import { formatTable } from './format-table.js';
 import type { QueryPlan } from './query-plan.js';

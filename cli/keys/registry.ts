@@ -1,6 +1,6 @@
-import type { RegistryKey } from '../../keys/jwks-registry.js';
-import { addRegistryKey, readRegistryFile, removeRegistryKeys } from '../../keys/registry-file.js';
-import { isDeviceId, isKeyId } from '../../protocol/names.js';
+import type { RegistryKey } from '../../src/keys/jwks-registry.js';
+import { addRegistryKey, readRegistryFile, removeRegistryKeys } from '../../src/keys/registry-file.js';
+import { isDeviceId, isKeyId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
 import { readKeyFile } from './key-file.js';
 import { failsAs, KeysFailure } from './keys-failure.js';

@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
-import type { CsvValue } from '../../query/format-csv.js';
-import { LatestResponse, ReadingsResponse, SeriesResponse, WindowsResponse } from '../../query/query-schemas.js';
+import type { CsvValue } from '../../src/query/format-csv.js';
+import { LatestResponse, ReadingsResponse, SeriesResponse, WindowsResponse } from '../../src/query/query-schemas.js';
 
 /** The options a `telemetry query` subcommand may take (beyond --url, --token, --format, --help). */
 export type QueryOptionName =

@@ -1,9 +1,9 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../src/errors.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
-import { keysCommand } from './keys-command.js';
-import { queryCommand } from './query-command.js';
-import { serveCommand } from './serve-command.js';
-import { simulateCommand } from './simulate-command.js';
+import { keysCommand } from './keys/keys-command.js';
+import { queryCommand } from './query/query-command.js';
+import { serveCommand } from './serve/serve-command.js';
+import { simulateCommand } from './simulate/simulate-command.js';
 
 const COMMANDS: readonly Command[] = [serveCommand, keysCommand, simulateCommand, queryCommand];
 

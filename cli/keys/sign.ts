@@ -1,8 +1,8 @@
-import type { DeviceSigner } from '../../keys/device-signer.js';
-import { deviceSignerFromJwk } from '../../keys/device-signer.js';
-import { DEFAULT_TOKEN_AUDIENCE, signConnectionToken } from '../../protocol/connection-token.js';
-import { isMetricName } from '../../protocol/names.js';
-import { signMessage } from '../../protocol/sign-message.js';
+import type { DeviceSigner } from '../../src/keys/device-signer.js';
+import { deviceSignerFromJwk } from '../../src/keys/device-signer.js';
+import { DEFAULT_TOKEN_AUDIENCE, signConnectionToken } from '../../src/protocol/connection-token.js';
+import { isMetricName } from '../../src/protocol/names.js';
+import { signMessage } from '../../src/protocol/sign-message.js';
 import { UsageError } from '../command.js';
 import { readKeyFile, readTextFile } from './key-file.js';
 import type { KeysArgs } from './keys-args.js';
