@@ -96,7 +96,7 @@ export const INGEST_AREAS: readonly AreaRule[] = [
   { area: 'node:buffer (base64, copies)', test: (f) => /^node:(internal\/)?buffer/.test(f.file) },
   { area: 'jose', test: (f) => f.file.startsWith('node_modules/jose/') },
   { area: 'protocol (src/protocol)', test: (f) => f.file.startsWith('src/protocol/') },
-  { area: 'keys (src/keys)', test: (f) => f.file.startsWith('src/keys/') },
+  { area: 'identity (src/identity)', test: (f) => f.file.startsWith('src/identity/') },
   {
     area: 'store (src/store, DuckDB)',
     test: (f) => f.file.startsWith('src/store/') || f.file.startsWith('node_modules/@duckdb/'),

@@ -1,12 +1,12 @@
 import { type FastifyBaseLogger, type FastifyInstance, fastify, LogController } from 'fastify';
 import type { Config } from '../src/config/config-schema.js';
 import { TelemetryError } from '../src/errors.js';
-import type { JwksRegistry } from '../src/keys/jwks-registry.js';
-import type { DeviceKeySource } from '../src/keys/trusted-key.js';
+import type { JwksRegistry } from '../src/identity/jwks-registry.js';
 import { BatchWriter } from '../src/pipeline/batch-writer.js';
 import { IngestPipeline } from '../src/pipeline/ingest-pipeline.js';
 import { RateLimiter } from '../src/pipeline/rate-limiter.js';
 import type { ProtocolLimits } from '../src/protocol/limits.js';
+import type { DeviceKeySource } from '../src/protocol/trusted-key.js';
 import type { TelemetryStore } from '../src/store/telemetry-store.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerIngestRoutes } from './http-routes.js';

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { Aedes, type AuthErrorCode, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { ConfigSchema } from '../src/config/config-schema.js';
 import { asTelemetryError, connackReturnCode, type ErrorCode, TelemetryError } from '../src/errors.js';
-import type { DeviceKeySource } from '../src/keys/trusted-key.js';
+import type { DeviceKeySource } from '../src/protocol/trusted-key.js';
 import type { IngestNode } from './build-ingest.js';
 import { ConnectionBackpressure } from './connection-backpressure.js';
 import { DeviceSession } from './device-session.js';

@@ -2,6 +2,8 @@
  * The ingest node's public face: build a node without listening (for tests and
  * embedding), start one from configuration, and its transports.
  */
+
+export { openStore } from '../src/store/open-store.js';
 export type { IngestDeps, IngestNode } from './build-ingest.js';
 export { buildIngest, limitsOf, MAX_BATCH_MESSAGES } from './build-ingest.js';
 export type { BrokerLogger, EmbeddedBroker, EmbeddedBrokerOptions } from './embedded-broker.js';
@@ -9,6 +11,5 @@ export { startEmbeddedBroker } from './embedded-broker.js';
 export type { ExternalSubscriber, ExternalSubscriberOptions, SubscriberLogger } from './external-subscriber.js';
 export { startExternalSubscriber } from './external-subscriber.js';
 export { IngestMetrics } from './ingest-metrics.js';
-export { openStore } from './open-store.js';
 export type { RunningNode } from './start-node.js';
 export { startNode } from './start-node.js';

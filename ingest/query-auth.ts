@@ -1,6 +1,6 @@
 import { TelemetryError } from '../src/errors.js';
-import type { JwksRegistry } from '../src/keys/jwks-registry.js';
-import { verifyOperatorToken } from '../src/keys/operator-token.js';
+import type { JwksRegistry } from '../src/identity/jwks-registry.js';
+import { verifyOperatorToken } from '../src/identity/operator-token.js';
 import { ReadScope } from '../src/query/read-scope.js';
 
 /** The realm named in every Bearer challenge of the query API. */

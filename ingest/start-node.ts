@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
 import type { Config } from '../src/config/config-schema.js';
+import { openKeySources } from '../src/identity/open-key-sources.js';
+import { openStore } from '../src/store/open-store.js';
 import { buildIngest, type IngestNode } from './build-ingest.js';
 import { startEmbeddedBroker } from './embedded-broker.js';
 import { startExternalSubscriber } from './external-subscriber.js';
-import { openKeySources } from './open-key-sources.js';
-import { openStore } from './open-store.js';
 
 /** A listening node and how to stop it. */
 export interface RunningNode {

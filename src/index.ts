@@ -5,23 +5,22 @@
 
 export type { ErrorCode, ErrorPolicy, MqttBehaviour } from './errors.js';
 export { asTelemetryError, ConfigError, ERROR_POLICIES, isErrorCode, TelemetryError } from './errors.js';
-export { CredentialKeySource } from './keys/credential-key-source.js';
-export type { DeviceAlgorithm } from './keys/device-algorithm.js';
-export { DEVICE_ALGORITHMS, isDeviceAlgorithm } from './keys/device-algorithm.js';
-export { DeviceKeys } from './keys/device-keys.js';
-export type { DeviceSigner } from './keys/device-signer.js';
-export { deviceSignerFromJwk } from './keys/device-signer.js';
-export type { GeneratedKey } from './keys/generate-key.js';
-export { generateKey, newKeyId } from './keys/generate-key.js';
-export { issueCredential } from './keys/issue-credential.js';
-export type { RegistryKey } from './keys/jwks-registry.js';
-export { JwksRegistry, parseJwks } from './keys/jwks-registry.js';
-export { loadJsonDocument } from './keys/load-json-document.js';
-export { isOperatorScope, issueOperatorToken, verifyOperatorToken } from './keys/operator-token.js';
-export { RefreshingRegistry } from './keys/refreshing-registry.js';
-export type { DeviceKeySource, TrustedKey } from './keys/trusted-key.js';
+export { CredentialKeySource } from './identity/credential-key-source.js';
+export { DeviceKeys } from './identity/device-keys.js';
+export type { GeneratedKey } from './identity/generate-key.js';
+export { generateKey, newKeyId } from './identity/generate-key.js';
+export { issueCredential } from './identity/issue-credential.js';
+export type { RegistryKey } from './identity/jwks-registry.js';
+export { JwksRegistry, parseJwks } from './identity/jwks-registry.js';
+export { loadJsonDocument } from './identity/load-json-document.js';
+export { isOperatorScope, issueOperatorToken, verifyOperatorToken } from './identity/operator-token.js';
+export { RefreshingRegistry } from './identity/refreshing-registry.js';
 export type { ConnectionTokenOptions, VerifiedConnection } from './protocol/connection-token.js';
 export { DEFAULT_TOKEN_AUDIENCE, signConnectionToken, verifyConnectionToken } from './protocol/connection-token.js';
+export type { DeviceAlgorithm } from './protocol/device-algorithm.js';
+export { DEVICE_ALGORITHMS, isDeviceAlgorithm } from './protocol/device-algorithm.js';
+export type { DeviceSigner } from './protocol/device-signer.js';
+export { deviceSignerFromJwk } from './protocol/device-signer.js';
 export type { ProtocolLimits } from './protocol/limits.js';
 export {
   CONNECTION_TOKEN_TYP,
@@ -38,6 +37,7 @@ export { parseStrictJson } from './protocol/parse-strict-json.js';
 export { signMessage, signPayload } from './protocol/sign-message.js';
 export type { ErrorNotice } from './protocol/topics.js';
 export { deviceOfMessagesTopic, errorsTopic, messagesTopic } from './protocol/topics.js';
+export type { DeviceKeySource, TrustedKey } from './protocol/trusted-key.js';
 export { validatePayload } from './protocol/validate-payload.js';
 export type { VerifyContext, VerifyMessageDeps } from './protocol/verify-message.js';
 export { verifyMessage } from './protocol/verify-message.js';

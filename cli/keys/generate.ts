@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { generateKey, newKeyId } from '../../src/keys/generate-key.js';
-import { addRegistryKey, readRegistryFile } from '../../src/keys/registry-file.js';
+import { generateKey, newKeyId } from '../../src/identity/generate-key.js';
+import { addRegistryKey, readRegistryFile } from '../../src/identity/registry-file.js';
 import { DEVICE_ID_PATTERN, isDeviceId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
 import { writeSecretFile } from './key-file.js';

@@ -1,5 +1,5 @@
-import { generateKey, newKeyId } from '../../src/keys/generate-key.js';
-import { addRegistryKey, readRegistryFile } from '../../src/keys/registry-file.js';
+import { generateKey, newKeyId } from '../../src/identity/generate-key.js';
+import { addRegistryKey, readRegistryFile } from '../../src/identity/registry-file.js';
 import { isKeyId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
 import { writeSecretFile } from './key-file.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { JWK } from 'jose';
-import { type DeviceAlgorithm, isDeviceAlgorithm } from '../../src/keys/device-algorithm.js';
+import { type DeviceAlgorithm, isDeviceAlgorithm } from '../../src/protocol/device-algorithm.js';
 import { isDeviceId, isKeyId } from '../../src/protocol/names.js';
 import { KeysFailure } from './keys-failure.js';
 

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseDuration } from '../../src/config/parse-duration.js';
-import { type DeviceAlgorithm, isDeviceAlgorithm } from '../../src/keys/device-algorithm.js';
+import { type DeviceAlgorithm, isDeviceAlgorithm } from '../../src/protocol/device-algorithm.js';
 import { required, UsageError } from '../command.js';
 
 /** Option values as parseArgs returns them. */

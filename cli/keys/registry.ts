@@ -1,5 +1,5 @@
-import type { RegistryKey } from '../../src/keys/jwks-registry.js';
-import { addRegistryKey, readRegistryFile, removeRegistryKeys } from '../../src/keys/registry-file.js';
+import type { RegistryKey } from '../../src/identity/jwks-registry.js';
+import { addRegistryKey, readRegistryFile, removeRegistryKeys } from '../../src/identity/registry-file.js';
 import { isDeviceId, isKeyId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
 import { readKeyFile } from './key-file.js';

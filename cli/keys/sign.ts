@@ -1,6 +1,6 @@
-import type { DeviceSigner } from '../../src/keys/device-signer.js';
-import { deviceSignerFromJwk } from '../../src/keys/device-signer.js';
 import { DEFAULT_TOKEN_AUDIENCE, signConnectionToken } from '../../src/protocol/connection-token.js';
+import type { DeviceSigner } from '../../src/protocol/device-signer.js';
+import { deviceSignerFromJwk } from '../../src/protocol/device-signer.js';
 import { isMetricName } from '../../src/protocol/names.js';
 import { signMessage } from '../../src/protocol/sign-message.js';
 import { UsageError } from '../command.js';

@@ -1,5 +1,5 @@
-import { issueCredential } from '../../src/keys/issue-credential.js';
-import { isOperatorScope, issueOperatorToken } from '../../src/keys/operator-token.js';
+import { issueCredential } from '../../src/identity/issue-credential.js';
+import { isOperatorScope, issueOperatorToken } from '../../src/identity/operator-token.js';
 import { UsageError } from '../command.js';
 import { readKeyFile, writeSecretFile } from './key-file.js';
 import { failsAs } from './keys-failure.js';

@@ -1,7 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
-import { openStore } from '../../ingest/open-store.js';
 import {
   DEFAULT_BACKOFF,
   DEFAULT_CLOCK_TOLERANCE,
@@ -29,6 +28,7 @@ import {
 import { parseConfig } from '../../src/config/parse-config.js';
 import { parseDuration } from '../../src/config/parse-duration.js';
 import { DEFAULT_LIMITS, DEFAULT_TOKEN_AUDIENCE } from '../../src/index.js';
+import { openStore } from '../../src/store/open-store.js';
 import { type Command, type CommandIo, UsageError } from '../command.js';
 import type { KeysArgs } from '../keys/keys-args.js';
 import { type KeysSubcommand, parseSubcommandArgs, subcommandHelp } from '../keys/keys-subcommand.js';

@@ -1,7 +1,7 @@
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from '../errors.js';
-import { documentLocationProblem } from '../keys/load-json-document.js';
 import { type Config, type ConfigKey, ConfigSchema, type SettingSchema } from './config-schema.js';
+import { documentLocationProblem } from './document-location.js';
 
 /** Every setting with its key, in schema order: for help texts and docs. */
 export function listSettings(): ReadonlyArray<{ key: ConfigKey; schema: SettingSchema }> {

@@ -1,7 +1,7 @@
 import { isAscii } from 'node:buffer';
 import type { JWSHeaderParameters } from 'jose';
 import { TelemetryError } from '../errors.js';
-import { isDeviceAlgorithm } from '../keys/device-algorithm.js';
+import { isDeviceAlgorithm } from './device-algorithm.js';
 import { parseStrictJson } from './parse-strict-json.js';
 
 // RFC 7515 §7.1: base64url without padding. The signature may be empty so that an unsecured JWS

@@ -1,5 +1,5 @@
 import { type CompactJWSHeaderParameters, CompactSign } from 'jose';
-import type { DeviceSigner } from '../keys/device-signer.js';
+import type { DeviceSigner } from './device-signer.js';
 import { CREDENTIAL_HEADER, MESSAGE_TYP, PROTOCOL_VERSION } from './limits.js';
 import type { TelemetryPayload, WireReading } from './message.js';
 

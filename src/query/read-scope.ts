@@ -1,6 +1,6 @@
 /**
  * What an operator token lets its holder read, from its scopes (see
- * `src/keys/operator-token.ts`): `read` covers every device, `read:device:<id>`
+ * `src/identity/operator-token.ts`): `read` covers every device, `read:device:<id>`
  * one device, `read:prefix:<p>` every device whose id starts with `p`.
  * Items this version does not know grant nothing.
  *

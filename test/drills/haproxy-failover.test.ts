@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStore } from '../../ingest/open-store.js';
 import {
   provisionFleet,
   type RunHandle,
@@ -13,6 +12,7 @@ import {
   verifyRun,
 } from '../../simulator/index.js';
 import { parseConfig } from '../../src/config/parse-config.js';
+import { openStore } from '../../src/store/open-store.js';
 import { testRunOptions } from '../simulator/fleet-node.js';
 import { type BalancedNode, type HaproxyServer, startHaproxy } from '../support/haproxy-server.js';
 import { pollUntil } from '../support/poll-until.js';

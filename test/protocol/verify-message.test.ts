@@ -1,6 +1,7 @@
 import { createHmac, createPrivateKey, createSign, type JsonWebKey } from 'node:crypto';
 import { CompactSign } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CredentialKeySource } from '../../src/identity/credential-key-source.js';
 import {
   DEFAULT_LIMITS,
   DeviceKeys,
@@ -12,7 +13,6 @@ import {
   type VerifyMessageDeps,
   verifyMessage,
 } from '../../src/index.js';
-import { CredentialKeySource } from '../../src/keys/credential-key-source.js';
 import { makeDevice, makeIssuer, registryOf, type TestDevice } from '../support/devices.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);

@@ -1,7 +1,7 @@
 import type { CryptoKey } from 'jose';
 import { importJWK, type JWK } from 'jose';
-import { isDeviceId, isKeyId } from '../protocol/names.js';
 import { type DeviceAlgorithm, isDeviceAlgorithm } from './device-algorithm.js';
+import { isDeviceId, isKeyId } from './names.js';
 
 /** What a device needs to sign: its id, its private key, and how nodes will find the public half. */
 export interface DeviceSigner {

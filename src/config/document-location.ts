@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-
 /** Where a JSON document (a JWKS) lives: a file path, or an https URL (http only on loopback). */
 export type DocumentLocation = string;
 
@@ -22,18 +20,4 @@ export function documentLocationProblem(location: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/** Reads and parses a JSON document from a file or URL. Rejects on I/O, HTTP or JSON errors. */
-export async function loadJsonDocument(location: DocumentLocation, timeoutMs = 10_000): Promise<unknown> {
-  if (isFetchableUrl(location)) {
-    const response = await fetch(location, {
-      signal: AbortSignal.timeout(timeoutMs),
-      headers: { accept: 'application/jwk-set+json, application/json' },
-      redirect: 'error',
-    });
-    if (!response.ok) throw new Error(`GET ${location} answered HTTP ${response.status}`);
-    return (await response.json()) as unknown;
-  }
-  return JSON.parse(await readFile(location, 'utf8')) as unknown;
 }

@@ -2,13 +2,13 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateKey, JwksRegistry } from '../../src/index.js';
 import {
   addRegistryKey,
   readRegistryFile,
   removeRegistryKeys,
   writeRegistryFile,
-} from '../../src/keys/registry-file.js';
+} from '../../src/identity/registry-file.js';
+import { generateKey, JwksRegistry } from '../../src/index.js';
 
 let dir: string;
 let registry: string;

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { CryptoKey, JWSHeaderParameters } from 'jose';
-import type { KeySourceKind } from '../protocol/message.js';
 import type { DeviceAlgorithm } from './device-algorithm.js';
+import type { KeySourceKind } from './message.js';
 
 /** A public key the node trusts to speak for one device. */
 export interface TrustedKey {

@@ -2,9 +2,9 @@ import type { JWSHeaderParameters } from 'jose';
 import { TelemetryError } from '../errors.js';
 import { CREDENTIAL_HEADER } from '../protocol/limits.js';
 import { isKeyId } from '../protocol/names.js';
+import type { DeviceKeySource, TrustedKey } from '../protocol/trusted-key.js';
 import type { CredentialKeySource } from './credential-key-source.js';
 import type { JwksRegistry } from './jwks-registry.js';
-import type { DeviceKeySource, TrustedKey } from './trusted-key.js';
 
 export interface DeviceKeysOptions {
   /** The device key registry's current snapshot, when the node has one. */

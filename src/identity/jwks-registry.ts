@@ -2,9 +2,9 @@ import { KeyObject } from 'node:crypto';
 import type { CryptoKey } from 'jose';
 import { importJWK, type JWK } from 'jose';
 import { TelemetryError } from '../errors.js';
+import { type DeviceAlgorithm, isDeviceAlgorithm, publicJwk, publicJwkProblem } from '../protocol/device-algorithm.js';
 import { isDeviceId, isKeyId } from '../protocol/names.js';
-import { type DeviceAlgorithm, isDeviceAlgorithm, publicJwk, publicJwkProblem } from './device-algorithm.js';
-import type { TrustedKey } from './trusted-key.js';
+import type { TrustedKey } from '../protocol/trusted-key.js';
 
 /** One entry of a JWKS key registry as this service reads it (RFC 7517 plus `sub`). */
 export interface RegistryKey {

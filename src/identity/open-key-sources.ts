@@ -1,11 +1,11 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Config } from '../src/config/config-schema.js';
-import { ConfigSchema } from '../src/config/config-schema.js';
-import { CredentialKeySource } from '../src/keys/credential-key-source.js';
-import { DeviceKeys } from '../src/keys/device-keys.js';
-import { isFetchableUrl } from '../src/keys/load-json-document.js';
-import { RefreshingRegistry } from '../src/keys/refreshing-registry.js';
+import type { Config } from '../config/config-schema.js';
+import { ConfigSchema } from '../config/config-schema.js';
+import { isFetchableUrl } from '../config/document-location.js';
+import { CredentialKeySource } from './credential-key-source.js';
+import { DeviceKeys } from './device-keys.js';
+import { RefreshingRegistry } from './refreshing-registry.js';
 
 export interface KeySources {
   readonly deviceKeys: DeviceKeys;

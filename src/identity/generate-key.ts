@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import type { DeviceAlgorithm } from './device-algorithm.js';
-import { publicJwk } from './device-algorithm.js';
+import type { DeviceAlgorithm } from '../protocol/device-algorithm.js';
+import { publicJwk } from '../protocol/device-algorithm.js';
 
 /** A fresh key pair as JWKs; the private one carries every member, the public one only what verifiers need. */
 export interface GeneratedKey {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { JWK } from 'jose';
-import { publicJwk } from './device-algorithm.js';
+import { publicJwk } from '../protocol/device-algorithm.js';
 import { JwksRegistry, parseJwks, type RegistryKey } from './jwks-registry.js';
 
 /** A JWKS document as it lives in a registry file; members other than `keys` are kept as they are. */

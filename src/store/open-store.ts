@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Config } from '../src/config/config-schema.js';
-import { DuckDbStore } from '../src/store/duckdb-store.js';
-import { InfluxStore } from '../src/store/influx-store.js';
-import type { TelemetryStore } from '../src/store/telemetry-store.js';
+import type { Config } from '../config/config-schema.js';
+import { DuckDbStore } from './duckdb-store.js';
+import { InfluxStore } from './influx-store.js';
+import type { TelemetryStore } from './telemetry-store.js';
 
 /** Opens the store the configuration names. */
 export async function openStore(config: Config): Promise<TelemetryStore> {

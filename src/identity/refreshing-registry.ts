@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
+import { type DocumentLocation, isFetchableUrl } from '../config/document-location.js';
 import { JwksRegistry } from './jwks-registry.js';
-import { type DocumentLocation, isFetchableUrl, loadJsonDocument } from './load-json-document.js';
+import { loadJsonDocument } from './load-json-document.js';
 
 export interface RefreshingRegistryOptions {
   readonly location: DocumentLocation;

@@ -2,11 +2,11 @@ import { KeyObject } from 'node:crypto';
 import type { CryptoKey } from 'jose';
 import { errors, importJWK, type JWK, type JWTPayload, jwtVerify } from 'jose';
 import { TelemetryError } from '../errors.js';
+import { DEVICE_ALGORITHMS, isDeviceAlgorithm, publicJwk, publicJwkProblem } from '../protocol/device-algorithm.js';
 import { CREDENTIAL_TYP } from '../protocol/limits.js';
 import { isDeviceId } from '../protocol/names.js';
-import { DEVICE_ALGORITHMS, isDeviceAlgorithm, publicJwk, publicJwkProblem } from './device-algorithm.js';
+import type { TrustedKey } from '../protocol/trusted-key.js';
 import type { JwksRegistry } from './jwks-registry.js';
-import type { TrustedKey } from './trusted-key.js';
 
 export interface CredentialKeySourceOptions {
   /** The fleet issuers' public keys, as the current snapshot. */
