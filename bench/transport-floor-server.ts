@@ -32,7 +32,7 @@ import {
   isFloorKind,
 } from './support/transport-floor-kinds.js';
 
-/** The HTTP floors' answer: the node's accepted answer (ingest/http-routes.ts) with constant fields. */
+/** The HTTP floors' answer: the node's accepted answer (ingest/http/ingest-routes.ts) with constant fields. */
 const ACCEPTED_BODY = JSON.stringify({ status: 'accepted', device: 'transport-floor', seq: 0, readings: 1 });
 const JSON_TYPE = 'application/json; charset=utf-8';
 /** The node's keep-alive timeout (ingest/build-ingest.ts), so idle connections live as long. */

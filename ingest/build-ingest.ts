@@ -8,11 +8,11 @@ import { RateLimiter } from '../src/pipeline/rate-limiter.js';
 import type { ProtocolLimits } from '../src/protocol/limits.js';
 import type { DeviceKeySource } from '../src/protocol/trusted-key.js';
 import type { TelemetryStore } from '../src/store/telemetry-store.js';
-import { registerDashboardRoutes } from './dashboard-routes.js';
-import { registerIngestRoutes } from './http-routes.js';
+import { registerDashboardRoutes } from './dashboard/dashboard-routes.js';
+import { registerIngestRoutes } from './http/ingest-routes.js';
+import { registerOpenApi } from './http/openapi.js';
 import { IngestMetrics } from './ingest-metrics.js';
-import { registerOpenApi } from './openapi.js';
-import { registerQueryRoutes } from './query-routes.js';
+import { registerQueryRoutes } from './query/query-routes.js';
 
 /** Everything a node is built from; tests pass their own clock, store and keys. */
 export interface IngestDeps {

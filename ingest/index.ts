@@ -6,10 +6,10 @@
 export { openStore } from '../src/store/open-store.js';
 export type { IngestDeps, IngestNode } from './build-ingest.js';
 export { buildIngest, limitsOf, MAX_BATCH_MESSAGES } from './build-ingest.js';
-export type { BrokerLogger, EmbeddedBroker, EmbeddedBrokerOptions } from './embedded-broker.js';
-export { startEmbeddedBroker } from './embedded-broker.js';
-export type { ExternalSubscriber, ExternalSubscriberOptions, SubscriberLogger } from './external-subscriber.js';
-export { startExternalSubscriber } from './external-subscriber.js';
 export { IngestMetrics } from './ingest-metrics.js';
+export type { BrokerLogger, EmbeddedBroker, EmbeddedBrokerOptions } from './mqtt/embedded-broker.js';
+export { startEmbeddedBroker } from './mqtt/embedded-broker.js';
+export type { ExternalSubscriber, ExternalSubscriberOptions, SubscriberLogger } from './mqtt/external-subscriber.js';
+export { startExternalSubscriber } from './mqtt/external-subscriber.js';
 export type { RunningNode } from './start-node.js';
 export { startNode } from './start-node.js';

@@ -6,8 +6,8 @@ import type { Config } from '../src/config/config-schema.js';
 import { openKeySources } from '../src/identity/open-key-sources.js';
 import { openStore } from '../src/store/open-store.js';
 import { buildIngest, type IngestNode } from './build-ingest.js';
-import { startEmbeddedBroker } from './embedded-broker.js';
-import { startExternalSubscriber } from './external-subscriber.js';
+import { startEmbeddedBroker } from './mqtt/embedded-broker.js';
+import { startExternalSubscriber } from './mqtt/external-subscriber.js';
 
 /** A listening node and how to stop it. */
 export interface RunningNode {

@@ -3,7 +3,7 @@ import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIngest, type IngestNode } from '../../ingest/build-ingest.js';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../ingest/embedded-broker.js';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../ingest/mqtt/embedded-broker.js';
 import { parseConfig } from '../../src/config/parse-config.js';
 import { DeviceKeys, messagesTopic, signConnectionToken, signMessage } from '../../src/index.js';
 import { DuckDbStore } from '../../src/store/duckdb-store.js';

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { connectAsync, ErrorWithSubackPacket, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildIngest, type IngestNode } from '../../ingest/build-ingest.js';
-import { CLOSE_GRACE_MS } from '../../ingest/device-session.js';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../ingest/embedded-broker.js';
-import { MqttPacketSizeGuard } from '../../ingest/mqtt-packet-size-guard.js';
+import { CLOSE_GRACE_MS } from '../../ingest/mqtt/device-session.js';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../ingest/mqtt/embedded-broker.js';
+import { MqttPacketSizeGuard } from '../../ingest/mqtt/packet-size-guard.js';
 import { parseConfig } from '../../src/config/parse-config.js';
 import {
   DeviceKeys,

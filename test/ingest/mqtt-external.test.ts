@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connectAsync, type IPublishPacket, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildIngest, type IngestNode } from '../../ingest/build-ingest.js';
-import { type ExternalSubscriber, startExternalSubscriber } from '../../ingest/external-subscriber.js';
+import { type ExternalSubscriber, startExternalSubscriber } from '../../ingest/mqtt/external-subscriber.js';
 import { parseConfig } from '../../src/config/parse-config.js';
 import { pubackReasonCode } from '../../src/errors.js';
 import { DeviceKeys, type ErrorCode, signMessage, signPayload, TelemetryError } from '../../src/index.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIngest, type IngestNode } from '../../ingest/build-ingest.js';
-import { type EmbeddedBroker, startEmbeddedBroker } from '../../ingest/embedded-broker.js';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../../ingest/mqtt/embedded-broker.js';
 import {
   acknowledgedPoints,
   DEFAULT_BACKOFF,

@@ -1,8 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TelemetryError } from '../src/errors.js';
-import { cacheControl } from '../src/query/cache-policy.js';
-import { parseInstant } from '../src/query/parse-instant.js';
+import { TelemetryError } from '../../src/errors.js';
+import { cacheControl } from '../../src/query/cache-policy.js';
+import { parseInstant } from '../../src/query/parse-instant.js';
 import {
   DEFAULT_PAGE_LIMIT,
   ErrorResponse,
@@ -14,10 +14,10 @@ import {
   SeriesResponse,
   WindowsQuerystring,
   WindowsResponse,
-} from '../src/query/query-schemas.js';
-import type { ReadScope } from '../src/query/read-scope.js';
-import type { Page, ReadingsQuery, StoredPoint, TelemetryStore, TimeRange } from '../src/store/telemetry-store.js';
-import { errorReply } from './error-reply.js';
+} from '../../src/query/query-schemas.js';
+import type { ReadScope } from '../../src/query/read-scope.js';
+import type { Page, ReadingsQuery, StoredPoint, TelemetryStore, TimeRange } from '../../src/store/telemetry-store.js';
+import { errorReply } from '../http/error-reply.js';
 import { authenticateOperator, insufficientScopeChallenge, type OperatorAuthOptions } from './query-auth.js';
 import { answerFormat, sendAnswer, varyOnCredentials } from './query-reply.js';
 

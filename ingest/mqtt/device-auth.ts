@@ -1,6 +1,6 @@
-import { TelemetryError } from '../src/errors.js';
-import { type VerifiedConnection, verifyConnectionToken } from '../src/protocol/connection-token.js';
-import type { DeviceKeySource } from '../src/protocol/trusted-key.js';
+import { TelemetryError } from '../../src/errors.js';
+import { type VerifiedConnection, verifyConnectionToken } from '../../src/protocol/connection-token.js';
+import type { DeviceKeySource } from '../../src/protocol/trusted-key.js';
 
 export interface DeviceAuthOptions {
   readonly keys: DeviceKeySource;

@@ -1,7 +1,7 @@
-import { TelemetryError } from '../src/errors.js';
-import type { JwksRegistry } from '../src/identity/jwks-registry.js';
-import { verifyOperatorToken } from '../src/identity/operator-token.js';
-import { ReadScope } from '../src/query/read-scope.js';
+import { TelemetryError } from '../../src/errors.js';
+import type { JwksRegistry } from '../../src/identity/jwks-registry.js';
+import { verifyOperatorToken } from '../../src/identity/operator-token.js';
+import { ReadScope } from '../../src/query/read-scope.js';
 
 /** The realm named in every Bearer challenge of the query API. */
 export const QUERY_REALM = 'telemetry-query';

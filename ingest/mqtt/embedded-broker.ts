@@ -1,16 +1,16 @@
 import type { Duplex } from 'node:stream';
 import { Aedes, type AuthErrorCode, type Client, type PublishPacket, type Subscription } from 'aedes';
-import { ConfigSchema } from '../src/config/config-schema.js';
-import { asTelemetryError, connackReturnCode, type ErrorCode, TelemetryError } from '../src/errors.js';
-import type { DeviceKeySource } from '../src/protocol/trusted-key.js';
-import type { IngestNode } from './build-ingest.js';
+import { ConfigSchema } from '../../src/config/config-schema.js';
+import { asTelemetryError, connackReturnCode, type ErrorCode, TelemetryError } from '../../src/errors.js';
+import type { DeviceKeySource } from '../../src/protocol/trusted-key.js';
+import type { IngestNode } from '../build-ingest.js';
 import { ConnectionBackpressure } from './connection-backpressure.js';
+import { authenticateDevice } from './device-auth.js';
 import { DeviceSession } from './device-session.js';
-import { authenticateDevice } from './mqtt-device-auth.js';
-import { errorNotice } from './mqtt-error-notice.js';
+import { errorNotice } from './error-notice.js';
 import { openMqttListeners } from './mqtt-listeners.js';
-import { MQTT_PACKET_OVERHEAD_BYTES, MqttPacketSizeGuard } from './mqtt-packet-size-guard.js';
-import { mayDeliverTo, mayPublishTo, maySubscribeTo } from './mqtt-topic-rules.js';
+import { MQTT_PACKET_OVERHEAD_BYTES, MqttPacketSizeGuard } from './packet-size-guard.js';
+import { mayDeliverTo, mayPublishTo, maySubscribeTo } from './topic-rules.js';
 
 /** After this many rejected messages in a row, the node closes the connection. */
 export const MAX_CONSECUTIVE_REJECTIONS = 10;

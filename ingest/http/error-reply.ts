@@ -1,4 +1,4 @@
-import { ERROR_POLICIES, type ErrorCode, type TelemetryError } from '../src/errors.js';
+import { ERROR_POLICIES, type ErrorCode, type TelemetryError } from '../../src/errors.js';
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {

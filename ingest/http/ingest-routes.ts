@@ -1,10 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { type ErrorCode, TelemetryError } from '../src/errors.js';
-import type { IngestPipeline } from '../src/pipeline/ingest-pipeline.js';
+import { type ErrorCode, TelemetryError } from '../../src/errors.js';
+import type { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
+import type { IngestMetrics } from '../ingest-metrics.js';
 import { errorReply } from './error-reply.js';
-import type { IngestMetrics } from './ingest-metrics.js';
 
 export interface IngestRoutesOptions {
   readonly pipeline: IngestPipeline;

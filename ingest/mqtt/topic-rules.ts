@@ -1,4 +1,4 @@
-import { errorsTopic, messagesTopic } from '../src/protocol/topics.js';
+import { errorsTopic, messagesTopic } from '../../src/protocol/topics.js';
 
 /**
  * Which topics a connected device may use on the embedded broker

@@ -1,18 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TelemetryError } from '../src/errors.js';
-import {
-  type DashboardAsset,
-  type DashboardAssets,
-  loadDashboardAssets,
-  vendorPath,
-} from './dashboard/dashboard-assets.js';
-import { type NodeIdentity, readNodeStats } from './dashboard/node-stats.js';
-import { NodeStatsResponse } from './dashboard/stats-schema.js';
-import { errorReply } from './error-reply.js';
-import type { IngestMetrics } from './ingest-metrics.js';
-import { authenticateOperator, insufficientScopeChallenge, type OperatorAuthOptions } from './query-auth.js';
-import { QUERY_PREFIX } from './query-routes.js';
+import { TelemetryError } from '../../src/errors.js';
+import { errorReply } from '../http/error-reply.js';
+import type { IngestMetrics } from '../ingest-metrics.js';
+import { authenticateOperator, insufficientScopeChallenge, type OperatorAuthOptions } from '../query/query-auth.js';
+import { QUERY_PREFIX } from '../query/query-routes.js';
+import { type DashboardAsset, type DashboardAssets, loadDashboardAssets, vendorPath } from './dashboard-assets.js';
+import { type NodeIdentity, readNodeStats } from './node-stats.js';
+import { NodeStatsResponse } from './stats-schema.js';
 
 /** The files, read once per process however many nodes it builds (tests build many). */
 let sharedAssets: DashboardAssets | undefined;

@@ -1,5 +1,5 @@
-import { ERROR_POLICIES, type TelemetryError } from '../src/errors.js';
-import { type ErrorNotice, errorsTopic } from '../src/protocol/topics.js';
+import { ERROR_POLICIES, type TelemetryError } from '../../src/errors.js';
+import { type ErrorNotice, errorsTopic } from '../../src/protocol/topics.js';
 
 /** Seconds a device is told to wait before resending when the error does not say. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 1;

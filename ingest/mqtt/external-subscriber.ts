@@ -1,8 +1,8 @@
 import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
-import { asTelemetryError, pubackReasonCode, type TelemetryError } from '../src/errors.js';
-import { ALL_MESSAGES_FILTER, deviceOfMessagesTopic, errorsTopic } from '../src/protocol/topics.js';
-import type { IngestNode } from './build-ingest.js';
-import { errorNotice } from './mqtt-error-notice.js';
+import { asTelemetryError, pubackReasonCode, type TelemetryError } from '../../src/errors.js';
+import { ALL_MESSAGES_FILTER, deviceOfMessagesTopic, errorsTopic } from '../../src/protocol/topics.js';
+import type { IngestNode } from '../build-ingest.js';
+import { errorNotice } from './error-notice.js';
 
 /** The structured logger the subscriber writes to (pino's shape). */
 export interface SubscriberLogger {

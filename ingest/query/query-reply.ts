@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { entityTag, ifNoneMatchHits } from '../src/query/entity-tag.js';
-import { type CsvValue, formatCsv } from '../src/query/format-csv.js';
+import { entityTag, ifNoneMatchHits } from '../../src/query/entity-tag.js';
+import { type CsvValue, formatCsv } from '../../src/query/format-csv.js';
 
 /** The media types the query API answers in. */
 export type AnswerFormat = 'json' | 'csv';

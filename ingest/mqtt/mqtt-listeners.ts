@@ -3,7 +3,7 @@ import { createServer as createNetServer, type Server as NetServer } from 'node:
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { closeServer, listenServer } from './listen-server.js';
+import { closeServer, listenServer } from '../listen-server.js';
 
 /** Where the embedded broker listens; a port of 0 picks a free one. */
 export interface MqttListenOptions {

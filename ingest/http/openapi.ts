@@ -1,7 +1,7 @@
 import { fastifySwagger } from '@fastify/swagger';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifySchema } from 'fastify';
-import { ErrorResponse } from '../src/query/query-schemas.js';
+import { ErrorResponse } from '../../src/query/query-schemas.js';
 
 /** Where a node serves its OpenAPI document. */
 export const OPENAPI_PATH = '/openapi.json';

@@ -18,7 +18,7 @@ function readLoopOf(client: Client): AedesReadLoop {
   const next = loop._nextBatch;
   if (typeof next !== 'function' || !client.conn.listeners('readable').includes(next)) {
     // Without the hook there is no backpressure: refuse to run rather than read ahead silently.
-    throw new Error("aedes' read loop has changed: check ingest/connection-backpressure.ts against lib/client.js");
+    throw new Error("aedes' read loop has changed: check ingest/mqtt/connection-backpressure.ts against lib/client.js");
   }
   return loop as AedesReadLoop;
 }

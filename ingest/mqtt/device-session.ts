@@ -1,6 +1,6 @@
 import type { Aedes, Client } from 'aedes';
-import type { ErrorNotice } from '../src/protocol/topics.js';
-import { noticePacket } from './mqtt-error-notice.js';
+import type { ErrorNotice } from '../../src/protocol/topics.js';
+import { noticePacket } from './error-notice.js';
 
 /** Longest a closing connection waits for the device to close its side before it is destroyed. */
 export const CLOSE_GRACE_MS = 2_000;
