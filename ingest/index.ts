@@ -3,13 +3,13 @@
  * embedding), start one from configuration, and its transports.
  */
 
-export { openStore } from '../src/store/open-store.js';
 export type { IngestDeps, IngestNode } from './build-ingest.js';
-export { buildIngest, limitsOf, MAX_BATCH_MESSAGES } from './build-ingest.js';
-export { IngestMetrics } from './ingest-metrics.js';
+export { buildIngest } from './build-ingest.js';
+export { MAX_BATCH_MESSAGES } from './http/build-http-app.js';
 export type { BrokerLogger, EmbeddedBroker, EmbeddedBrokerOptions } from './mqtt/embedded-broker.js';
 export { startEmbeddedBroker } from './mqtt/embedded-broker.js';
 export type { ExternalSubscriber, ExternalSubscriberOptions, SubscriberLogger } from './mqtt/external-subscriber.js';
 export { startExternalSubscriber } from './mqtt/external-subscriber.js';
 export type { RunningNode } from './start-node.js';
 export { startNode } from './start-node.js';
+export type { TransportDeps } from './transport-deps.js';

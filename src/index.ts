@@ -3,8 +3,15 @@
  * ingest node share. Everything here runs without sockets.
  */
 
-export type { ErrorCode, ErrorPolicy, MqttBehaviour } from './errors.js';
-export { asTelemetryError, ConfigError, ERROR_POLICIES, isErrorCode, TelemetryError } from './errors.js';
+export type { DeviceErrorCode, ErrorCode, ErrorPolicy } from './errors.js';
+export {
+  asTelemetryError,
+  ConfigError,
+  ERROR_POLICIES,
+  isErrorCode,
+  QUERY_ONLY_CODES,
+  TelemetryError,
+} from './errors.js';
 export { CredentialKeySource } from './identity/credential-key-source.js';
 export { DeviceKeys } from './identity/device-keys.js';
 export type { GeneratedKey } from './identity/generate-key.js';

@@ -75,7 +75,9 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
       if (!Buffer.isBuffer(request.body)) {
         throw new TelemetryError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the compact JWS as application/jose');
       }
-      const message = await pipeline.handle(request.body, { transport: 'http' });
+      const outcome = await pipeline.handle(request.body, { transport: 'http' });
+      if (!outcome.ok) throw outcome.error;
+      const { message } = outcome;
       return {
         status: 'accepted' as const,
         device: message.device,
@@ -99,13 +101,13 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
       if (messages.length > options.maxBatchMessages) {
         throw new TelemetryError('ERR_MESSAGE_TOO_LARGE', `a batch holds at most ${options.maxBatchMessages} messages`);
       }
-      const settled = await Promise.allSettled(messages.map((m) => pipeline.handle(m, { transport: 'http' })));
-      const results = settled.map((outcome) => {
-        if (outcome.status === 'fulfilled') {
-          const m = outcome.value;
+      const outcomes = await Promise.all(messages.map((m) => pipeline.handle(m, { transport: 'http' })));
+      const results = outcomes.map((outcome) => {
+        if (outcome.ok) {
+          const m = outcome.message;
           return { status: 'accepted' as const, device: m.device, seq: m.seq, readings: m.readings.length };
         }
-        const error = outcome.reason as TelemetryError;
+        const { error } = outcome;
         return { status: 'rejected' as const, code: error.code, message: error.message, retryable: error.canRetry() };
       });
       return { results };

@@ -1,8 +1,9 @@
 import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
-import { asTelemetryError, pubackReasonCode, type TelemetryError } from '../../src/errors.js';
+import type { TelemetryError } from '../../src/errors.js';
 import { ALL_MESSAGES_FILTER, deviceOfMessagesTopic, errorsTopic } from '../../src/protocol/topics.js';
-import type { IngestNode } from '../build-ingest.js';
+import type { TransportDeps } from '../transport-deps.js';
 import { errorNotice } from './error-notice.js';
+import { mqttBehaviour, pubackReasonCode } from './mqtt-codes.js';
 
 /** The structured logger the subscriber writes to (pino's shape). */
 export interface SubscriberLogger {
@@ -89,12 +90,12 @@ export function connectionClientIds(clientId: string, connections: number): stri
  * await subscriber.close();
  */
 export async function startExternalSubscriber(
-  node: IngestNode,
+  deps: Pick<TransportDeps, 'pipeline' | 'metrics'>,
   options: ExternalSubscriberOptions,
 ): Promise<ExternalSubscriber> {
   const filter = `$share/${options.shareGroup}/${ALL_MESSAGES_FILTER}`;
   const clientIds = connectionClientIds(options.clientId, options.connections ?? 1);
-  const opened = await Promise.allSettled(clientIds.map((clientId) => openSession(node, options, filter, clientId)));
+  const opened = await Promise.allSettled(clientIds.map((clientId) => openSession(deps, options, filter, clientId)));
   const sessions = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failed = opened.find((result) => result.status === 'rejected');
   if (failed !== undefined) {
@@ -112,7 +113,7 @@ export async function startExternalSubscriber(
 
 /** Opens one connection as `clientId`, resuming its session, and subscribes it to `filter`. */
 async function openSession(
-  node: IngestNode,
+  deps: Pick<TransportDeps, 'pipeline' | 'metrics'>,
   options: ExternalSubscriberOptions,
   filter: string,
   clientId: string,
@@ -146,10 +147,10 @@ async function openSession(
     }, wait);
   };
 
-  const turnAway = (client: MqttClient, ack: Ack, device: string, failure: TelemetryError): void => {
+  const turnAway = (client: MqttClient, ack: Ack, device: string, failure: TelemetryError, seq?: number): void => {
     log?.info({ device, code: failure.code }, 'mqtt: message rejected');
     if (client.connected)
-      client.publish(errorsTopic(device), JSON.stringify(errorNotice(failure, failure.seq ?? null)), { qos: 0 });
+      client.publish(errorsTopic(device), JSON.stringify(errorNotice(failure, seq ?? null)), { qos: 0 });
     acknowledge(client, ack, pubackReasonCode(failure.code));
   };
 
@@ -158,22 +159,20 @@ async function openSession(
     if (!live(client)) return;
     const device = deviceOfMessagesTopic(topic);
     if (device === undefined) {
-      node.metrics.rejected('ERR_TOPIC_FORBIDDEN', { transport: 'mqtt' });
+      deps.metrics.rejected('ERR_TOPIC_FORBIDDEN', { transport: 'mqtt' });
       ack(REASON_TOPIC_NAME_INVALID);
       return;
     }
-    inHand = node.pipeline.handle(payload, { transport: 'mqtt', expectedDevice: device }).then(
-      () => {
+    inHand = deps.pipeline.handle(payload, { transport: 'mqtt', expectedDevice: device }).then((outcome) => {
+      if (outcome.ok) {
         delayMs = minMs;
-        acknowledge(client, ack, REASON_SUCCESS);
-      },
-      (error: unknown) => {
-        const failure = asTelemetryError(error, 'ERR_INTERNAL');
-        if (failure.mqtt !== 'retry') return turnAway(client, ack, device, failure);
-        log?.warn({ device, code: failure.code }, 'mqtt: not acknowledged; reconnecting so the broker redelivers');
-        dropConnection(client, failure.retryAfter());
-      },
-    );
+        return acknowledge(client, ack, REASON_SUCCESS);
+      }
+      const failure = outcome.error;
+      if (mqttBehaviour(failure.code) !== 'retry') return turnAway(client, ack, device, failure, outcome.seq);
+      log?.warn({ device, code: failure.code }, 'mqtt: not acknowledged; reconnecting so the broker redelivers');
+      dropConnection(client, failure.retryAfter());
+    });
   };
 
   const connectOnce = (): Promise<void> =>

@@ -1,6 +1,12 @@
 import { asTelemetryError, type ErrorCode, TelemetryError } from '../errors.js';
 import type { VerifiedMessage } from '../protocol/message.js';
-import { type VerifyMessageDeps, verifyMessage } from '../protocol/verify-message.js';
+import {
+  type AuthenticatedMessage,
+  authenticatedSeq,
+  authenticateMessage,
+  checkMessage,
+  type VerifyMessageDeps,
+} from '../protocol/verify-message.js';
 import type { BatchWriter } from './batch-writer.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -28,10 +34,20 @@ export interface IngestPipelineDeps extends VerifyMessageDeps {
 }
 
 /**
+ * What became of one message: stored, or turned away with an error. `seq` is
+ * the message's own, known once its payload was authenticated: it travels
+ * beside the error so a device can be told which message failed.
+ */
+export type IngestOutcome =
+  | { readonly ok: true; readonly message: VerifiedMessage }
+  | { readonly ok: false; readonly error: TelemetryError; readonly seq: number | undefined };
+
+/**
  * The one path every message takes, whatever the transport:
  * refuse while draining → verify → rate-limit → batch into the store.
- * Resolves with the verified message once its readings are stored; rejects
- * with a TelemetryError that the transport maps through ERROR_POLICIES.
+ * Resolves once the readings are stored, or with the TelemetryError that the
+ * transport maps (ERROR_POLICIES for HTTP, ingest/mqtt/mqtt-codes.ts for MQTT);
+ * it never rejects.
  */
 export class IngestPipeline {
   readonly #deps: IngestPipelineDeps;
@@ -40,27 +56,26 @@ export class IngestPipeline {
     this.#deps = deps;
   }
 
-  async handle(input: string | Uint8Array, context: IngestContext): Promise<VerifiedMessage> {
+  async handle(input: string | Uint8Array, context: IngestContext): Promise<IngestOutcome> {
+    let authenticated: AuthenticatedMessage | undefined;
     let device: string | undefined;
-    let seq: number | undefined;
     try {
       if (this.#deps.draining()) {
         throw new TelemetryError('ERR_SHUTTING_DOWN', 'the node is shutting down', { retryAfter: 1 });
       }
-      const message = await verifyMessage(input, this.#deps, context);
+      authenticated = await authenticateMessage(input, this.#deps);
+      const message = checkMessage(authenticated, this.#deps, context);
       device = message.device;
-      seq = message.seq;
       if (this.#deps.rateLimiter !== undefined && !this.#deps.rateLimiter.take(message.device, this.#deps.now())) {
         throw new TelemetryError('ERR_RATE_LIMITED', 'the device is over its rate limit', { retryAfter: 1 });
       }
       await this.#deps.writer.submit(message.readings);
       this.#deps.events?.accepted?.(message, context);
-      return message;
-    } catch (error) {
-      const failure = asTelemetryError(error, 'ERR_INTERNAL');
-      if (seq !== undefined) failure.seq = seq;
-      this.#deps.events?.rejected?.(failure.code, context, device ?? context.expectedDevice);
-      throw failure;
+      return { ok: true, message };
+    } catch (caught) {
+      const error = asTelemetryError(caught, 'ERR_INTERNAL');
+      this.#deps.events?.rejected?.(error.code, context, device ?? context.expectedDevice);
+      return { ok: false, error, seq: authenticated === undefined ? undefined : authenticatedSeq(authenticated) };
     }
   }
 }

@@ -1,3 +1,5 @@
+import type { Config } from '../config/config-schema.js';
+
 /** The bounds a node enforces on every message. All are settings; these are the defaults. */
 export interface ProtocolLimits {
   /** Bytes of the compact JWS as received. */
@@ -17,6 +19,17 @@ export const DEFAULT_LIMITS: ProtocolLimits = Object.freeze({
   maxReadingAgeMs: 7 * 24 * 3_600_000,
   maxFutureSkewMs: 60_000,
 });
+
+/** The protocol limits a configuration sets. */
+export function limitsOf(config: Config): ProtocolLimits {
+  return {
+    maxMessageBytes: config.maxMessageBytes,
+    maxReadingsPerMessage: config.maxReadingsPerMessage,
+    maxValuesPerReading: config.maxValuesPerReading,
+    maxReadingAgeMs: config.maxReadingAgeSeconds * 1000,
+    maxFutureSkewMs: config.clockSkewSeconds * 1000,
+  };
+}
 
 /** Protocol version carried in every payload as `v`. */
 export const PROTOCOL_VERSION = 1;

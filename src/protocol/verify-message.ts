@@ -39,6 +39,25 @@ export async function verifyMessage(
   deps: VerifyMessageDeps,
   context: VerifyContext = {},
 ): Promise<VerifiedMessage> {
+  return checkMessage(await authenticateMessage(input, deps), deps, context);
+}
+
+/** A message whose signature verified with a trusted key; its payload is parsed I-JSON, not yet checked. */
+export interface AuthenticatedMessage {
+  readonly key: TrustedKey;
+  readonly payload: unknown;
+  /** The node's clock when the message was authenticated. */
+  readonly now: number;
+}
+
+/**
+ * The first half of {@link verifyMessage}: size, JWS shape and header, trusted
+ * key, signature, and the payload parsed as I-JSON.
+ */
+export async function authenticateMessage(
+  input: string | Uint8Array,
+  deps: VerifyMessageDeps,
+): Promise<AuthenticatedMessage> {
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength;
   if (size > deps.limits.maxMessageBytes) {
     throw new TelemetryError(
@@ -70,27 +89,38 @@ export async function verifyMessage(
   verifySignature(signingInput, compact.slice(lastDot + 1), key);
 
   const text = utf8Text(payloadBytes, 'ERR_PAYLOAD_MALFORMED');
-  const parsed = parseStrictJson(text, { maxDepth: PAYLOAD_MAX_DEPTH });
-  let payload: TelemetryPayload;
-  try {
-    payload = checkPayload(parsed, key, deps, now, context);
-  } catch (error) {
-    // The payload is authenticated now, so its seq (when well-formed) can tell the device which message failed.
-    const seq = (parsed as { seq?: unknown } | null)?.seq;
-    if (error instanceof TelemetryError && typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) {
-      error.seq = seq;
-    }
-    throw error;
-  }
+  return { key, payload: parseStrictJson(text, { maxDepth: PAYLOAD_MAX_DEPTH }), now };
+}
+
+/**
+ * The second half of {@link verifyMessage}: identity binding, schema, limits
+ * and timestamps of an authenticated payload, into readings.
+ */
+export function checkMessage(
+  message: AuthenticatedMessage,
+  deps: Pick<VerifyMessageDeps, 'limits'>,
+  context: VerifyContext = {},
+): VerifiedMessage {
+  const { key } = message;
+  const payload = checkPayload(message.payload, key, deps, message.now, context);
   const readings: Reading[] = payload.readings.map((r) => ({ device: payload.device, ts: r.ts, values: r.values }));
   return { device: payload.device, seq: payload.seq, kid: key.kid, alg: key.alg, keySource: key.source, readings };
+}
+
+/**
+ * The `seq` an authenticated payload carries, when it is a well-formed one: it
+ * tells the device which message failed, even when the payload fails its checks.
+ */
+export function authenticatedSeq(message: AuthenticatedMessage): number | undefined {
+  const seq = (message.payload as { seq?: unknown } | null)?.seq;
+  return typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined;
 }
 
 /** Identity binding, then schema, limits and timestamps. */
 function checkPayload(
   parsed: unknown,
   key: TrustedKey,
-  deps: VerifyMessageDeps,
+  deps: Pick<VerifyMessageDeps, 'limits'>,
   now: number,
   context: VerifyContext,
 ): TelemetryPayload {

@@ -142,9 +142,9 @@ function tracePipeline(): (device: string) => PipelineTrace {
     trace.most = Math.max(trace.most, trace.inside);
     trace.entered.push(seqOf(input));
     try {
-      const message = await handle(input, context);
-      trace.accepted.push(message.seq);
-      return message;
+      const outcome = await handle(input, context);
+      if (outcome.ok) trace.accepted.push(outcome.message.seq);
+      return outcome;
     } finally {
       trace.inside--;
     }
