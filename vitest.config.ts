@@ -1,12 +1,47 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Integration suites: those that start an outside server (InfluxDB, VictoriaMetrics, Mosquitto, HAProxy,
+ * Chromium, Python) or child processes (`telemetry serve`, workers, drills, benchmarks), and those that
+ * hold real sockets open for seconds (keep-alive and MQTT connection timing). `npm run test:unit` leaves
+ * them out, runs in seconds and needs nothing but `npm ci`; `npm test` runs everything. A new suite that
+ * starts a server belongs here, or `npm run test:unit` fails on a machine without the Debian packages.
+ */
+const INTEGRATION = [
+  'test/bench/**',
+  'test/drills/**',
+  'test/dashboard/dashboard.test.ts',
+  'test/docs/docker-compose.test.ts',
+  'test/docs/haproxy-config.test.ts',
+  'test/docs/mosquitto-config.test.ts',
+  'test/docs/python-device.test.ts',
+  'test/docs/readme-quickstart.test.ts',
+  'test/ingest/graceful-shutdown.test.ts',
+  'test/ingest/http-keepalive.test.ts',
+  'test/ingest/mqtt-embedded.test.ts',
+  'test/ingest/mqtt-external.test.ts',
+  'test/ingest/store-outage.test.ts',
+  'test/ingest/workers.test.ts',
+  'test/simulator/fault-injection.test.ts',
+  'test/simulator/network-faults.test.ts',
+  'test/simulator/run-fleet.test.ts',
+  'test/simulator/scale-smoke.test.ts',
+  'test/simulator/simulate-command.test.ts',
+  'test/store/duckdb-writer.test.ts',
+  'test/store/influx-store.test.ts',
+  'test/store/victoria-metrics-store.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     environment: 'node',
     // Integration suites start real servers; give them room on a 2-core machine.
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: INTEGRATION } },
+      { extends: true, test: { name: 'integration', include: INTEGRATION } },
+    ],
   },
 });

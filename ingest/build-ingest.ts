@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { JwksRegistry } from '../src/identity/jwks-registry.js';
-import { buildHttpApp } from './http/build-http-app.js';
+import { buildHttpApp } from './build-http-app.js';
 import { buildNodeCore, type NodeCore, type NodeCoreDeps } from './node-core.js';
 
 /** Everything a node is built from; tests pass their own clock, store and keys. */

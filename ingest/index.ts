@@ -3,9 +3,9 @@
  * embedding), start one from configuration, and its transports.
  */
 
+export { MAX_BATCH_MESSAGES } from './build-http-app.js';
 export type { IngestDeps, IngestNode } from './build-ingest.js';
 export { buildIngest } from './build-ingest.js';
-export { MAX_BATCH_MESSAGES } from './http/build-http-app.js';
 export type { BrokerLogger, EmbeddedBroker, EmbeddedBrokerOptions } from './mqtt/embedded-broker.js';
 export { startEmbeddedBroker } from './mqtt/embedded-broker.js';
 export type { ExternalSubscriber, ExternalSubscriberOptions, SubscriberLogger } from './mqtt/external-subscriber.js';

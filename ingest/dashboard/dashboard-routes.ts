@@ -18,7 +18,7 @@ function defaultAssets(): DashboardAssets {
 }
 
 /** Where the dashboard page lives. */
-export const DASHBOARD_PATH = '/dashboard/';
+const DASHBOARD_PATH = '/dashboard/';
 
 export interface DashboardRoutesOptions {
   readonly metrics: IngestMetrics;

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifySchema } from 'fastify';
 import { ErrorResponse } from '../../src/query/query-schemas.js';
 
 /** Where a node serves its OpenAPI document. */
-export const OPENAPI_PATH = '/openapi.json';
+const OPENAPI_PATH = '/openapi.json';
 
 const ERROR_DEFAULT = {
   ...ErrorResponse,

@@ -10,10 +10,9 @@ import { authorizePublishHook } from './publish-hooks.js';
 import { authorizeForwardHook, authorizeSubscribeHook } from './subscribe-hooks.js';
 
 /** Default of {@link EmbeddedBrokerOptions.maxPendingPerConnection}: the default of TELEMETRY_MQTT_MAX_PENDING_PER_CONNECTION. */
-export const DEFAULT_MAX_PENDING_PER_CONNECTION: number = ConfigSchema.properties.mqttMaxPendingPerConnection.default;
+const DEFAULT_MAX_PENDING_PER_CONNECTION: number = ConfigSchema.properties.mqttMaxPendingPerConnection.default;
 
 export type { BrokerLogger } from './broker-context.js';
-export { MAX_CONSECUTIVE_REJECTIONS } from './publish-hooks.js';
 
 export interface EmbeddedBrokerOptions extends ConnectionTokenRules {
   readonly host: string;

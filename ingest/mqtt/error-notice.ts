@@ -2,7 +2,7 @@ import { ERROR_POLICIES, type TelemetryError } from '../../src/errors.js';
 import { type ErrorNotice, errorsTopic } from '../../src/protocol/topics.js';
 
 /** Seconds a device is told to wait before resending when the error does not say. */
-export const DEFAULT_RETRY_AFTER_SECONDS = 1;
+const DEFAULT_RETRY_AFTER_SECONDS = 1;
 
 /**
  * The notice a device receives on `devices/{id}/errors` when the node turns a

@@ -64,7 +64,7 @@ type Ack = (error: Error | number, code?: number) => void;
  * @example
  * connectionClientIds('ingest-1', 3); // ['ingest-1', 'ingest-1-2', 'ingest-1-3']
  */
-export function connectionClientIds(clientId: string, connections: number): string[] {
+function connectionClientIds(clientId: string, connections: number): string[] {
   return Array.from({ length: connections }, (_, n) => (n === 0 ? clientId : `${clientId}-${n + 1}`));
 }
 

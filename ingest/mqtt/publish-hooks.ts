@@ -7,7 +7,7 @@ import { mqttBehaviour } from './mqtt-codes.js';
 import { mayPublishTo } from './topic-rules.js';
 
 /** After this many rejected messages in a row, the node closes the connection. */
-export const MAX_CONSECUTIVE_REJECTIONS = 10;
+const MAX_CONSECUTIVE_REJECTIONS = 10;
 
 type AedesCallback = (error?: Error | null) => void;
 

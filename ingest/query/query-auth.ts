@@ -4,7 +4,7 @@ import { verifyOperatorToken } from '../../src/identity/operator-token.js';
 import { ReadScope } from '../../src/query/read-scope.js';
 
 /** The realm named in every Bearer challenge of the query API. */
-export const QUERY_REALM = 'telemetry-query';
+const QUERY_REALM = 'telemetry-query';
 
 /** How operator tokens are checked; no issuers means no token is accepted. */
 export interface OperatorAuthOptions {
@@ -19,7 +19,7 @@ export type OperatorAuthResult =
   | { readonly ok: false; readonly error: TelemetryError; readonly challenge: string };
 
 /** The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1), or undefined. */
-export function bearerToken(authorization: string | undefined): string | undefined {
+function bearerToken(authorization: string | undefined): string | undefined {
   const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization ?? '');
   return match?.[1];
 }

@@ -6,7 +6,7 @@ import { type CsvValue, formatCsv } from '../../src/query/format-csv.js';
 export type AnswerFormat = 'json' | 'csv';
 
 /** RFC 4180 §3 (with the header parameter of RFC 4180's registration). */
-export const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8; header=present';
+const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8; header=present';
 
 /** The format asked for: `format=` wins, then `Accept: text/csv`, else JSON. */
 export function answerFormat(format: AnswerFormat | undefined, accept: string | undefined): AnswerFormat {

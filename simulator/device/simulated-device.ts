@@ -5,10 +5,10 @@ import { buildFaultMessage, type FaultContext } from '../faults/fault-message.js
 import type { KindSampler } from '../kinds/device-kind.js';
 import type { SeededRandom } from '../random/seeded-random.js';
 import type { DeviceLink, OutgoingMessage, SendOutcome } from '../transport/device-link.js';
+import { type BackoffPolicy, retryDelay } from '../transport/retry-delay.js';
 import { IndexRanges } from './index-ranges.js';
 import { type MessageLimits, messageOverhead, readingsThatFit } from './message-budget.js';
 import { type ReadingSchedule, readingDueTime, readingsDue, readingTime } from './reading-schedule.js';
-import { type BackoffPolicy, retryDelay } from './retry-delay.js';
 
 /** What a device tells the run about its messages. */
 export interface DeviceEvents {

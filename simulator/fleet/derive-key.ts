@@ -16,7 +16,7 @@ const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 const b64url = (bytes: Buffer) => bytes.toString('base64url');
 
 /** 32 secret bytes for `label` from `seed`: HMAC-SHA256(seed, label). */
-export function secretBytes(seed: string, label: string): Buffer {
+function secretBytes(seed: string, label: string): Buffer {
   return createHmac('sha256', seed).update(label).digest();
 }
 
@@ -52,7 +52,7 @@ function deriveEd25519(bytes: Buffer): { priv: JWK; pub: JWK } {
 }
 
 /** A key id that names its owner and changes with the key: `<prefix>.<8 hex of SHA-256 of the public key>`. */
-export function derivedKeyId(prefix: string, publicJwk: JWK): string {
+function derivedKeyId(prefix: string, publicJwk: JWK): string {
   const digest = createHash('sha256')
     .update(`${publicJwk.x ?? ''}.${publicJwk.y ?? ''}`)
     .digest('hex');

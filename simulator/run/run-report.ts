@@ -1,6 +1,6 @@
 import type { IndexRange } from '../device/index-ranges.js';
 import type { FaultTally } from '../faults/fault-injector.js';
-import type { VerificationReport } from '../verify/verification-report.js';
+import type { VerificationReport } from './verification-report.js';
 
 /** One device in a run report: enough to recompute every reading it acknowledged (see acknowledgedReadings). */
 export interface DeviceReport {

@@ -28,7 +28,7 @@ function legLength(a: readonly [number, number], b: readonly [number, number]): 
 }
 
 /** The point `travelled` metres along the closed loop `route`. */
-export function positionOnRoute(route: GpsRouteState['route'], travelled: number): [number, number] {
+function positionOnRoute(route: GpsRouteState['route'], travelled: number): [number, number] {
   const legs = route.map((point, i) => legLength(point, route[(i + 1) % route.length] ?? point));
   const total = legs.reduce((sum, leg) => sum + leg, 0);
   let left = total > 0 ? travelled % total : 0;

@@ -1,7 +1,7 @@
 import type { SendOutcome } from './device-link.js';
 
 /** Delay from a Retry-After header given in seconds (RFC 9110 §10.2.3); HTTP dates are not used by nodes. */
-export function retryAfterMs(header: string | string[] | undefined): number | undefined {
+function retryAfterMs(header: string | string[] | undefined): number | undefined {
   const text = Array.isArray(header) ? header[0] : header;
   if (text === undefined || !/^\d+$/.test(text.trim())) return undefined;
   return Number(text.trim()) * 1000;

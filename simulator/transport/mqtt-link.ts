@@ -6,10 +6,10 @@ import {
   messagesTopic,
   signConnectionToken,
 } from '../../src/index.js';
-import { type BackoffPolicy, retryDelay } from '../device/retry-delay.js';
 import type { SeededRandom } from '../random/seeded-random.js';
 import type { DeviceLink, LinkEvents, OutgoingMessage, SendOutcome } from './device-link.js';
 import { parseErrorNotice } from './parse-error-notice.js';
+import { type BackoffPolicy, retryDelay } from './retry-delay.js';
 
 export interface MqttLinkOptions {
   readonly url: string;

@@ -1,4 +1,4 @@
-import type { VerificationReport } from './verification-report.js';
+import type { VerificationReport } from '../run/verification-report.js';
 
 /** The human summary of a store audit. */
 export function verificationSummary(v: VerificationReport): string {

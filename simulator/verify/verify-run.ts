@@ -4,8 +4,8 @@ import { FAULT_PROBE_METRIC } from '../faults/fault-kind.js';
 import { findDeviceKind, KindSampler } from '../kinds/index.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import type { DeviceReport, RunReport } from '../run/run-report.js';
+import type { VerificationReport } from '../run/verification-report.js';
 import type { ReadingsSource } from './readings-source.js';
-import type { VerificationReport } from './verification-report.js';
 
 export interface VerifyOptions {
   readonly source: ReadingsSource;

@@ -11,7 +11,7 @@ import type { BatchWriter } from './batch-writer.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 /** The ways a message reaches a node. */
-export type Transport = 'http' | 'mqtt';
+type Transport = 'http' | 'mqtt';
 
 export interface IngestContext {
   readonly transport: Transport;

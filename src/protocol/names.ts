@@ -1,5 +1,3 @@
-import { TelemetryError } from '../errors.js';
-
 /**
  * Device ids: ASCII letters, digits, `.`, `_`, `-`; 1 to 64 characters, starting with a letter or digit.
  * No `/`, `+`, `#` (MQTT topic levels and wildcards) and no space, comma, equals sign,
@@ -11,7 +9,7 @@ export const DEVICE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const METRIC_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 
 /** Key ids: ASCII letters, digits and `._:-`, 1 to 128 characters; never a path. */
-export const KEY_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+const KEY_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function isDeviceId(value: unknown): value is string {
   return typeof value === 'string' && DEVICE_ID_PATTERN.test(value);
@@ -23,11 +21,4 @@ export function isMetricName(value: unknown): value is string {
 
 export function isKeyId(value: unknown): value is string {
   return typeof value === 'string' && KEY_ID_PATTERN.test(value);
-}
-
-/** Throws ERR_NAME_INVALID unless `value` is a valid device id. */
-export function assertDeviceId(value: unknown, where: string): asserts value is string {
-  if (!isDeviceId(value)) {
-    throw new TelemetryError('ERR_NAME_INVALID', `${where} is not a valid device id (${DEVICE_ID_PATTERN.source})`);
-  }
 }

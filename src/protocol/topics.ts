@@ -4,7 +4,7 @@ import { isDeviceId } from './names.js';
  * The MQTT topic scheme (docs/PROTOCOL.md §MQTT). A device publishes signed
  * messages to its own messages topic and may subscribe only to its own errors topic.
  */
-export const TOPIC_ROOT = 'devices';
+const TOPIC_ROOT = 'devices';
 
 /** Where `device` publishes signed messages: `devices/{device}/messages`. */
 export function messagesTopic(device: string): string {

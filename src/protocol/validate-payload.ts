@@ -2,7 +2,7 @@ import { TelemetryError } from '../errors.js';
 import { checkReadingTime } from './check-reading-time.js';
 import type { ProtocolLimits } from './limits.js';
 import { PROTOCOL_VERSION } from './limits.js';
-import type { TelemetryPayload, WireReading } from './message.js';
+import type { TelemetryPayload } from './message.js';
 import { DEVICE_ID_PATTERN, isDeviceId, isMetricName, METRIC_NAME_PATTERN } from './names.js';
 
 const PAYLOAD_MEMBERS = new Set(['v', 'device', 'seq', 'readings']);
@@ -133,5 +133,3 @@ export function validatePayload(value: unknown, options: ValidatePayloadOptions)
   }
   return value as unknown as TelemetryPayload;
 }
-
-export type { WireReading };

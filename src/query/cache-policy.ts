@@ -1,5 +1,5 @@
 /** How long a private cache may keep a response of data that can no longer change. */
-export const FINAL_MAX_AGE_SECONDS = 86_400;
+const FINAL_MAX_AGE_SECONDS = 86_400;
 
 /**
  * Time allowed, past the maximum reading age and the clock skew, for a reading
@@ -24,7 +24,7 @@ export interface CachePolicyOptions {
  * of the range is older than that (plus clock skew and time to settle), no
  * write can add or change a value inside it.
  */
-export function isFinal(options: CachePolicyOptions): boolean {
+function isFinal(options: CachePolicyOptions): boolean {
   const { rangeEnd, now, maxReadingAgeMs, clockSkewMs } = options;
   return rangeEnd !== undefined && rangeEnd <= now - maxReadingAgeMs - clockSkewMs - SETTLE_MS;
 }

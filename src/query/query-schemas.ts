@@ -10,11 +10,11 @@ import { INSTANT_PATTERN } from './parse-instant.js';
  */
 
 /** Most devices or metrics one query may name. */
-export const MAX_NAMES_PER_QUERY = 100;
+const MAX_NAMES_PER_QUERY = 100;
 /** The page size when a query does not say. */
 export const DEFAULT_PAGE_LIMIT = 1_000;
 /** The longest window a windowed query may ask for: 366 days. */
-export const MAX_WINDOW_MS = 366 * 86_400_000;
+const MAX_WINDOW_MS = 366 * 86_400_000;
 
 const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN.source, description: 'A device id.' });
 const MetricName = Type.String({ pattern: METRIC_NAME_PATTERN.source, description: 'A metric name.' });
@@ -52,7 +52,7 @@ const Cursor = Type.String({
 });
 
 /** The aggregates a windowed query may ask for. */
-export const AggregateSchema = Type.Union(
+const AggregateSchema = Type.Union(
   [Type.Literal('mean'), Type.Literal('min'), Type.Literal('max'), Type.Literal('count'), Type.Literal('last')],
   { description: 'How the values in a window are combined.' },
 );
@@ -100,13 +100,13 @@ export type SeriesQuerystring = Static<typeof SeriesQuerystring>;
 const Time = Type.Integer({ description: 'Milliseconds since the epoch.' });
 
 /** One stored value. */
-export const PointSchema = Type.Object({
+const PointSchema = Type.Object({
   device: Type.String(),
   metric: Type.String(),
   ts: Time,
   value: Type.Number(),
 });
-export type PointSchema = Static<typeof PointSchema>;
+type PointSchema = Static<typeof PointSchema>;
 
 const NextCursor = Type.Optional(
   Type.String({ description: 'Present when more items follow: pass it back as `cursor` to get them.' }),
@@ -139,8 +139,8 @@ export const LatestResponse = Type.Object({
 export type LatestResponse = Static<typeof LatestResponse>;
 
 /** One (device, metric) stored, with when it was last seen. */
-export const SeriesSchema = Type.Object({ device: Type.String(), metric: Type.String(), lastSeen: Time });
-export type SeriesSchema = Static<typeof SeriesSchema>;
+const SeriesSchema = Type.Object({ device: Type.String(), metric: Type.String(), lastSeen: Time });
+type SeriesSchema = Static<typeof SeriesSchema>;
 
 export const SeriesResponse = Type.Object({
   items: Type.Array(SeriesSchema, { description: 'Every device and metric stored, ordered by device, metric.' }),

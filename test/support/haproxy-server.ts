@@ -15,7 +15,7 @@ export interface BalancedNode {
 }
 
 /** What HAProxy counted for one server of a backend (its CSV stats). */
-export interface ServerStats {
+interface ServerStats {
   readonly backend: string;
   readonly server: string;
   /** UP, DOWN, … as the health checks last saw it. */

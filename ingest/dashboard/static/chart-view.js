@@ -5,7 +5,7 @@ import uPlot from 'uplot';
 import { queryAll } from './dashboard-api.js';
 
 /** Ranges up to this long are drawn from raw readings; longer ones from windows. */
-export const RAW_RANGE_MS = 3_600_000;
+const RAW_RANGE_MS = 3_600_000;
 /** About how many windows a long range is cut into. */
 const TARGET_WINDOWS = 720;
 /** Most points read for one chart request, over all metrics. */
@@ -17,7 +17,7 @@ const WINDOW_STEPS = [
 const COLOURS = ['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#0891b2', '#be185d', '#4d7c0f'];
 
 /** The window length for a range: the smallest step giving at most about TARGET_WINDOWS windows. */
-export function windowFor(rangeMs) {
+function windowFor(rangeMs) {
   return WINDOW_STEPS.find((step) => rangeMs / step <= TARGET_WINDOWS) ?? WINDOW_STEPS[WINDOW_STEPS.length - 1];
 }
 
@@ -50,7 +50,7 @@ export async function loadDeviceSeries(device, from, to, aggregate) {
 }
 
 /** Items (ordered by metric, ts) split into uPlot data per metric: [[ts...], [value...]]. */
-export function byMetric(items) {
+function byMetric(items) {
   const metrics = new Map();
   for (const item of items) {
     const data = metrics.get(item.metric) ?? [[], []];

@@ -14,7 +14,7 @@ function cell(text, className) {
 }
 
 /** "12 s ago", "3 min ago", "2 h ago", "4 d ago". */
-export function ago(ms) {
+function ago(ms) {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s} s ago`;
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
@@ -23,7 +23,7 @@ export function ago(ms) {
 }
 
 /** The devices in the latest values, newest first: id, last seen, values by metric. */
-export function devicesOf(points) {
+function devicesOf(points) {
   const devices = new Map();
   for (const point of points) {
     const device = devices.get(point.device) ?? { id: point.device, lastSeen: 0, values: [] };

@@ -1,13 +1,13 @@
 import { type FastifyBaseLogger, type FastifyInstance, fastify, LogController } from 'fastify';
-import type { Config } from '../../src/config/config-schema.js';
-import { TelemetryError } from '../../src/errors.js';
-import type { JwksRegistry } from '../../src/identity/jwks-registry.js';
-import type { TelemetryStore } from '../../src/store/telemetry-store.js';
-import { registerDashboardRoutes } from '../dashboard/dashboard-routes.js';
-import type { NodeCore } from '../node-core.js';
-import { registerQueryRoutes } from '../query/query-routes.js';
-import { registerIngestRoutes } from './ingest-routes.js';
-import { registerOpenApi } from './openapi.js';
+import type { Config } from '../src/config/config-schema.js';
+import { TelemetryError } from '../src/errors.js';
+import type { JwksRegistry } from '../src/identity/jwks-registry.js';
+import type { TelemetryStore } from '../src/store/telemetry-store.js';
+import { registerDashboardRoutes } from './dashboard/dashboard-routes.js';
+import { registerIngestRoutes } from './http/ingest-routes.js';
+import { registerOpenApi } from './http/openapi.js';
+import type { NodeCore } from './node-core.js';
+import { registerQueryRoutes } from './query/query-routes.js';
 
 /** Most signed messages one batch request may carry. */
 export const MAX_BATCH_MESSAGES = 1_000;
