@@ -146,7 +146,7 @@ export class BatchWriter {
       this.#events.batchWritten?.(size, (performance.now() - started) / 1000);
       for (const entry of batch) this.#settle(entry, undefined);
     } catch (error) {
-      const failure = toStoreError(error);
+      const failure = asStoreWriteFailure(error);
       this.#events.batchFailed?.(size, (performance.now() - started) / 1000, failure);
       if (failure.code === 'ERR_STORE_REJECTED' && batch.length > 1) {
         // One message's readings may poison a whole batch (a type conflict, say): write each
@@ -169,7 +169,12 @@ export class BatchWriter {
   }
 }
 
-function toStoreError(error: unknown): TelemetryError {
+/**
+ * What a failed `store.write` settles the batch's messages with: the store's own ERR_STORE_UNAVAILABLE or
+ * ERR_STORE_REJECTED as it is, anything else (another code, a bug in an adapter) as ERR_STORE_UNAVAILABLE, so
+ * devices keep the readings and send them again.
+ */
+function asStoreWriteFailure(error: unknown): TelemetryError {
   if (
     error instanceof TelemetryError &&
     (error.code === 'ERR_STORE_UNAVAILABLE' || error.code === 'ERR_STORE_REJECTED')

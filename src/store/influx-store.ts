@@ -78,7 +78,7 @@ export type InfluxStoreOptions = InfluxV2Options | InfluxV1Options;
  * `write` sends each batch as one HTTP request and never batches across calls. When the store answers that it is
  * briefly unavailable, the same batch is sent again a bounded number of times within a short budget (`maxRetries`,
  * `retryBudgetMs`; see `retryWrite`), so the write still settles within one device request's life; after that it
- * rejects with the last failure. See `toStoreError` for how failures map to error codes.
+ * rejects with the last failure. See `httpFailureToStoreError` for how failures map to error codes.
  *
  * VictoriaMetrics must run with `-dedup.minScrapeInterval=1ms`, otherwise a reading written twice is kept twice
  * (`-search.latencyOffset=0s` is recommended for other clients). On VictoriaMetrics the store does not meet the
