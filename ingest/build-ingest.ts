@@ -2,10 +2,10 @@ import { type FastifyBaseLogger, type FastifyInstance, fastify, LogController } 
 import type { Config } from '../src/config/config-schema.js';
 import { TelemetryError } from '../src/errors.js';
 import type { JwksRegistry } from '../src/identity/jwks-registry.js';
-import { BatchWriter } from '../src/pipeline/batch-writer.js';
+import { BatchWriter, batchPolicyOf } from '../src/pipeline/batch-writer.js';
 import { IngestPipeline } from '../src/pipeline/ingest-pipeline.js';
 import { RateLimiter } from '../src/pipeline/rate-limiter.js';
-import type { ProtocolLimits } from '../src/protocol/limits.js';
+import { limitsOf, type ProtocolLimits } from '../src/protocol/limits.js';
 import type { DeviceKeySource } from '../src/protocol/trusted-key.js';
 import type { TelemetryStore } from '../src/store/telemetry-store.js';
 import { registerDashboardRoutes } from './dashboard/dashboard-routes.js';
@@ -47,17 +47,6 @@ export interface IngestNode {
 /** Most signed messages one batch request may carry. */
 export const MAX_BATCH_MESSAGES = 1_000;
 
-/** The protocol limits a configuration sets. */
-export function limitsOf(config: Config): ProtocolLimits {
-  return {
-    maxMessageBytes: config.maxMessageBytes,
-    maxReadingsPerMessage: config.maxReadingsPerMessage,
-    maxValuesPerReading: config.maxValuesPerReading,
-    maxReadingAgeMs: config.maxReadingAgeSeconds * 1000,
-    maxFutureSkewMs: config.clockSkewSeconds * 1000,
-  };
-}
-
 /**
  * Builds an ingest node's pipeline and HTTP routes without listening
  * (fastify's build/listen split), so tests drive it through `app.inject()`.
@@ -66,15 +55,7 @@ export async function buildIngest(deps: IngestDeps): Promise<IngestNode> {
   const { config, store } = deps;
   const now = deps.now ?? Date.now;
   const metrics = new IngestMetrics({ processMetrics: deps.processMetrics ?? false });
-  const writer = new BatchWriter(
-    store,
-    {
-      maxBatchReadings: config.batchMaxReadings,
-      maxWaitMs: config.batchMaxWaitMs,
-      maxInflightReadings: config.maxInflightReadings,
-    },
-    metrics,
-  );
+  const writer = new BatchWriter(store, batchPolicyOf(config), metrics);
   metrics.observeInflight(() => writer.inflight);
   let draining = false;
   const limits = limitsOf(config);

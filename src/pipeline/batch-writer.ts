@@ -1,3 +1,5 @@
+import { CONFIG_DEFAULTS } from '../config/config-defaults.js';
+import type { Config } from '../config/config-schema.js';
 import { TelemetryError } from '../errors.js';
 import type { Reading } from '../protocol/message.js';
 import type { TelemetryStore } from '../store/telemetry-store.js';
@@ -15,10 +17,20 @@ export interface BatchPolicy {
   readonly overloadRetryAfterSeconds: number;
 }
 
+/** The part of a batch policy that is settings (TELEMETRY_BATCH_MAX_READINGS, ..._WAIT_MS, ..._INFLIGHT_READINGS). */
+export function batchPolicyOf(
+  config: Pick<Config, 'batchMaxReadings' | 'batchMaxWaitMs' | 'maxInflightReadings'>,
+): Pick<BatchPolicy, 'maxBatchReadings' | 'maxWaitMs' | 'maxInflightReadings'> {
+  return {
+    maxBatchReadings: config.batchMaxReadings,
+    maxWaitMs: config.batchMaxWaitMs,
+    maxInflightReadings: config.maxInflightReadings,
+  };
+}
+
+/** The settings' defaults, and the constants that are no settings. */
 export const DEFAULT_BATCH_POLICY: BatchPolicy = Object.freeze({
-  maxBatchReadings: 5_000,
-  maxWaitMs: 20,
-  maxInflightReadings: 100_000,
+  ...batchPolicyOf(CONFIG_DEFAULTS),
   maxConcurrentWrites: 4,
   overloadRetryAfterSeconds: 1,
 });
