@@ -1,5 +1,5 @@
 import type { Config } from '../src/config/config-schema.js';
-import { BatchWriter } from '../src/pipeline/batch-writer.js';
+import { BatchWriter, batchPolicyOf } from '../src/pipeline/batch-writer.js';
 import { IngestPipeline } from '../src/pipeline/ingest-pipeline.js';
 import { RateLimiter } from '../src/pipeline/rate-limiter.js';
 import type { ProtocolLimits } from '../src/protocol/limits.js';
@@ -40,15 +40,7 @@ export function buildNodeCore(deps: NodeCoreDeps): NodeCore {
   const { config } = deps;
   const now = deps.now ?? Date.now;
   const metrics = new IngestMetrics({ processMetrics: deps.processMetrics ?? false });
-  const writer = new BatchWriter(
-    deps.store,
-    {
-      maxBatchReadings: config.batchMaxReadings,
-      maxWaitMs: config.batchMaxWaitMs,
-      maxInflightReadings: config.maxInflightReadings,
-    },
-    metrics,
-  );
+  const writer = new BatchWriter(deps.store, batchPolicyOf(config), metrics);
   metrics.observeInflight(() => writer.inflight);
   let draining = false;
   const limits = limitsOf(config);

@@ -27,7 +27,19 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const logger = pino({
     level: config.logLevel,
     redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', 'password', 'token'],
+      // The store's secrets as settings (a config logged whole, or in part) and as adapter options.
+      paths: [
+        'req.headers.authorization',
+        'headers.authorization',
+        'password',
+        'token',
+        'influxPassword',
+        'influxToken',
+        '*.password',
+        '*.token',
+        '*.influxPassword',
+        '*.influxToken',
+      ],
       censor: '[redacted]',
     },
   });

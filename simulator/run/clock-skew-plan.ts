@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS } from '../../src/index.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import { chooseShare } from './choose-share.js';
 
@@ -9,8 +10,11 @@ export interface ClockTolerance {
   readonly pastMs: number;
 }
 
-/** The node defaults: 60 s ahead, 7 days behind (docs/PROTOCOL.md §6). */
-export const DEFAULT_CLOCK_TOLERANCE: ClockTolerance = Object.freeze({ futureMs: 60_000, pastMs: 7 * 86_400_000 });
+/** The node defaults, 60 s ahead and 7 days behind (docs/PROTOCOL.md §6), as DEFAULT_LIMITS has them. */
+export const DEFAULT_CLOCK_TOLERANCE: ClockTolerance = Object.freeze({
+  futureMs: DEFAULT_LIMITS.maxFutureSkewMs,
+  pastMs: DEFAULT_LIMITS.maxReadingAgeMs,
+});
 
 /** The code a node answers for a timestamp outside its window (docs/PROTOCOL.md §6). */
 export const OUT_OF_RANGE_CODE = 'ERR_TIMESTAMP_OUT_OF_RANGE';

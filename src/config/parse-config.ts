@@ -50,9 +50,29 @@ export function parseConfig(
   for (const name of Object.keys(env)) {
     if (name.startsWith('TELEMETRY_') && !known.has(name)) problems.push(`${name} is not a known setting`);
   }
-  if (problems.length === 0) problems.push(...crossCheck(result as Config));
+  let config = result as Config;
+  if (problems.length === 0) {
+    if (config.store === 'victoriametrics' && env.TELEMETRY_INFLUX_QUERY === 'influxql') {
+      problems.push(
+        'TELEMETRY_INFLUX_QUERY=influxql contradicts TELEMETRY_STORE=victoriametrics: VictoriaMetrics is queried through its own API',
+      );
+    }
+    config = withStoreNamed(config);
+    problems.push(...crossCheck(config));
+  }
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(result as Config);
+  return Object.freeze(config);
+}
+
+/**
+ * The old spelling of VictoriaMetrics, TELEMETRY_STORE=influxdb with TELEMETRY_INFLUX_QUERY=victoriametrics, as
+ * the new one: the rest of the node looks at `store` alone, and both spellings give the same configuration.
+ */
+function withStoreNamed(config: Config): Config {
+  if (config.store === 'victoriametrics' || (config.store === 'influxdb' && config.influxQuery === 'victoriametrics')) {
+    return { ...config, store: 'victoriametrics', influxQuery: 'victoriametrics' };
+  }
+  return config;
 }
 
 /** Rules that involve more than one setting. */
@@ -75,12 +95,25 @@ function crossCheck(config: Config): string[] {
       'TELEMETRY_MQTT_TLS_CERT and TELEMETRY_MQTT_TLS_KEY are required when TELEMETRY_MQTT_TLS_PORT is set',
     );
   }
-  if (config.store === 'influxdb' && config.influxUrl === '') {
-    problems.push('TELEMETRY_INFLUX_URL is required when TELEMETRY_STORE=influxdb');
+  if (config.store !== 'embedded' && config.influxUrl === '') {
+    problems.push(`TELEMETRY_INFLUX_URL is required when TELEMETRY_STORE=${config.store}`);
   }
   if (config.workers > 1 && config.store === 'embedded') {
     problems.push(
-      'TELEMETRY_WORKERS > 1 needs TELEMETRY_STORE=influxdb: the embedded store is one file for one process',
+      'TELEMETRY_WORKERS > 1 needs TELEMETRY_STORE=influxdb or victoriametrics: the embedded store is one file for one process',
+    );
+  }
+  if (config.influxToken !== '' && config.influxUsername !== '') {
+    problems.push(
+      'TELEMETRY_INFLUX_TOKEN and TELEMETRY_INFLUX_USERNAME exclude each other: set a token, or a username and password',
+    );
+  }
+  if (config.influxPassword !== '' && config.influxUsername === '') {
+    problems.push('TELEMETRY_INFLUX_PASSWORD needs TELEMETRY_INFLUX_USERNAME');
+  }
+  if (config.influxRetentionPolicy !== '' && (config.store !== 'influxdb' || config.influxApi !== 'v1')) {
+    problems.push(
+      'TELEMETRY_INFLUX_RETENTION_POLICY needs TELEMETRY_STORE=influxdb and TELEMETRY_INFLUX_API=v1 (on the v2 API the bucket stands for database and retention policy)',
     );
   }
   if (config.batchMaxReadings > config.maxInflightReadings) {

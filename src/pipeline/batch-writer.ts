@@ -1,3 +1,5 @@
+import { CONFIG_DEFAULTS } from '../config/config-defaults.js';
+import type { Config } from '../config/config-schema.js';
 import { TelemetryError } from '../errors.js';
 import type { Reading } from '../protocol/message.js';
 import type { TelemetryStore } from '../store/telemetry-store.js';
@@ -15,10 +17,20 @@ export interface BatchPolicy {
   readonly overloadRetryAfterSeconds: number;
 }
 
+/** The part of a batch policy that is settings (TELEMETRY_BATCH_MAX_READINGS, ..._WAIT_MS, ..._INFLIGHT_READINGS). */
+export function batchPolicyOf(
+  config: Pick<Config, 'batchMaxReadings' | 'batchMaxWaitMs' | 'maxInflightReadings'>,
+): Pick<BatchPolicy, 'maxBatchReadings' | 'maxWaitMs' | 'maxInflightReadings'> {
+  return {
+    maxBatchReadings: config.batchMaxReadings,
+    maxWaitMs: config.batchMaxWaitMs,
+    maxInflightReadings: config.maxInflightReadings,
+  };
+}
+
+/** The settings' defaults, and the constants that are no settings. */
 export const DEFAULT_BATCH_POLICY: BatchPolicy = Object.freeze({
-  maxBatchReadings: 5_000,
-  maxWaitMs: 20,
-  maxInflightReadings: 100_000,
+  ...batchPolicyOf(CONFIG_DEFAULTS),
   maxConcurrentWrites: 4,
   overloadRetryAfterSeconds: 1,
 });
@@ -146,7 +158,7 @@ export class BatchWriter {
       this.#events.batchWritten?.(size, (performance.now() - started) / 1000);
       for (const entry of batch) this.#settle(entry, undefined);
     } catch (error) {
-      const failure = toStoreError(error);
+      const failure = asStoreWriteFailure(error);
       this.#events.batchFailed?.(size, (performance.now() - started) / 1000, failure);
       if (failure.code === 'ERR_STORE_REJECTED' && batch.length > 1) {
         // One message's readings may poison a whole batch (a type conflict, say): write each
@@ -169,7 +181,12 @@ export class BatchWriter {
   }
 }
 
-function toStoreError(error: unknown): TelemetryError {
+/**
+ * What a failed `store.write` settles the batch's messages with: the store's own ERR_STORE_UNAVAILABLE or
+ * ERR_STORE_REJECTED as it is, anything else (another code, a bug in an adapter) as ERR_STORE_UNAVAILABLE, so
+ * devices keep the readings and send them again.
+ */
+function asStoreWriteFailure(error: unknown): TelemetryError {
   if (
     error instanceof TelemetryError &&
     (error.code === 'ERR_STORE_UNAVAILABLE' || error.code === 'ERR_STORE_REJECTED')

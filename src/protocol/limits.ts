@@ -1,6 +1,7 @@
+import { CONFIG_DEFAULTS } from '../config/config-defaults.js';
 import type { Config } from '../config/config-schema.js';
 
-/** The bounds a node enforces on every message. All are settings; these are the defaults. */
+/** The bounds a node enforces on every message. All are settings (see {@link limitsOf}). */
 export interface ProtocolLimits {
   /** Bytes of the compact JWS as received. */
   readonly maxMessageBytes: number;
@@ -12,16 +13,13 @@ export interface ProtocolLimits {
   readonly maxFutureSkewMs: number;
 }
 
-export const DEFAULT_LIMITS: ProtocolLimits = Object.freeze({
-  maxMessageBytes: 65_536,
-  maxReadingsPerMessage: 1_000,
-  maxValuesPerReading: 64,
-  maxReadingAgeMs: 7 * 24 * 3_600_000,
-  maxFutureSkewMs: 60_000,
-});
-
 /** The protocol limits a configuration sets. */
-export function limitsOf(config: Config): ProtocolLimits {
+export function limitsOf(
+  config: Pick<
+    Config,
+    'maxMessageBytes' | 'maxReadingsPerMessage' | 'maxValuesPerReading' | 'maxReadingAgeSeconds' | 'clockSkewSeconds'
+  >,
+): ProtocolLimits {
   return {
     maxMessageBytes: config.maxMessageBytes,
     maxReadingsPerMessage: config.maxReadingsPerMessage,
@@ -30,6 +28,9 @@ export function limitsOf(config: Config): ProtocolLimits {
     maxFutureSkewMs: config.clockSkewSeconds * 1000,
   };
 }
+
+/** The limits of a node with default settings (64 KiB, 1,000 readings of 64 values, 7 days back, 60 s ahead). */
+export const DEFAULT_LIMITS: ProtocolLimits = Object.freeze(limitsOf(CONFIG_DEFAULTS));
 
 /** Protocol version carried in every payload as `v`. */
 export const PROTOCOL_VERSION = 1;

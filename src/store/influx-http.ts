@@ -28,7 +28,7 @@ const GZIP_THRESHOLD = 1_000;
 
 /**
  * Requests to an InfluxDB-compatible server through the influxdb-client transport, with every failure turned
- * into a TelemetryError by {@link toStoreError}.
+ * into a TelemetryError by {@link httpFailureToStoreError}.
  *
  * Writes go through `transport.request` rather than a WriteApi: a WriteApi buffers lines, retries in the
  * background and, with `flush()`, reports the fate of whatever was buffered, not of one batch. One `request` is
@@ -75,7 +75,7 @@ export class InfluxHttp {
       });
       return answer;
     } catch (error) {
-      throw toStoreError(error);
+      throw httpFailureToStoreError(error);
     }
   }
 }
@@ -92,7 +92,7 @@ const MISCONFIGURED = new Set([401, 403, 404]);
  * - Everything else (408, 429, 5xx, timeouts, refused or reset connections) may succeed later:
  *   ERR_STORE_UNAVAILABLE, with the server's Retry-After, in seconds, when it sent one.
  */
-export function toStoreError(error: unknown): TelemetryError {
+export function httpFailureToStoreError(error: unknown): TelemetryError {
   if (error instanceof TelemetryError) return error;
   if (error instanceof HttpError) {
     const status = error.statusCode;

@@ -26,20 +26,21 @@ interface CommonOptions {
   /** Write bodies sent as they are (`none`, when omitted) or gzipped; see StoreCompression. */
   readonly compression?: StoreCompression;
   /**
-   * How to query: `influxql` (InfluxDB 1.x, 2.x through a DBRP mapping, 3.x) or `victoriametrics` (its own
-   * export and query API; see the class documentation for the server flags it needs).
+   * Which server this is, and so how to query it: `influxql` (InfluxDB 1.x, 2.x through a DBRP mapping, 3.x) or
+   * `victoriametrics` (its own export and query API, and its line protocol quirks; VictoriaMetricsStore sets it).
    */
   readonly queryMode: 'influxql' | 'victoriametrics';
   /**
    * Times a write that failed as ERR_STORE_UNAVAILABLE (a 429, a 5xx, a timeout, a refused connection) is sent
-   * again before `write` rejects; 2 when omitted, 0 for none. Answers that waiting cannot fix (400, 401, 403, 404,
-   * 413, 422, ...) are never retried.
+   * again before `write` rejects; 0 for none; DEFAULT_RETRY_POLICY's when omitted (TELEMETRY_STORE_WRITE_RETRIES).
+   * Answers that waiting cannot fix (400, 401, 403, 404, 413, 422, ...) are never retried.
    */
   readonly maxRetries?: number;
   /**
-   * No retry starts later than this many milliseconds after the write began; 3000 when omitted. A retry waits the
-   * server's Retry-After when it sent one, and the write gives up at once, reporting that Retry-After, when the wait
-   * would not fit; otherwise it waits about 100 ms, then 400 ms (jittered).
+   * No retry starts later than this many milliseconds after the write began; DEFAULT_RETRY_POLICY's when omitted
+   * (TELEMETRY_STORE_RETRY_BUDGET_MS). A retry waits the server's Retry-After when it sent one, and the write gives
+   * up at once, reporting that Retry-After, when the wait would not fit; otherwise it waits about 100 ms, then
+   * 400 ms (jittered).
    */
   readonly retryBudgetMs?: number;
 }
@@ -78,22 +79,11 @@ export type InfluxStoreOptions = InfluxV2Options | InfluxV1Options;
  * `write` sends each batch as one HTTP request and never batches across calls. When the store answers that it is
  * briefly unavailable, the same batch is sent again a bounded number of times within a short budget (`maxRetries`,
  * `retryBudgetMs`; see `retryWrite`), so the write still settles within one device request's life; after that it
- * rejects with the last failure. See `toStoreError` for how failures map to error codes.
+ * rejects with the last failure. See `httpFailureToStoreError` for how failures map to error codes.
  *
- * VictoriaMetrics must run with `-dedup.minScrapeInterval=1ms`, otherwise a reading written twice is kept twice
- * (`-search.latencyOffset=0s` is recommended for other clients). On VictoriaMetrics the store does not meet the
- * whole TelemetryStore contract: names with a double quote are refused (its parser misreads them), writes become
- * searchable about a second after they are accepted, invalid lines are dropped without an error, and values and
- * conflicting writes are kept as follows.
- *
- * VictoriaMetrics values and conflicts (as observed on 1.79.5):
- * - Precision: a value keeps about 12 significant decimal digits (0.1 + 0.2 reads back as 0.3, 1/3 as
- *   0.333333333333); negative zero and subnormals read back as 0. The values of one series stored together share
- *   one decimal exponent (an int64 mantissa each), so a value much smaller than others beside it loses digits:
- *   next to 1e12, 1/3 reads back as 0.333333; next to 1e300, 0.3 reads back as 0.
- * - Conflicts: of different values written for the same device, metric and millisecond the server keeps one, by
- *   no rule the writer controls: neither the last written nor the largest, and which one can vary between runs
- *   and change when parts merge. (Versions with the fix for VictoriaMetrics issue #3333 keep the largest value.)
+ * On VictoriaMetrics (`queryMode: 'victoriametrics'`, which `VictoriaMetricsStore` sets) the store does not meet
+ * the whole TelemetryStore contract: `VICTORIA_METRICS_DIFFERENCES` (victoria-metrics-store.ts) says how, and which
+ * server flags it needs.
  *
  * @example
  * ```ts

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CONFIG_DEFAULTS } from '../config/config-defaults.js';
 import { TelemetryError } from '../errors.js';
 
 /**
@@ -17,10 +18,13 @@ export interface RetryPolicy {
   readonly backoffFactor: number;
 }
 
-/** Two retries within 3 s, after about 100 ms and 400 ms (or the store's Retry-After, when it fits). */
+/**
+ * Two retries within 3 s (TELEMETRY_STORE_WRITE_RETRIES, TELEMETRY_STORE_RETRY_BUDGET_MS), after about 100 ms and
+ * 400 ms (or the store's Retry-After, when it fits).
+ */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
-  maxRetries: 2,
-  retryBudgetMs: 3_000,
+  maxRetries: CONFIG_DEFAULTS.storeWriteRetries,
+  retryBudgetMs: CONFIG_DEFAULTS.storeRetryBudgetMs,
   baseDelayMs: 100,
   backoffFactor: 4,
 });

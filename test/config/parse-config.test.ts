@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/parse-config.js';
+import { CONFIG_DEFAULTS } from '../../src/config/config-defaults.js';
+import { listSettings, parseConfig } from '../../src/config/parse-config.js';
 import { parseDuration } from '../../src/config/parse-duration.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -59,6 +60,122 @@ describe('parseConfig', () => {
     expect(problemsOf({ TELEMETRY_KEY_REGISTRY: '', TELEMETRY_CREDENTIAL_ISSUERS: '' })[0]).toMatch(/trust no device/);
     expect(problemsOf({ TELEMETRY_KEY_REGISTRY: 'http://keys.example.com/jwks' })[0]).toMatch(/https/);
     expect(problemsOf({ TELEMETRY_MQTT_TLS_PORT: '8883' })[0]).toMatch(/TLS_CERT/);
+  });
+});
+
+describe('CONFIG_DEFAULTS', () => {
+  it('is the configuration of a node with nothing set, frozen', () => {
+    expect(CONFIG_DEFAULTS).toEqual(parseConfig({}));
+    expect(Object.isFrozen(CONFIG_DEFAULTS)).toBe(true);
+  });
+
+  it("holds each setting at its schema's default", () => {
+    for (const { key, schema } of listSettings()) expect(CONFIG_DEFAULTS[key]).toBe(schema.default);
+  });
+});
+
+describe('store settings', () => {
+  const influx = { TELEMETRY_STORE: 'influxdb', TELEMETRY_INFLUX_URL: 'http://127.0.0.1:8086' };
+
+  it('has defaults for the request timeout, write retries and retry budget, and no credentials', () => {
+    expect(parseConfig({})).toMatchObject({
+      storeTimeoutMs: 10_000,
+      storeWriteRetries: 2,
+      storeRetryBudgetMs: 3_000,
+      influxUsername: '',
+      influxPassword: '',
+      influxRetentionPolicy: '',
+    });
+  });
+
+  it('reads InfluxDB 1.x credentials, a retention policy, the timeout and the retries', () => {
+    const config = parseConfig({
+      ...influx,
+      TELEMETRY_INFLUX_API: 'v1',
+      TELEMETRY_INFLUX_USERNAME: 'ingest',
+      TELEMETRY_INFLUX_PASSWORD: 's3cret',
+      TELEMETRY_INFLUX_RETENTION_POLICY: 'four_weeks',
+      TELEMETRY_STORE_TIMEOUT_MS: '2500',
+      TELEMETRY_STORE_WRITE_RETRIES: '0',
+      TELEMETRY_STORE_RETRY_BUDGET_MS: '500',
+    });
+    expect(config).toMatchObject({
+      influxUsername: 'ingest',
+      influxPassword: 's3cret',
+      influxRetentionPolicy: 'four_weeks',
+      storeTimeoutMs: 2_500,
+      storeWriteRetries: 0,
+      storeRetryBudgetMs: 500,
+    });
+  });
+
+  it.each([
+    ['TELEMETRY_STORE_TIMEOUT_MS', '0', 'an integer from 1 to 600000'],
+    ['TELEMETRY_STORE_TIMEOUT_MS', '10s', 'an integer from 1 to 600000'],
+    ['TELEMETRY_STORE_WRITE_RETRIES', '-1', 'an integer from 0 to 10'],
+    ['TELEMETRY_STORE_WRITE_RETRIES', '11', 'an integer from 0 to 10'],
+    ['TELEMETRY_STORE_RETRY_BUDGET_MS', 'soon', 'an integer from 0 to 60000'],
+    ['TELEMETRY_STORE', 'influx', 'one of embedded, influxdb, victoriametrics'],
+  ])('names %s when it is %j', (name, value, expected) => {
+    expect(problemsOf({ ...influx, [name]: value })).toEqual([
+      `${name} must be ${expected}, got ${JSON.stringify(value)}`,
+    ]);
+  });
+
+  it('never echoes a password in a problem', () => {
+    const problems = problemsOf({ TELEMETRY_INFLUX_PASSWORD: 'hunter2', TELEMETRY_INFLUX_TOKEN: 't' });
+    expect(problems).toEqual(['TELEMETRY_INFLUX_PASSWORD needs TELEMETRY_INFLUX_USERNAME']);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  it('refuses a token together with a username, and a retention policy outside the InfluxDB v1 API', () => {
+    expect(problemsOf({ ...influx, TELEMETRY_INFLUX_TOKEN: 't', TELEMETRY_INFLUX_USERNAME: 'u' })).toEqual([
+      'TELEMETRY_INFLUX_TOKEN and TELEMETRY_INFLUX_USERNAME exclude each other: set a token, or a username and password',
+    ]);
+    expect(problemsOf({ ...influx, TELEMETRY_INFLUX_RETENTION_POLICY: 'rp' })[0]).toMatch(
+      /^TELEMETRY_INFLUX_RETENTION_POLICY needs TELEMETRY_STORE=influxdb and TELEMETRY_INFLUX_API=v1/,
+    );
+    expect(
+      problemsOf({
+        ...influx,
+        TELEMETRY_STORE: 'victoriametrics',
+        TELEMETRY_INFLUX_API: 'v1',
+        TELEMETRY_INFLUX_RETENTION_POLICY: 'rp',
+      })[0],
+    ).toMatch(/^TELEMETRY_INFLUX_RETENTION_POLICY needs TELEMETRY_STORE=influxdb/);
+  });
+
+  it('accepts VictoriaMetrics by its own name and by the old spelling, with the same configuration', () => {
+    const url = { TELEMETRY_INFLUX_URL: 'http://127.0.0.1:8428' };
+    const byName = parseConfig({ ...url, TELEMETRY_STORE: 'victoriametrics' });
+    const oldSpelling = parseConfig({ ...url, TELEMETRY_STORE: 'influxdb', TELEMETRY_INFLUX_QUERY: 'victoriametrics' });
+    expect(byName.store).toBe('victoriametrics');
+    expect(oldSpelling).toEqual(byName);
+    expect(parseConfig(url, { store: 'victoriametrics' }).store).toBe('victoriametrics');
+    expect(parseConfig({ ...url, TELEMETRY_STORE: 'influxdb' }).store).toBe('influxdb');
+  });
+
+  it('names TELEMETRY_INFLUX_URL as required for either server, and refuses a contradicting query dialect', () => {
+    expect(problemsOf({ TELEMETRY_STORE: 'victoriametrics' })).toEqual([
+      'TELEMETRY_INFLUX_URL is required when TELEMETRY_STORE=victoriametrics',
+    ]);
+    expect(
+      problemsOf({
+        TELEMETRY_STORE: 'victoriametrics',
+        TELEMETRY_INFLUX_URL: 'http://127.0.0.1:8428',
+        TELEMETRY_INFLUX_QUERY: 'influxql',
+      }),
+    ).toEqual([
+      'TELEMETRY_INFLUX_QUERY=influxql contradicts TELEMETRY_STORE=victoriametrics: VictoriaMetrics is queried through its own API',
+    ]);
+  });
+
+  it('lets several workers share an external store only', () => {
+    expect(problemsOf({ TELEMETRY_WORKERS: '2' })).toEqual([
+      'TELEMETRY_WORKERS > 1 needs TELEMETRY_STORE=influxdb or victoriametrics: the embedded store is one file for one process',
+    ]);
+    expect(problemsOf({ ...influx, TELEMETRY_WORKERS: '2' })).toEqual([]);
+    expect(problemsOf({ ...influx, TELEMETRY_STORE: 'victoriametrics', TELEMETRY_WORKERS: '2' })).toEqual([]);
   });
 });
 

@@ -1,12 +1,14 @@
 import { HttpError } from '@influxdata/influxdb-client';
 import { describe, expect, it } from 'vitest';
 import { TelemetryError } from '../../src/errors.js';
-import { isTransientStoreError, toStoreError } from '../../src/store/influx-http.js';
+import { httpFailureToStoreError, isTransientStoreError } from '../../src/store/influx-http.js';
 import { DEFAULT_RETRY_POLICY, decideRetry, type RetryDeps, retryWrite } from '../../src/store/retry-write.js';
 
 /** A failed write as InfluxHttp reports it: an HTTP answer with its status and headers. */
 function answered(status: number, headers: Record<string, string> = {}): TelemetryError {
-  return toStoreError(new HttpError(status, 'status', '', headers['retry-after'], 'text/plain', undefined, headers));
+  return httpFailureToStoreError(
+    new HttpError(status, 'status', '', headers['retry-after'], 'text/plain', undefined, headers),
+  );
 }
 
 /**

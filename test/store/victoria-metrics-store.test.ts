@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../../src/protocol/message.js';
 import { InfluxStore, type InfluxStoreOptions } from '../../src/store/influx-store.js';
 import type { TelemetryStore } from '../../src/store/telemetry-store.js';
+import { VICTORIA_METRICS_DIFFERENCES } from '../../src/store/victoria-metrics-store.js';
 import { pollUntil } from '../support/poll-until.js';
 import {
   startVictoriaMetrics,
@@ -12,7 +13,8 @@ import { describeStoreContract, type StoreCapabilities } from './store-contract.
 import { AROUND_BASE, BASE, readingsQuery, uniqueDevice } from './store-fixtures.js';
 
 /**
- * What VictoriaMetrics 1.79 keeps of the contract.
+ * What VictoriaMetrics 1.79 keeps of the contract, as VICTORIA_METRICS_DIFFERENCES states it (12 significant digits,
+ * any written value kept); the contract suite checks the statement.
  * - About 12 significant digits of a value alone in its series (see the precision tests below; the values of one
  *   series stored together share one decimal exponent, which costs small values beside large ones their digits).
  * - With `-dedup.minScrapeInterval=1ms`, one of the values written for the same series and millisecond, by no
@@ -22,8 +24,8 @@ import { AROUND_BASE, BASE, readingsQuery, uniqueDevice } from './store-fixtures
  *   (VictoriaMetrics issue #3333), which `largest-value-wins` would declare.
  */
 const VICTORIA_METRICS_CAPABILITIES: StoreCapabilities = {
-  significantDigits: 12,
-  conflictingValues: 'any-written-value',
+  significantDigits: VICTORIA_METRICS_DIFFERENCES.significantDigits,
+  conflictingValues: VICTORIA_METRICS_DIFFERENCES.conflictingValues,
 };
 
 function optionsFor(server: VictoriaMetricsServer, api: 'v1' | 'v2'): InfluxStoreOptions {

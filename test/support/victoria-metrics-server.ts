@@ -1,6 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { VICTORIA_METRICS_DIFFERENCES } from '../../src/store/victoria-metrics-store.js';
 import { freePort, requireBinary, runServerProcess, type TestServer } from './server-process.js';
 
 /** A running single-node VictoriaMetrics. */
@@ -22,8 +23,8 @@ export interface VictoriaMetricsServer extends TestServer {
  * are dropped without an error.
  */
 export const VICTORIA_METRICS_STORE_FLAGS: readonly string[] = [
-  '-dedup.minScrapeInterval=1ms',
-  '-search.latencyOffset=0s',
+  ...VICTORIA_METRICS_DIFFERENCES.requiredFlags,
+  ...VICTORIA_METRICS_DIFFERENCES.recommendedFlags,
 ];
 
 /**
