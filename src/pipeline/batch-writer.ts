@@ -29,7 +29,7 @@ export function batchPolicyOf(
 }
 
 /** The settings' defaults, and the constants that are no settings. */
-export const DEFAULT_BATCH_POLICY: BatchPolicy = Object.freeze({
+const DEFAULT_BATCH_POLICY: BatchPolicy = Object.freeze({
   ...batchPolicyOf(CONFIG_DEFAULTS),
   maxConcurrentWrites: 4,
   overloadRetryAfterSeconds: 1,

@@ -135,7 +135,7 @@ function isTimeout(error: unknown): boolean {
 }
 
 /** Parses a Retry-After header (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) into whole seconds. */
-export function parseRetryAfter(header: string | string[] | undefined, now = Date.now()): number | undefined {
+function parseRetryAfter(header: string | string[] | undefined, now = Date.now()): number | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   if (value === undefined) return undefined;
   const trimmed = value.trim();

@@ -9,19 +9,19 @@ function refuseControlCharacters(value: string): void {
 }
 
 /** Quotes an InfluxQL identifier: `"` and `\` are escaped with a backslash (InfluxQL spec, "Identifiers"). */
-export function quoteIdentifier(name: string): string {
+function quoteIdentifier(name: string): string {
   refuseControlCharacters(name);
   return `"${name.replace(/[\\"]/g, (character) => `\\${character}`)}"`;
 }
 
 /** Quotes an InfluxQL string literal: `'` and `\` are escaped with a backslash (InfluxQL spec, "Strings"). */
-export function quoteString(value: string): string {
+function quoteString(value: string): string {
   refuseControlCharacters(value);
   return `'${value.replace(/[\\']/g, (character) => `\\${character}`)}'`;
 }
 
 /** An InfluxQL regular expression literal matching names that start with `prefix`, every character taken literally. */
-export function prefixRegex(prefix: string): string {
+function prefixRegex(prefix: string): string {
   refuseControlCharacters(prefix);
   return `/^${prefix.replace(/[\\^$.*+?()[\]{}|/]/g, (character) => `\\${character}`)}/`;
 }

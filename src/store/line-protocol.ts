@@ -56,7 +56,7 @@ export const escapeKey: (name: string) => string = escaper(/[\\,= ]/g);
  * without an `i` suffix the field is a float even when the value is a whole number (`21`, not `21i`). Throws ERR_STORE_REJECTED for NaN and infinities,
  * which line protocol cannot carry.
  */
-export function formatFloat(value: number): string {
+function formatFloat(value: number): string {
   if (!Number.isFinite(value)) {
     throw new TelemetryError('ERR_STORE_REJECTED', 'a value is not a finite number');
   }

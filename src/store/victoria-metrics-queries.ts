@@ -15,7 +15,7 @@ export interface VictoriaMetricsNaming {
 }
 
 /** Quotes a MetricsQL label value: a double-quoted string with `\` and `"` escaped. */
-export function quoteLabelValue(value: string): string {
+function quoteLabelValue(value: string): string {
   if (hasControlCharacter(value)) {
     throw new TelemetryError('ERR_STORE_REJECTED', 'a name in a query holds a control character');
   }

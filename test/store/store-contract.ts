@@ -43,7 +43,7 @@ export interface StoreCapabilities {
 }
 
 /** The full contract: float64 values kept exactly, and the last value written for a key kept. */
-export const FULL_CAPABILITIES: StoreCapabilities = {
+const FULL_CAPABILITIES: StoreCapabilities = {
   significantDigits: 'exact',
   conflictingValues: 'last-write-wins',
 };

@@ -10,7 +10,7 @@ import type {
   WindowPoint,
 } from '../../src/store/telemetry-store.js';
 
-export const HOUR = 3_600_000;
+const HOUR = 3_600_000;
 
 /**
  * A whole hour three hours ago: recent enough for any retention policy, and
@@ -38,7 +38,7 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : 1;
 }
 
-export function byDeviceMetricTime(a: StoredPoint, b: StoredPoint): number {
+function byDeviceMetricTime(a: StoredPoint, b: StoredPoint): number {
   return compareText(a.device, b.device) || compareText(a.metric, b.metric) || a.ts - b.ts;
 }
 
