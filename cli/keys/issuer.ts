@@ -2,9 +2,9 @@ import { generateKey, newKeyId } from '../../src/identity/generate-key.js';
 import { addRegistryKey, readRegistryFile } from '../../src/identity/registry-file.js';
 import { isKeyId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
+import type { KeysSubcommand } from '../subcommand.js';
 import { writeSecretFile } from './key-file.js';
 import { failsAs } from './keys-failure.js';
-import type { KeysSubcommand } from './keys-subcommand.js';
 
 /** Issuer key sets name no device. */
 const ISSUER_SET = { requireSub: false } as const;

@@ -1,8 +1,8 @@
 import { type Command, type CommandIo, UsageError } from '../command.js';
+import { type KeysSubcommand, parseSubcommandArgs, subcommandHelp } from '../subcommand.js';
 import { generateSubcommand } from './generate.js';
 import { issuerCreateSubcommand } from './issuer.js';
 import { KeysFailure } from './keys-failure.js';
-import { type KeysSubcommand, parseSubcommandArgs, subcommandHelp } from './keys-subcommand.js';
 import { registryAddSubcommand, registryListSubcommand, registryRemoveSubcommand } from './registry.js';
 import { connectTokenSubcommand, signSubcommand } from './sign.js';
 import { credentialSubcommand, operatorTokenSubcommand } from './tokens.js';

@@ -2,9 +2,9 @@ import type { RegistryKey } from '../../src/identity/jwks-registry.js';
 import { addRegistryKey, readRegistryFile, removeRegistryKeys } from '../../src/identity/registry-file.js';
 import { isDeviceId, isKeyId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
+import type { KeysOption, KeysSubcommand } from '../subcommand.js';
 import { readKeyFile } from './key-file.js';
 import { failsAs, KeysFailure } from './keys-failure.js';
-import type { KeysOption, KeysSubcommand } from './keys-subcommand.js';
 
 const REGISTRY_OPTION: KeysOption = {
   name: 'registry',

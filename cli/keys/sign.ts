@@ -4,10 +4,10 @@ import { deviceSignerFromJwk } from '../../src/protocol/device-signer.js';
 import { isMetricName } from '../../src/protocol/names.js';
 import { signMessage } from '../../src/protocol/sign-message.js';
 import { UsageError } from '../command.js';
+import type { KeysOption, KeysSubcommand } from '../subcommand.js';
+import type { KeysArgs } from '../subcommand-args.js';
 import { readKeyFile, readTextFile } from './key-file.js';
-import type { KeysArgs } from './keys-args.js';
 import { failsAs, KeysFailure } from './keys-failure.js';
-import type { KeysOption, KeysSubcommand } from './keys-subcommand.js';
 
 const KEY_OPTION: KeysOption = {
   name: 'key',

@@ -1,9 +1,9 @@
 import { issueCredential } from '../../src/identity/issue-credential.js';
 import { isOperatorScope, issueOperatorToken } from '../../src/identity/operator-token.js';
 import { UsageError } from '../command.js';
+import type { KeysOption, KeysSubcommand } from '../subcommand.js';
 import { readKeyFile, writeSecretFile } from './key-file.js';
 import { failsAs } from './keys-failure.js';
-import type { KeysOption, KeysSubcommand } from './keys-subcommand.js';
 
 const ISSUER_OPTION: KeysOption = {
   name: 'issuer',

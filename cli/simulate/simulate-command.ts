@@ -30,8 +30,8 @@ import { parseDuration } from '../../src/config/parse-duration.js';
 import { DEFAULT_LIMITS, DEFAULT_TOKEN_AUDIENCE } from '../../src/index.js';
 import { openStore } from '../../src/store/open-store.js';
 import { type Command, type CommandIo, UsageError } from '../command.js';
-import type { KeysArgs } from '../keys/keys-args.js';
-import { type KeysSubcommand, parseSubcommandArgs, subcommandHelp } from '../keys/keys-subcommand.js';
+import { type KeysSubcommand, parseSubcommandArgs, subcommandHelp } from '../subcommand.js';
+import type { KeysArgs } from '../subcommand-args.js';
 
 /** A `telemetry simulate` subcommand: the keys subcommand shape, with an exit code. */
 interface SimulateSubcommand extends Omit<KeysSubcommand, 'run'> {

@@ -1,6 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
-import { type CommandIo, parseCommandArgs } from '../command.js';
-import { KeysArgs, type OptionValues } from './keys-args.js';
+import { type CommandIo, parseCommandArgs } from './command.js';
+import { KeysArgs, type OptionValues } from './subcommand-args.js';
 
 /** One option of a `telemetry keys` subcommand: the parser and the help text both read it. */
 export interface KeysOption {

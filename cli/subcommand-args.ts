@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { parseDuration } from '../../src/config/parse-duration.js';
-import { type DeviceAlgorithm, isDeviceAlgorithm } from '../../src/protocol/device-algorithm.js';
-import { required, UsageError } from '../command.js';
+import { parseDuration } from '../src/config/parse-duration.js';
+import { type DeviceAlgorithm, isDeviceAlgorithm } from '../src/protocol/device-algorithm.js';
+import { required, UsageError } from './command.js';
 
 /** Option values as parseArgs returns them. */
 export type OptionValues = Readonly<Record<string, string | boolean | ReadonlyArray<string | boolean> | undefined>>;
