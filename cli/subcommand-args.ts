@@ -7,10 +7,10 @@ import { required, UsageError } from './command.js';
 export type OptionValues = Readonly<Record<string, string | boolean | ReadonlyArray<string | boolean> | undefined>>;
 
 /**
- * The parsed options of one `telemetry keys` subcommand, read by name with the
- * checks the subcommands share; every bad value is a UsageError naming its option.
+ * The parsed options of one subcommand, read by name with the checks the
+ * subcommands share; every bad value is a UsageError naming its option.
  */
-export class KeysArgs {
+export class SubcommandArgs {
   readonly #values: OptionValues;
   readonly #cwd: string;
 

@@ -2,7 +2,7 @@ import { generateKey, newKeyId } from '../../src/identity/generate-key.js';
 import { addRegistryKey, readRegistryFile } from '../../src/identity/registry-file.js';
 import { isKeyId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
-import type { KeysSubcommand } from '../subcommand.js';
+import type { Subcommand } from '../subcommand.js';
 import { writeSecretFile } from './key-file.js';
 import { failsAs } from './keys-failure.js';
 
@@ -10,7 +10,7 @@ import { failsAs } from './keys-failure.js';
 const ISSUER_SET = { requireSub: false } as const;
 
 /** `telemetry keys issuer create`: a fleet or operator issuer key pair. */
-export const issuerCreateSubcommand: KeysSubcommand = {
+export const issuerCreateSubcommand: Subcommand = {
   name: 'issuer create',
   summary: 'Create a fleet or operator issuer key pair',
   details: [

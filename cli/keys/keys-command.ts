@@ -1,5 +1,5 @@
 import { type Command, type CommandIo, UsageError } from '../command.js';
-import { type KeysSubcommand, parseSubcommandArgs, subcommandHelp } from '../subcommand.js';
+import { parseSubcommandArgs, type Subcommand, subcommandHelp } from '../subcommand.js';
 import { generateSubcommand } from './generate.js';
 import { issuerCreateSubcommand } from './issuer.js';
 import { KeysFailure } from './keys-failure.js';
@@ -7,7 +7,7 @@ import { registryAddSubcommand, registryListSubcommand, registryRemoveSubcommand
 import { connectTokenSubcommand, signSubcommand } from './sign.js';
 import { credentialSubcommand, operatorTokenSubcommand } from './tokens.js';
 
-const SUBCOMMANDS: readonly KeysSubcommand[] = [
+const SUBCOMMANDS: readonly Subcommand[] = [
   generateSubcommand,
   registryAddSubcommand,
   registryRemoveSubcommand,
@@ -45,7 +45,7 @@ function overview(group: string): string {
 }
 
 /** The subcommand `argv` starts with (one or two words) and the words after its name. */
-function findSubcommand(argv: readonly string[]): { subcommand: KeysSubcommand; rest: readonly string[] } | undefined {
+function findSubcommand(argv: readonly string[]): { subcommand: Subcommand; rest: readonly string[] } | undefined {
   for (const subcommand of SUBCOMMANDS) {
     const words = subcommand.name.split(' ');
     if (words.every((word, i) => argv[i] === word)) return { subcommand, rest: argv.slice(words.length) };
@@ -84,7 +84,7 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   }
   const { subcommand, rest } = found;
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout(subcommandHelp(subcommand));
+    io.stdout(subcommandHelp('keys', subcommand));
     return 0;
   }
   try {

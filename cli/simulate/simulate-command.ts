@@ -30,18 +30,16 @@ import { parseDuration } from '../../src/config/parse-duration.js';
 import { DEFAULT_LIMITS, DEFAULT_TOKEN_AUDIENCE } from '../../src/index.js';
 import { openStore } from '../../src/store/open-store.js';
 import { type Command, type CommandIo, UsageError } from '../command.js';
-import { type KeysSubcommand, parseSubcommandArgs, subcommandHelp } from '../subcommand.js';
-import type { KeysArgs } from '../subcommand-args.js';
+import { parseSubcommandArgs, type Subcommand, subcommandHelp } from '../subcommand.js';
+import type { SubcommandArgs } from '../subcommand-args.js';
 
-/** A `telemetry simulate` subcommand: the keys subcommand shape, with an exit code. */
-interface SimulateSubcommand extends Omit<KeysSubcommand, 'run'> {
-  readonly run: (args: KeysArgs, io: CommandIo) => Promise<number>;
-}
+/** A `telemetry simulate` subcommand resolves to its exit code. */
+type SimulateSubcommand = Subcommand<number>;
 
 const SUMMARY = 'Simulate fleets of devices that sign and send realistic readings, and report what was stored';
 
 /** A duration option (`500ms` is not one; `0`, `45s`, `15m`) in milliseconds. */
-function durationMs(args: KeysArgs, name: string): number {
+function durationMs(args: SubcommandArgs, name: string): number {
   const text = args.string(name);
   const seconds = parseDuration(text);
   if (seconds === undefined)
@@ -50,7 +48,7 @@ function durationMs(args: KeysArgs, name: string): number {
 }
 
 /** A number option within [min, max]. */
-function numberOption(args: KeysArgs, name: string, min: number, max: number): number {
+function numberOption(args: SubcommandArgs, name: string, min: number, max: number): number {
   const text = args.string(name);
   const value = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || value < min || value > max) {
@@ -59,7 +57,7 @@ function numberOption(args: KeysArgs, name: string, min: number, max: number): n
   return value;
 }
 
-function positiveInteger(args: KeysArgs, name: string, fallback: number, max: number): number {
+function positiveInteger(args: SubcommandArgs, name: string, fallback: number, max: number): number {
   const value = args.integer(name, fallback);
   if (value < 1 || value > max) throw new UsageError(`--${name} must be from 1 to ${max}, got ${value}`);
   return value;
@@ -342,7 +340,7 @@ interface SourceChoice {
   open(): Promise<{ source: ReadingsSource; close(): Promise<void> }>;
 }
 
-function readingsSource(args: KeysArgs, io: CommandIo): SourceChoice {
+function readingsSource(args: SubcommandArgs, io: CommandIo): SourceChoice {
   const token = args.optional('token') ?? io.env.TELEMETRY_TOKEN;
   if (token !== undefined) {
     const url = args.optional('url') ?? io.env.TELEMETRY_URL ?? 'http://127.0.0.1:8080';
@@ -446,12 +444,6 @@ function overview(): string {
   ].join('\n');
 }
 
-/** The help of a subcommand, in the layout of the keys subcommands. */
-function help(subcommand: SimulateSubcommand): string {
-  const text = subcommandHelp({ ...subcommand, run: async () => undefined });
-  return text.replace('Usage: telemetry keys ', 'Usage: telemetry simulate ');
-}
-
 async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined) {
@@ -468,11 +460,11 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout(help(subcommand));
+    io.stdout(subcommandHelp('simulate', subcommand));
     return 0;
   }
   try {
-    return await subcommand.run(parseSubcommandArgs({ ...subcommand, run: async () => undefined }, rest, io.cwd), io);
+    return await subcommand.run(parseSubcommandArgs(subcommand, rest, io.cwd), io);
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(
