@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import { type CommandIo, parseCommandArgs } from './command.js';
+import type { SubcommandEntry } from './dispatch-subcommands.js';
 import { type OptionValues, SubcommandArgs } from './subcommand-args.js';
 
 /** One option of a subcommand (`telemetry keys generate`): the parser and the help text both read it. */
@@ -32,7 +33,7 @@ export interface Subcommand<Result = void> {
   readonly usage?: string;
   readonly options: readonly SubcommandOption[];
   readonly example: string;
-  /** Does the work, writing results through `io`; throws UsageError or its command's failure (KeysFailure). */
+  /** Does the work, writing results through `io`; throws UsageError or a CommandFailure. */
   readonly run: (args: SubcommandArgs, io: CommandIo) => Promise<Result>;
 }
 
@@ -116,4 +117,20 @@ export function subcommandHelp(command: string, subcommand: Omit<Subcommand, 'ru
     `  ${subcommand.example}`,
     '',
   ].join('\n');
+}
+
+/**
+ * The dispatcher's entry for `subcommand` of `command`: its help rendered from
+ * its options, the words after its name parsed by them.
+ */
+export function subcommandEntry<Result>(command: string, subcommand: Subcommand<Result>): SubcommandEntry {
+  return {
+    name: subcommand.name,
+    summary: subcommand.summary,
+    help: () => subcommandHelp(command, subcommand),
+    run: async (argv, io) => {
+      const code = await subcommand.run(parseSubcommandArgs(subcommand, argv, io.cwd), io);
+      return typeof code === 'number' ? code : 0;
+    },
+  };
 }
