@@ -30,13 +30,12 @@ import { parseDuration } from '../../src/config/parse-duration.js';
 import { DEFAULT_LIMITS, DEFAULT_TOKEN_AUDIENCE } from '../../src/index.js';
 import { openStore } from '../../src/store/open-store.js';
 import { type Command, type CommandIo, UsageError } from '../command.js';
-import { parseSubcommandArgs, type Subcommand, subcommandHelp } from '../subcommand.js';
+import { subcommandsCommand } from '../dispatch-subcommands.js';
+import { type Subcommand, subcommandEntry } from '../subcommand.js';
 import type { SubcommandArgs } from '../subcommand-args.js';
 
 /** A `telemetry simulate` subcommand resolves to its exit code. */
 type SimulateSubcommand = Subcommand<number>;
-
-const SUMMARY = 'Simulate fleets of devices that sign and send realistic readings, and report what was stored';
 
 /** A duration option (`500ms` is not one; `0`, `45s`, `15m`) in milliseconds. */
 function durationMs(args: SubcommandArgs, name: string): number {
@@ -427,56 +426,6 @@ const verifySubcommand: SimulateSubcommand = {
   },
 };
 
-const SUBCOMMANDS: readonly SimulateSubcommand[] = [provisionSubcommand, runSubcommand, verifySubcommand];
-
-function overview(): string {
-  const width = Math.max(...SUBCOMMANDS.map((s) => s.name.length));
-  return [
-    'Usage: telemetry simulate <subcommand> [options]',
-    '',
-    `${SUMMARY}.`,
-    '',
-    'Subcommands:',
-    ...SUBCOMMANDS.map((s) => `  ${s.name.padEnd(width)}  ${s.summary}`),
-    '',
-    "Run 'telemetry simulate <subcommand> --help' for its options and an example.",
-    '',
-  ].join('\n');
-}
-
-async function run(argv: readonly string[], io: CommandIo): Promise<number> {
-  const [first, ...rest] = argv;
-  if (first === undefined) {
-    io.stderr(overview());
-    return 2;
-  }
-  if (first === '--help' || first === '-h' || first === 'help') {
-    io.stdout(overview());
-    return 0;
-  }
-  const subcommand = SUBCOMMANDS.find((s) => s.name === first);
-  if (subcommand === undefined) {
-    io.stderr(`telemetry simulate: unknown subcommand '${first}'\n\n${overview()}`);
-    return 2;
-  }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout(subcommandHelp('simulate', subcommand));
-    return 0;
-  }
-  try {
-    return await subcommand.run(parseSubcommandArgs(subcommand, rest, io.cwd), io);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(
-        `telemetry simulate ${subcommand.name}: ${error.message}\n` +
-          `Run 'telemetry simulate ${subcommand.name} --help' for usage.\n`,
-      );
-      return 2;
-    }
-    throw error;
-  }
-}
-
 /**
  * `telemetry simulate`: provision fleets of simulated devices and run them
  * against ingest nodes, injecting faults on purpose, and audit the store against a run report.
@@ -484,9 +433,10 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
  * @example
  * await runCli(['simulate', 'provision', '--devices', '10', '--out', 'fleet', '--seed', 'demo'], io);
  */
-export const simulateCommand: Command = {
-  name: 'simulate',
-  summary: SUMMARY,
-  help: overview(),
-  run,
-};
+export const simulateCommand: Command = subcommandsCommand({
+  command: 'simulate',
+  summary: 'Simulate fleets of devices that sign and send realistic readings, and report what was stored',
+  subcommands: [provisionSubcommand, runSubcommand, verifySubcommand].map((subcommand) =>
+    subcommandEntry('simulate', subcommand),
+  ),
+});
