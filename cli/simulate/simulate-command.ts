@@ -26,41 +26,16 @@ import {
   verifyRun,
 } from '../../simulator/index.js';
 import { parseConfig } from '../../src/config/parse-config.js';
-import { parseDuration } from '../../src/config/parse-duration.js';
 import { DEFAULT_LIMITS, DEFAULT_TOKEN_AUDIENCE } from '../../src/index.js';
 import { openStore } from '../../src/store/open-store.js';
 import { type Command, type CommandIo, UsageError } from '../command.js';
 import { subcommandsCommand } from '../dispatch-subcommands.js';
 import { type Subcommand, subcommandEntry } from '../subcommand.js';
 import type { SubcommandArgs } from '../subcommand-args.js';
+import { durationMs, numberOption, positiveInteger } from './option-readers.js';
 
 /** A `telemetry simulate` subcommand resolves to its exit code. */
 type SimulateSubcommand = Subcommand<number>;
-
-/** A duration option (`500ms` is not one; `0`, `45s`, `15m`) in milliseconds. */
-function durationMs(args: SubcommandArgs, name: string): number {
-  const text = args.string(name);
-  const seconds = parseDuration(text);
-  if (seconds === undefined)
-    throw new UsageError(`--${name} must be a duration such as 0, 10s, 5m or 1h, got ${JSON.stringify(text)}`);
-  return seconds * 1000;
-}
-
-/** A number option within [min, max]. */
-function numberOption(args: SubcommandArgs, name: string, min: number, max: number): number {
-  const text = args.string(name);
-  const value = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || value < min || value > max) {
-    throw new UsageError(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(text)}`);
-  }
-  return value;
-}
-
-function positiveInteger(args: SubcommandArgs, name: string, fallback: number, max: number): number {
-  const value = args.integer(name, fallback);
-  if (value < 1 || value > max) throw new UsageError(`--${name} must be from 1 to ${max}, got ${value}`);
-  return value;
-}
 
 const provisionSubcommand: SimulateSubcommand = {
   name: 'provision',
