@@ -9,27 +9,21 @@ import {
   loadFleetSigners,
   parseFaultPlan,
   progressLine,
-  QueryApiError,
-  QueryApiSource,
-  type ReadingsSource,
   RUN_DEFAULTS,
   type RunOptions,
-  type RunReport,
   readFleet,
   runSummary,
   startRun,
   verificationSummary,
-  verifyRun,
 } from '../../simulator/index.js';
-import { parseConfig } from '../../src/config/parse-config.js';
 import { DEFAULT_LIMITS, DEFAULT_TOKEN_AUDIENCE } from '../../src/index.js';
-import { openStore } from '../../src/store/open-store.js';
-import { type Command, type CommandIo, UsageError } from '../command.js';
+import { type Command, UsageError } from '../command.js';
 import { subcommandsCommand } from '../dispatch-subcommands.js';
 import { type Subcommand, subcommandEntry } from '../subcommand.js';
-import type { SubcommandArgs } from '../subcommand-args.js';
+import { readingsSource, verifyWith } from './audit-source.js';
 import { durationMs, numberOption, positiveInteger } from './option-readers.js';
 import { provisionSubcommand } from './provision.js';
+import { verifySubcommand } from './verify.js';
 
 /** A `telemetry simulate` subcommand resolves to its exit code. */
 type SimulateSubcommand = Subcommand<number>;
@@ -232,99 +226,6 @@ async function readIssuerKey(dir: string): Promise<JWK> {
     throw new FleetError(`expired-credential faults need the fleet issuer key ${path}`, { cause: error });
   }
 }
-
-/** Where an audit reads the store: a node's query API (--url and a token), or the store from TELEMETRY_* settings. */
-interface SourceChoice {
-  readonly kind: 'query-api' | 'store';
-  open(): Promise<{ source: ReadingsSource; close(): Promise<void> }>;
-}
-
-function readingsSource(args: SubcommandArgs, io: CommandIo): SourceChoice {
-  const token = args.optional('token') ?? io.env.TELEMETRY_TOKEN;
-  if (token !== undefined) {
-    const url = args.optional('url') ?? io.env.TELEMETRY_URL ?? 'http://127.0.0.1:8080';
-    return {
-      kind: 'query-api',
-      open: async () => ({ source: new QueryApiSource(url, token), close: async () => undefined }),
-    };
-  }
-  // The node's own settings, without the CLI's TELEMETRY_URL and TELEMETRY_TOKEN (not node settings).
-  const env = Object.fromEntries(
-    Object.entries(io.env).filter(([name]) => name !== 'TELEMETRY_URL' && name !== 'TELEMETRY_TOKEN'),
-  );
-  return {
-    kind: 'store',
-    open: async () => {
-      const store = await openStore(parseConfig(env));
-      return { source: store, close: () => store.close() };
-    },
-  };
-}
-
-/** Runs the audit; prints why and returns undefined when the store cannot be read. */
-async function verifyWith(choice: SourceChoice, report: RunReport, io: CommandIo) {
-  let opened: Awaited<ReturnType<SourceChoice['open']>> | undefined;
-  try {
-    opened = await choice.open();
-    return await verifyRun(report, { source: opened.source, sourceKind: choice.kind });
-  } catch (error) {
-    const code = error instanceof QueryApiError ? error.code : (error as { code?: unknown }).code;
-    io.stderr(
-      `telemetry simulate verify: cannot read the store (${typeof code === 'string' ? code : 'error'}): ${
-        error instanceof Error ? error.message : String(error)
-      }\n`,
-    );
-    return undefined;
-  } finally {
-    await opened?.close();
-  }
-}
-
-const verifySubcommand: SimulateSubcommand = {
-  name: 'verify',
-  summary: 'Audit the store against a run report: every acknowledged reading stored once, no fault stored',
-  details: [
-    "Reads the stored readings of every device in the report, through a node's query API (GET /v1/query/readings " +
-      'with an operator token: --token or TELEMETRY_TOKEN, --url or TELEMETRY_URL) or, without a token, directly from ' +
-      'the store the TELEMETRY_* settings name, as a node opens it. The embedded store (DuckDB) is locked by a running ' +
-      'node: verify it through the query API, or after the node has stopped. Values are recomputed from the seed. ' +
-      'Exit status 1 when an acknowledged reading is missing, stored twice or with another value, or a fault probe ' +
-      'was stored.',
-  ],
-  usage: '--report FILE [--url URL --token TOKEN]',
-  options: [
-    { name: 'report', value: 'FILE', description: 'The JSON report of "simulate run".', required: true },
-    { name: 'url', value: 'URL', description: 'The node query API (or TELEMETRY_URL).' },
-    { name: 'token', value: 'TOKEN', description: 'Operator token with read scope (or TELEMETRY_TOKEN).' },
-    { name: 'out', value: 'FILE', description: 'Write the report with its verification section to FILE.' },
-    { name: 'json', description: 'Print the verification section as JSON on stdout.' },
-  ],
-  example:
-    'TELEMETRY_TOKEN=$(telemetry keys operator-token --issuer op.key.json --scope read) telemetry simulate verify --report run.json',
-  async run(args, io) {
-    const path = args.path('report');
-    let report: RunReport;
-    try {
-      report = JSON.parse(await readFile(path, 'utf8')) as RunReport;
-    } catch {
-      io.stderr(`telemetry simulate verify: cannot read the run report ${path}\n`);
-      return 1;
-    }
-    if (report.version !== 1 || !Array.isArray(report.devices)) {
-      io.stderr(`telemetry simulate verify: ${path} is not a version 1 run report\n`);
-      return 1;
-    }
-    const verification = await verifyWith(readingsSource(args, io), report, io);
-    if (verification === undefined) return 1;
-    const out = args.optionalPath('out');
-    if (out !== undefined) await writeFile(out, `${JSON.stringify({ ...report, verification })}\n`);
-    if (args.flag('json')) {
-      io.stdout(`${JSON.stringify(verification)}\n`);
-      io.stderr(verificationSummary(verification));
-    } else io.stdout(verificationSummary(verification));
-    return verification.ok ? 0 : 1;
-  },
-};
 
 /**
  * `telemetry simulate`: provision fleets of simulated devices and run them
