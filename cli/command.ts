@@ -22,6 +22,15 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/**
+ * A command failed for a reason outside the command line, such as a missing
+ * file or a node that cannot be reached: printed as one line on stderr, exit
+ * code 1. Each command has its own (KeysFailure, QueryFailure).
+ */
+export class CommandFailure extends Error {
+  override readonly name: string = 'CommandFailure';
+}
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** parseArgs in strict mode, turning its errors (by their code) into UsageErrors. */

@@ -3,12 +3,12 @@ import { generateKey, newKeyId } from '../../src/identity/generate-key.js';
 import { addRegistryKey, readRegistryFile } from '../../src/identity/registry-file.js';
 import { DEVICE_ID_PATTERN, isDeviceId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
+import type { Subcommand } from '../subcommand.js';
 import { writeSecretFile } from './key-file.js';
 import { failsAs } from './keys-failure.js';
-import type { KeysSubcommand } from './keys-subcommand.js';
 
 /** `telemetry keys generate`: a device key pair, its private JWK in a file, its public JWK optionally registered. */
-export const generateSubcommand: KeysSubcommand = {
+export const generateSubcommand: Subcommand = {
   name: 'generate',
   summary: 'Generate a device key pair and optionally add its public key to a registry',
   details: [

@@ -2,15 +2,15 @@ import { generateKey, newKeyId } from '../../src/identity/generate-key.js';
 import { addRegistryKey, readRegistryFile } from '../../src/identity/registry-file.js';
 import { isKeyId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
+import type { Subcommand } from '../subcommand.js';
 import { writeSecretFile } from './key-file.js';
 import { failsAs } from './keys-failure.js';
-import type { KeysSubcommand } from './keys-subcommand.js';
 
 /** Issuer key sets name no device. */
 const ISSUER_SET = { requireSub: false } as const;
 
 /** `telemetry keys issuer create`: a fleet or operator issuer key pair. */
-export const issuerCreateSubcommand: KeysSubcommand = {
+export const issuerCreateSubcommand: Subcommand = {
   name: 'issuer create',
   summary: 'Create a fleet or operator issuer key pair',
   details: [

@@ -1,9 +1,11 @@
+import { CommandFailure } from '../command.js';
+
 /**
  * A `telemetry keys` subcommand failed for a reason the user can fix, such as a
  * missing or malformed key file: printed as one line on stderr, exit code 1.
  * Messages name files and members, never key material.
  */
-export class KeysFailure extends Error {
+export class KeysFailure extends CommandFailure {
   override readonly name = 'KeysFailure';
 }
 

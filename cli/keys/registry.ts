@@ -2,11 +2,11 @@ import type { RegistryKey } from '../../src/identity/jwks-registry.js';
 import { addRegistryKey, readRegistryFile, removeRegistryKeys } from '../../src/identity/registry-file.js';
 import { isDeviceId, isKeyId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
+import type { Subcommand, SubcommandOption } from '../subcommand.js';
 import { readKeyFile } from './key-file.js';
 import { failsAs, KeysFailure } from './keys-failure.js';
-import type { KeysOption, KeysSubcommand } from './keys-subcommand.js';
 
-const REGISTRY_OPTION: KeysOption = {
+const REGISTRY_OPTION: SubcommandOption = {
   name: 'registry',
   value: 'FILE',
   description: 'The JWKS registry file of device public keys.',
@@ -14,7 +14,7 @@ const REGISTRY_OPTION: KeysOption = {
 };
 
 /** `telemetry keys registry add`: registers the public half of a device key file. */
-export const registryAddSubcommand: KeysSubcommand = {
+export const registryAddSubcommand: Subcommand = {
   name: 'registry add',
   summary: 'Add the public half of a device key file to a registry',
   details: [
@@ -35,7 +35,7 @@ export const registryAddSubcommand: KeysSubcommand = {
 };
 
 /** `telemetry keys registry remove`: revokes one key or every key of a device. */
-export const registryRemoveSubcommand: KeysSubcommand = {
+export const registryRemoveSubcommand: Subcommand = {
   name: 'registry remove',
   summary: 'Remove one key, or every key of a device, from a registry',
   details: [
@@ -77,7 +77,7 @@ function table(keys: readonly RegistryKey[]): string {
 }
 
 /** `telemetry keys registry list`: the registry's keys as a table or JSON. */
-export const registryListSubcommand: KeysSubcommand = {
+export const registryListSubcommand: Subcommand = {
   name: 'registry list',
   summary: 'List the keys of a registry: kid, device, alg',
   options: [REGISTRY_OPTION, { name: 'json', description: 'Print a JSON array of {kid, device, alg} instead.' }],

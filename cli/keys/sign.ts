@@ -4,19 +4,19 @@ import { deviceSignerFromJwk } from '../../src/protocol/device-signer.js';
 import { isMetricName } from '../../src/protocol/names.js';
 import { signMessage } from '../../src/protocol/sign-message.js';
 import { UsageError } from '../command.js';
+import type { Subcommand, SubcommandOption } from '../subcommand.js';
+import type { SubcommandArgs } from '../subcommand-args.js';
 import { readKeyFile, readTextFile } from './key-file.js';
-import type { KeysArgs } from './keys-args.js';
 import { failsAs, KeysFailure } from './keys-failure.js';
-import type { KeysOption, KeysSubcommand } from './keys-subcommand.js';
 
-const KEY_OPTION: KeysOption = {
+const KEY_OPTION: SubcommandOption = {
   name: 'key',
   value: 'FILE',
   description: 'The private device key file (from "keys generate").',
   required: true,
 };
 
-const CREDENTIAL_OPTION: KeysOption = {
+const CREDENTIAL_OPTION: SubcommandOption = {
   name: 'credential',
   value: 'FILE',
   description: 'A device credential file (from "keys credential"); sent instead of the kid.',
@@ -26,7 +26,7 @@ const COMPACT_JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
 /** The signer for `--key` and, when given, `--credential`. */
-async function loadSigner(args: KeysArgs): Promise<DeviceSigner> {
+async function loadSigner(args: SubcommandArgs): Promise<DeviceSigner> {
   const key = await readKeyFile(args.path('key'), 'device key file', { private: true, device: true });
   const credentialPath = args.optionalPath('credential');
   let credential: string | undefined;
@@ -58,7 +58,7 @@ function readingValues(texts: readonly string[]): Record<string, number> {
 }
 
 /** `telemetry keys sign`: one signed telemetry message, to send by hand with curl. */
-export const signSubcommand: KeysSubcommand = {
+export const signSubcommand: Subcommand = {
   name: 'sign',
   summary: 'Print one signed telemetry message (compact JWS) holding one reading',
   details: [
@@ -90,7 +90,7 @@ export const signSubcommand: KeysSubcommand = {
 };
 
 /** `telemetry keys connect-token`: the MQTT CONNECT password, signed by the device. */
-export const connectTokenSubcommand: KeysSubcommand = {
+export const connectTokenSubcommand: Subcommand = {
   name: 'connect-token',
   summary: 'Print an MQTT connection token (the CONNECT password) signed by the device key',
   details: ['Send it as the password of the MQTT CONNECT packet.'],

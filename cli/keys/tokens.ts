@@ -1,11 +1,11 @@
 import { issueCredential } from '../../src/identity/issue-credential.js';
 import { isOperatorScope, issueOperatorToken } from '../../src/identity/operator-token.js';
 import { UsageError } from '../command.js';
+import type { Subcommand, SubcommandOption } from '../subcommand.js';
 import { readKeyFile, writeSecretFile } from './key-file.js';
 import { failsAs } from './keys-failure.js';
-import type { KeysOption, KeysSubcommand } from './keys-subcommand.js';
 
-const ISSUER_OPTION: KeysOption = {
+const ISSUER_OPTION: SubcommandOption = {
   name: 'issuer',
   value: 'FILE',
   description: 'The private issuer key file (from "keys issuer create").',
@@ -13,7 +13,7 @@ const ISSUER_OPTION: KeysOption = {
 };
 
 /** `telemetry keys credential`: a device credential from a fleet issuer. */
-export const credentialSubcommand: KeysSubcommand = {
+export const credentialSubcommand: Subcommand = {
   name: 'credential',
   summary: "Issue a device credential binding a device's public key to its id",
   details: [
@@ -56,7 +56,7 @@ export const credentialSubcommand: KeysSubcommand = {
 };
 
 /** `telemetry keys operator-token`: a token for the query API. */
-export const operatorTokenSubcommand: KeysSubcommand = {
+export const operatorTokenSubcommand: Subcommand = {
   name: 'operator-token',
   summary: 'Issue an operator token for the query API',
   details: [

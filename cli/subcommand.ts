@@ -1,9 +1,10 @@
 import type { ParseArgsConfig } from 'node:util';
-import { type CommandIo, parseCommandArgs } from '../command.js';
-import { KeysArgs, type OptionValues } from './keys-args.js';
+import { type CommandIo, parseCommandArgs } from './command.js';
+import type { SubcommandEntry } from './dispatch-subcommands.js';
+import { type OptionValues, SubcommandArgs } from './subcommand-args.js';
 
-/** One option of a `telemetry keys` subcommand: the parser and the help text both read it. */
-export interface KeysOption {
+/** One option of a subcommand (`telemetry keys generate`): the parser and the help text both read it. */
+export interface SubcommandOption {
   readonly name: string;
   /** The value's placeholder in the help (`ID`, `FILE`); absent for a boolean flag. */
   readonly value?: string;
@@ -17,8 +18,12 @@ export interface KeysOption {
   readonly multiple?: boolean;
 }
 
-/** A `telemetry keys` subcommand: its name (one or two words), options, help and action. */
-export interface KeysSubcommand {
+/**
+ * A subcommand described by its options (`telemetry keys generate`, `telemetry
+ * simulate run`): its name (one or two words), options, help and action.
+ * `Result` is what `run` resolves to: nothing (exit code 0), or the exit code.
+ */
+export interface Subcommand<Result = void> {
   /** `generate`, or `registry add` for a subcommand of a group. */
   readonly name: string;
   readonly summary: string;
@@ -26,16 +31,20 @@ export interface KeysSubcommand {
   readonly details?: readonly string[];
   /** The arguments part of the usage line, when it is not just the required options. */
   readonly usage?: string;
-  readonly options: readonly KeysOption[];
+  readonly options: readonly SubcommandOption[];
   readonly example: string;
-  /** Does the work, writing results through `io`; throws UsageError or KeysFailure. */
-  readonly run: (args: KeysArgs, io: CommandIo) => Promise<void>;
+  /** Does the work, writing results through `io`; throws UsageError or a CommandFailure. */
+  readonly run: (args: SubcommandArgs, io: CommandIo) => Promise<Result>;
 }
 
 type ParserOptions = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses `argv` (the words after the subcommand's name) by the subcommand's option list. */
-export function parseSubcommandArgs(subcommand: KeysSubcommand, argv: readonly string[], cwd: string): KeysArgs {
+export function parseSubcommandArgs(
+  subcommand: Pick<Subcommand, 'options'>,
+  argv: readonly string[],
+  cwd: string,
+): SubcommandArgs {
   const options: ParserOptions = {};
   for (const option of subcommand.options) {
     options[option.name] =
@@ -48,14 +57,14 @@ export function parseSubcommandArgs(subcommand: KeysSubcommand, argv: readonly s
           };
   }
   const { values } = parseCommandArgs(argv, options);
-  return new KeysArgs(values as OptionValues, cwd);
+  return new SubcommandArgs(values as OptionValues, cwd);
 }
 
-function optionLabel(option: KeysOption): string {
+function optionLabel(option: SubcommandOption): string {
   return option.value === undefined ? `--${option.name}` : `--${option.name} ${option.value}`;
 }
 
-function defaultLabel(option: KeysOption): string {
+function defaultLabel(option: SubcommandOption): string {
   if (option.required === true) return 'Required.';
   if (option.default !== undefined) return `Default: ${option.default}.`;
   if (option.defaultText !== undefined) return `Default: ${option.defaultText}.`;
@@ -80,8 +89,8 @@ function wrap(paragraph: string): string[] {
   return [...lines, line];
 }
 
-/** The `--help` text of a subcommand: usage, every option with its default, and an example. */
-export function subcommandHelp(subcommand: KeysSubcommand): string {
+/** The `--help` text of a subcommand of `command`: usage, every option with its default, and an example. */
+export function subcommandHelp(command: string, subcommand: Omit<Subcommand, 'run'>): string {
   const usage =
     subcommand.usage ??
     subcommand.options
@@ -95,7 +104,7 @@ export function subcommandHelp(subcommand: KeysSubcommand): string {
       `  ${optionLabel(option).padEnd(width)}  ${option.description}${option.multiple === true ? ' Repeatable.' : ''} ${defaultLabel(option)}`,
   );
   return [
-    `Usage: telemetry keys ${subcommand.name} ${usage} [options]`.replace(/ +/g, ' '),
+    `Usage: telemetry ${command} ${subcommand.name} ${usage} [options]`.replace(/ +/g, ' '),
     '',
     `${subcommand.summary}.`,
     ...(subcommand.details ?? []).flatMap((paragraph) => ['', ...wrap(paragraph)]),
@@ -108,4 +117,20 @@ export function subcommandHelp(subcommand: KeysSubcommand): string {
     `  ${subcommand.example}`,
     '',
   ].join('\n');
+}
+
+/**
+ * The dispatcher's entry for `subcommand` of `command`: its help rendered from
+ * its options, the words after its name parsed by them.
+ */
+export function subcommandEntry<Result>(command: string, subcommand: Subcommand<Result>): SubcommandEntry {
+  return {
+    name: subcommand.name,
+    summary: subcommand.summary,
+    help: () => subcommandHelp(command, subcommand),
+    run: async (argv, io) => {
+      const code = await subcommand.run(parseSubcommandArgs(subcommand, argv, io.cwd), io);
+      return typeof code === 'number' ? code : 0;
+    },
+  };
 }

@@ -1,16 +1,16 @@
 import { resolve } from 'node:path';
-import { parseDuration } from '../../src/config/parse-duration.js';
-import { type DeviceAlgorithm, isDeviceAlgorithm } from '../../src/protocol/device-algorithm.js';
-import { required, UsageError } from '../command.js';
+import { parseDuration } from '../src/config/parse-duration.js';
+import { type DeviceAlgorithm, isDeviceAlgorithm } from '../src/protocol/device-algorithm.js';
+import { required, UsageError } from './command.js';
 
 /** Option values as parseArgs returns them. */
 export type OptionValues = Readonly<Record<string, string | boolean | ReadonlyArray<string | boolean> | undefined>>;
 
 /**
- * The parsed options of one `telemetry keys` subcommand, read by name with the
- * checks the subcommands share; every bad value is a UsageError naming its option.
+ * The parsed options of one subcommand, read by name with the checks the
+ * subcommands share; every bad value is a UsageError naming its option.
  */
-export class KeysArgs {
+export class SubcommandArgs {
   readonly #values: OptionValues;
   readonly #cwd: string;
 
