@@ -62,6 +62,13 @@ module.exports = {
       to: { path: '^cli/' },
     },
     {
+      name: 'cli-uses-public-faces',
+      severity: 'error',
+      comment: 'The command starts the node and the simulator through their index.ts, their public faces.',
+      from: { path: '^cli/' },
+      to: { path: '^(ingest|simulator)/', pathNot: '^(ingest|simulator)/index\\.ts$' },
+    },
+    {
       name: 'simulator-uses-the-public-core',
       severity: 'error',
       comment: 'The simulator is a client of the protocol, like a device: it uses src/index.ts only.',

@@ -40,7 +40,7 @@ export interface Subcommand<Result = void> {
 type ParserOptions = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses `argv` (the words after the subcommand's name) by the subcommand's option list. */
-export function parseSubcommandArgs(
+function parseSubcommandArgs(
   subcommand: Pick<Subcommand, 'options'>,
   argv: readonly string[],
   cwd: string,
@@ -90,7 +90,7 @@ function wrap(paragraph: string): string[] {
 }
 
 /** The `--help` text of a subcommand of `command`: usage, every option with its default, and an example. */
-export function subcommandHelp(command: string, subcommand: Omit<Subcommand, 'run'>): string {
+function subcommandHelp(command: string, subcommand: Omit<Subcommand, 'run'>): string {
   const usage =
     subcommand.usage ??
     subcommand.options

@@ -25,7 +25,7 @@ export interface KeyFileNeeds {
 }
 
 /** Why a file operation failed, in a few words. */
-export function fileReason(error: unknown): string {
+function fileReason(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';

@@ -5,10 +5,10 @@ import { type CommandIo, parseCommandArgs, UsageError } from '../command.js';
 import type { QueryEndpoint, QueryOptionName } from './query-endpoints.js';
 
 /** How the CLI prints what it got. */
-export type OutputFormat = 'table' | 'csv' | 'json';
+type OutputFormat = 'table' | 'csv' | 'json';
 
 /** Where the CLI connects when neither --url nor TELEMETRY_URL says. */
-export const DEFAULT_URL = 'http://127.0.0.1:8080';
+const DEFAULT_URL = 'http://127.0.0.1:8080';
 
 /** A parsed `telemetry query` command line: what to ask which node, and how to print it. */
 export interface QueryPlan {

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { startNode } from '../../ingest/start-node.js';
+import { startNode } from '../../ingest/index.js';
 import { ConfigSchema } from '../../src/config/config-schema.js';
 import { listSettings, parseConfig } from '../../src/config/parse-config.js';
 import { type Command, parseCommandArgs } from '../command.js';
