@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { Config } from '../src/config/config-schema.js';
-import { openKeySources } from '../src/identity/open-key-sources.js';
+import type { DeviceKeys } from '../src/identity/device-keys.js';
+import { type KeySources, openKeySources } from '../src/identity/open-key-sources.js';
 import { openStore } from '../src/store/open-store.js';
+import type { TelemetryStore } from '../src/store/telemetry-store.js';
 import { buildIngest, type IngestNode } from './build-ingest.js';
 import { startEmbeddedBroker } from './mqtt/embedded-broker.js';
 import { startExternalSubscriber } from './mqtt/external-subscriber.js';
@@ -19,12 +21,60 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
+/** Something the node started that stop() closes: the embedded broker or the external subscription. */
+interface Transport {
+  close(): Promise<void>;
+}
+
+/** The MQTT transport the configuration chose, and the URL it is reached at. */
+interface StartedMqtt {
+  readonly transport: Transport;
+  readonly url: string;
+}
+
 /**
  * Starts a node from its configuration: opens the store and key sources,
  * builds the pipeline and listens. The process entry point adds signal handling.
  */
 export async function startNode(config: Config): Promise<RunningNode> {
-  const logger = pino({
+  const logger = nodeLogger(config);
+  const keys = await openKeySources(config, (error) =>
+    logger.warn({ err: error }, 'key set refresh failed; keeping the previous one'),
+  );
+  const store = await openStore(config);
+  const { operatorIssuers } = keys;
+  const node = await buildIngest({
+    config,
+    store,
+    keys: keys.deviceKeys,
+    ...(operatorIssuers === undefined ? {} : { operatorIssuers: () => operatorIssuers.current }),
+    logger,
+    processMetrics: true,
+  });
+  const httpUrl = await listenHttp(node, config);
+  // MQTT after HTTP, so /readyz answers while the broker comes up.
+  const transports: Transport[] = [];
+  let mqttUrl: string | undefined;
+  try {
+    const mqtt = await startMqtt(config, node, keys.deviceKeys, logger);
+    if (mqtt !== undefined) {
+      transports.push(mqtt.transport);
+      mqttUrl = mqtt.url;
+    }
+  } catch (error) {
+    for (const transport of transports) await transport.close();
+    await node.close();
+    keys.close();
+    await store.close();
+    throw error;
+  }
+  logger.info({ http: httpUrl, mqtt: mqttUrl ?? 'off', store: config.store }, 'ingest node listening');
+  return { node, httpUrl, mqttUrl, stop: stopOnce(node, transports, keys, store) };
+}
+
+/** The node's logger, with every secret a log line could carry redacted. */
+function nodeLogger(config: Config): Logger {
+  return pino({
     level: config.logLevel,
     redact: {
       // The store's secrets as settings (a config logged whole, or in part) and as adapter options.
@@ -43,89 +93,87 @@ export async function startNode(config: Config): Promise<RunningNode> {
       censor: '[redacted]',
     },
   });
-  const keys = await openKeySources(config, (error) =>
-    logger.warn({ err: error }, 'key set refresh failed; keeping the previous one'),
-  );
-  const store = await openStore(config);
-  const { operatorIssuers } = keys;
-  const node = await buildIngest({
-    config,
-    store,
-    keys: keys.deviceKeys,
-    ...(operatorIssuers === undefined ? {} : { operatorIssuers: () => operatorIssuers.current }),
-    logger,
-    processMetrics: true,
-  });
+}
+
+/** Listens on the configured HTTP address; the URL it answers at (a wildcard host as 127.0.0.1). */
+async function listenHttp(node: IngestNode, config: Config): Promise<string> {
   await node.app.listen({ host: config.httpHost, port: config.httpPort });
   const address = node.app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const httpUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
-  // MQTT after HTTP, so /readyz answers while the broker comes up.
-  const transports: Array<{ close(): Promise<void> }> = [];
-  let mqttUrl: string | undefined;
-  try {
-    if (config.mqtt === 'embedded') {
-      const tls =
-        config.mqttTlsPort < 0
-          ? undefined
-          : {
-              port: config.mqttTlsPort,
-              cert: await readFile(config.mqttTlsCert),
-              key: await readFile(config.mqttTlsKey),
-            };
-      const broker = await startEmbeddedBroker(node, {
-        keys: keys.deviceKeys,
-        host: config.mqttHost,
-        port: config.mqttPort,
-        ...(tls === undefined ? {} : { tls }),
-        ...(config.mqttWsPort < 0 ? {} : { wsPort: config.mqttWsPort }),
-        tokenAudience: config.tokenAudience,
-        maxTokenLifetimeSeconds: config.maxTokenLifetimeSeconds,
-        clockSkewSeconds: config.clockSkewSeconds,
-        maxPendingPerConnection: config.mqttMaxPendingPerConnection,
-        logger,
-      });
-      transports.push(broker);
-      const mqttHost = config.mqttHost === '0.0.0.0' ? '127.0.0.1' : config.mqttHost;
-      mqttUrl = `mqtt://${mqttHost}:${broker.tcpPort}`;
-    } else if (config.mqtt === 'external') {
-      transports.push(
-        await startExternalSubscriber(node, {
-          url: config.mqttBrokerUrl,
-          shareGroup: config.mqttShareGroup,
-          clientId: config.mqttClientId === '' ? `telemetry-ingest-${hostname()}` : config.mqttClientId,
-          connections: config.mqttConnections,
-          sessionExpirySeconds: config.mqttSessionExpirySeconds,
-          logger,
-        }),
-      );
-      mqttUrl = config.mqttBrokerUrl;
-    }
-  } catch (error) {
-    for (const transport of transports) await transport.close();
-    await node.close();
-    keys.close();
-    await store.close();
-    throw error;
-  }
-  logger.info({ http: httpUrl, mqtt: mqttUrl ?? 'off', store: config.store }, 'ingest node listening');
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+}
 
+/** Starts the MQTT transport TELEMETRY_MQTT names: the embedded broker, the external subscription, or none. */
+async function startMqtt(
+  config: Config,
+  node: IngestNode,
+  deviceKeys: DeviceKeys,
+  logger: Logger,
+): Promise<StartedMqtt | undefined> {
+  if (config.mqtt === 'embedded') return startBroker(config, node, deviceKeys, logger);
+  if (config.mqtt === 'external') {
+    const subscriber = await startExternalSubscriber(node, {
+      url: config.mqttBrokerUrl,
+      shareGroup: config.mqttShareGroup,
+      clientId: config.mqttClientId === '' ? `telemetry-ingest-${hostname()}` : config.mqttClientId,
+      connections: config.mqttConnections,
+      sessionExpirySeconds: config.mqttSessionExpirySeconds,
+      logger,
+    });
+    return { transport: subscriber, url: config.mqttBrokerUrl };
+  }
+  return undefined;
+}
+
+/** The embedded broker devices connect to, with TLS and WebSocket listeners when configured. */
+async function startBroker(
+  config: Config,
+  node: IngestNode,
+  deviceKeys: DeviceKeys,
+  logger: Logger,
+): Promise<StartedMqtt> {
+  const tls =
+    config.mqttTlsPort < 0
+      ? undefined
+      : {
+          port: config.mqttTlsPort,
+          cert: await readFile(config.mqttTlsCert),
+          key: await readFile(config.mqttTlsKey),
+        };
+  const broker = await startEmbeddedBroker(node, {
+    keys: deviceKeys,
+    host: config.mqttHost,
+    port: config.mqttPort,
+    ...(tls === undefined ? {} : { tls }),
+    ...(config.mqttWsPort < 0 ? {} : { wsPort: config.mqttWsPort }),
+    tokenAudience: config.tokenAudience,
+    maxTokenLifetimeSeconds: config.maxTokenLifetimeSeconds,
+    clockSkewSeconds: config.clockSkewSeconds,
+    maxPendingPerConnection: config.mqttMaxPendingPerConnection,
+    logger,
+  });
+  const mqttHost = config.mqttHost === '0.0.0.0' ? '127.0.0.1' : config.mqttHost;
+  return { transport: broker, url: `mqtt://${mqttHost}:${broker.tcpPort}` };
+}
+
+/** RunningNode.stop: the graceful stop, run once however often it is called. */
+function stopOnce(
+  node: IngestNode,
+  transports: readonly Transport[],
+  keys: KeySources,
+  store: TelemetryStore,
+): () => Promise<void> {
   let stopping: Promise<void> | undefined;
-  return {
-    node,
-    httpUrl,
-    mqttUrl,
-    stop() {
-      stopping ??= (async () => {
-        // Readiness turns false and new messages are refused first; then the transports close
-        // (letting in-flight messages settle), then whatever is still being written drains.
-        node.beginDrain();
-        for (const transport of transports) await transport.close();
-        await node.close();
-        keys.close();
-        await store.close();
-      })();
-      return stopping;
-    },
+  return () => {
+    stopping ??= (async () => {
+      // Readiness turns false and new messages are refused first; then the transports close
+      // (letting in-flight messages settle), then whatever is still being written drains.
+      node.beginDrain();
+      for (const transport of transports) await transport.close();
+      await node.close();
+      keys.close();
+      await store.close();
+    })();
+    return stopping;
   };
 }

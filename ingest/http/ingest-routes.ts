@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { type ErrorCode, TelemetryError } from '../../src/errors.js';
 import type { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
@@ -46,6 +46,43 @@ function sendError(reply: FastifyReply, error: TelemetryError): FastifyReply {
   return reply.code(status).headers(headers).send(body);
 }
 
+/** POST /v1/messages: one compact JWS (the bytes received), accepted once stored; a refusal is thrown. */
+async function ingestMessage(pipeline: IngestPipeline, body: unknown): Promise<Static<typeof Accepted>> {
+  if (!Buffer.isBuffer(body)) {
+    throw new TelemetryError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the compact JWS as application/jose');
+  }
+  const outcome = await pipeline.handle(body, { transport: 'http' });
+  if (!outcome.ok) throw outcome.error;
+  const { message } = outcome;
+  return {
+    status: 'accepted' as const,
+    device: message.device,
+    seq: message.seq,
+    readings: message.readings.length,
+  };
+}
+
+/** POST /v1/messages/batch: every message through the pipeline, each answered accepted or rejected on its own. */
+async function ingestBatch(
+  pipeline: IngestPipeline,
+  messages: readonly string[],
+  maxBatchMessages: number,
+): Promise<{ results: Array<Static<typeof Accepted> | Static<typeof Rejected>> }> {
+  if (messages.length > maxBatchMessages) {
+    throw new TelemetryError('ERR_MESSAGE_TOO_LARGE', `a batch holds at most ${maxBatchMessages} messages`);
+  }
+  const outcomes = await Promise.all(messages.map((m) => pipeline.handle(m, { transport: 'http' })));
+  const results = outcomes.map((outcome) => {
+    if (outcome.ok) {
+      const m = outcome.message;
+      return { status: 'accepted' as const, device: m.device, seq: m.seq, readings: m.readings.length };
+    }
+    const { error } = outcome;
+    return { status: 'rejected' as const, code: error.code, message: error.message, retryable: error.canRetry() };
+  });
+  return { results };
+}
+
 /**
  * The HTTP transport: one signed message per request, or a batch of them, each
  * handed to the same pipeline as MQTT messages. A 2xx answer means stored.
@@ -71,20 +108,7 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
   typed.post(
     '/v1/messages',
     { bodyLimit: options.maxMessageBytes + 1024, schema: { response: { 200: Accepted } } },
-    async (request) => {
-      if (!Buffer.isBuffer(request.body)) {
-        throw new TelemetryError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the compact JWS as application/jose');
-      }
-      const outcome = await pipeline.handle(request.body, { transport: 'http' });
-      if (!outcome.ok) throw outcome.error;
-      const { message } = outcome;
-      return {
-        status: 'accepted' as const,
-        device: message.device,
-        seq: message.seq,
-        readings: message.readings.length,
-      };
-    },
+    async (request) => ingestMessage(pipeline, request.body),
   );
 
   typed.post(
@@ -96,22 +120,7 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
         response: { 200: Type.Object({ results: Type.Array(Type.Union([Accepted, Rejected])) }) },
       },
     },
-    async (request) => {
-      const { messages } = request.body;
-      if (messages.length > options.maxBatchMessages) {
-        throw new TelemetryError('ERR_MESSAGE_TOO_LARGE', `a batch holds at most ${options.maxBatchMessages} messages`);
-      }
-      const outcomes = await Promise.all(messages.map((m) => pipeline.handle(m, { transport: 'http' })));
-      const results = outcomes.map((outcome) => {
-        if (outcome.ok) {
-          const m = outcome.message;
-          return { status: 'accepted' as const, device: m.device, seq: m.seq, readings: m.readings.length };
-        }
-        const { error } = outcome;
-        return { status: 'rejected' as const, code: error.code, message: error.message, retryable: error.canRetry() };
-      });
-      return { results };
-    },
+    async (request) => ingestBatch(pipeline, request.body.messages, options.maxBatchMessages),
   );
 
   app.get('/healthz', async () => ({ status: 'ok' }));

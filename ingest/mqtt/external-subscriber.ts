@@ -111,6 +111,29 @@ export async function startExternalSubscriber(
   };
 }
 
+/**
+ * One connection's settings and state, shared by the functions below: what the
+ * closures of a single openSession held, as one object, so each step is named.
+ */
+interface Session {
+  readonly deps: Pick<TransportDeps, 'pipeline' | 'metrics'>;
+  readonly options: ExternalSubscriberOptions;
+  readonly filter: string;
+  readonly clientId: string;
+  readonly log: SubscriberLogger | undefined;
+  readonly minMs: number;
+  readonly maxMs: number;
+  /** The connection in use; undefined while waiting to reconnect, and after close. */
+  current: MqttClient | undefined;
+  /** The next reconnect delay: doubles per reconnect, back to minMs once a message is stored. */
+  delayMs: number;
+  reconnectTimer: NodeJS.Timeout | undefined;
+  /** Set by close() (or a failed first connect): no more messages taken, no more reconnects. */
+  closing: boolean;
+  /** The message being worked on, which close() waits for. */
+  inHand: Promise<void>;
+}
+
 /** Opens one connection as `clientId`, resuming its session, and subscribes it to `filter`. */
 async function openSession(
   deps: Pick<TransportDeps, 'pipeline' | 'metrics'>,
@@ -119,120 +142,139 @@ async function openSession(
   clientId: string,
 ): Promise<BrokerSession> {
   const { minMs, maxMs } = options.backoff ?? { minMs: 500, maxMs: 30_000 };
-  const log = options.logger;
-  let current: MqttClient | undefined;
-  let delayMs = minMs;
-  let reconnectTimer: NodeJS.Timeout | undefined;
-  let closing = false;
-  let inHand: Promise<void> = Promise.resolve();
-
-  const live = (client: MqttClient): boolean => !closing && current === client && client.connected;
-
-  /** Acknowledges on the connection the message came in on, never on a later one (packet ids are per session). */
-  const acknowledge = (client: MqttClient, ack: Ack, reason: number): void => {
-    if (current === client && client.connected) ack(reason);
+  const session: Session = {
+    deps,
+    options,
+    filter,
+    clientId,
+    log: options.logger,
+    minMs,
+    maxMs,
+    current: undefined,
+    delayMs: minMs,
+    reconnectTimer: undefined,
+    closing: false,
+    inHand: Promise.resolve(),
   };
-
-  const dropConnection = (client: MqttClient, retryAfterSeconds = 0): void => {
-    if (current !== client) return;
-    current = undefined;
-    client.end(true);
-    if (closing) return;
-    const wait = Math.min(maxMs, Math.max(delayMs, retryAfterSeconds * 1000));
-    delayMs = Math.min(maxMs, delayMs * 2);
-    log?.info({ clientId, reconnectInMs: wait }, 'mqtt: reconnecting to the broker later');
-    reconnectTimer = setTimeout(() => {
-      reconnectTimer = undefined;
-      connectOnce().catch(() => undefined);
-    }, wait);
-  };
-
-  const turnAway = (client: MqttClient, ack: Ack, device: string, failure: TelemetryError, seq?: number): void => {
-    log?.info({ device, code: failure.code }, 'mqtt: message rejected');
-    if (client.connected)
-      client.publish(errorsTopic(device), JSON.stringify(errorNotice(failure, seq ?? null)), { qos: 0 });
-    acknowledge(client, ack, pubackReasonCode(failure.code));
-  };
-
-  const onMessage = (client: MqttClient, topic: string, payload: Buffer, ack: Ack): void => {
-    // Not acknowledged: the message stays in this node's session and comes back when it reconnects.
-    if (!live(client)) return;
-    const device = deviceOfMessagesTopic(topic);
-    if (device === undefined) {
-      deps.metrics.rejected('ERR_TOPIC_FORBIDDEN', { transport: 'mqtt' });
-      ack(REASON_TOPIC_NAME_INVALID);
-      return;
-    }
-    inHand = deps.pipeline.handle(payload, { transport: 'mqtt', expectedDevice: device }).then((outcome) => {
-      if (outcome.ok) {
-        delayMs = minMs;
-        return acknowledge(client, ack, REASON_SUCCESS);
-      }
-      const failure = outcome.error;
-      if (mqttBehaviour(failure.code) !== 'retry') return turnAway(client, ack, device, failure, outcome.seq);
-      log?.warn({ device, code: failure.code }, 'mqtt: not acknowledged; reconnecting so the broker redelivers');
-      dropConnection(client, failure.retryAfter());
-    });
-  };
-
-  const connectOnce = (): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const client: MqttClient = connect(options.url, {
-        clientId,
-        protocolVersion: 5,
-        clean: false,
-        properties: { sessionExpiryInterval: options.sessionExpirySeconds ?? 3600 },
-        // Reconnecting is ours: each connection gets a fresh client, so no stale PUBACK crosses sessions.
-        reconnectPeriod: 0,
-        ...(options.username === undefined ? {} : { username: options.username }),
-        ...(options.password === undefined ? {} : { password: options.password }),
-        customHandleAcks: (topic: string, payload: Buffer, _packet: IPublishPacket, ack: Ack) =>
-          onMessage(client, topic, payload, ack),
-      });
-      current = client;
-      client.on('error', (error) => {
-        log?.warn({ clientId, err: error.message }, 'mqtt: broker connection failed');
-        reject(error);
-      });
-      client.on('close', () => dropConnection(client));
-      client.on('connect', (connack) => {
-        log?.info({ clientId, sessionPresent: connack.sessionPresent }, 'mqtt: connected');
-        // Subscribing again on a resumed session is harmless; on a lost one it is what restores the stream.
-        client.subscribe(filter, { qos: 1 }, (error, granted) => {
-          const code = granted?.[0]?.qos;
-          if (error === null && code === 1) return resolve();
-          log?.warn({ filter, code }, 'mqtt: the broker refused the shared subscription');
-          reject(error ?? new Error(`the broker refused ${filter} (reason code ${code})`));
-          dropConnection(client);
-        });
-      });
-    });
-
   try {
-    await connectOnce();
+    await connectOnce(session);
   } catch (error) {
-    closing = true;
-    clearTimeout(reconnectTimer);
-    current?.end(true);
+    session.closing = true;
+    clearTimeout(session.reconnectTimer);
+    session.current?.end(true);
     throw error;
   }
+  return { close: () => closeSession(session) };
+}
 
-  return {
-    async close() {
-      if (closing) return;
-      const client = current;
-      const deadline = Date.now() + (options.closeTimeoutMs ?? 5_000);
-      // Leave the group first, so the broker routes new messages to the other nodes, not to this session.
-      if (client?.connected) await within(client.unsubscribeAsync(filter), deadline);
-      closing = true;
-      clearTimeout(reconnectTimer);
-      await within(inHand, deadline);
-      current = undefined;
-      if (client === undefined) return;
-      // A clean DISCONNECT flushes the PUBACKs written before it; force only when something still hangs.
-      if (!(await within(client.endAsync(false), deadline))) await client.endAsync(true);
-    },
-  };
+function live(session: Session, client: MqttClient): boolean {
+  return !session.closing && session.current === client && client.connected;
+}
+
+/** Acknowledges on the connection the message came in on, never on a later one (packet ids are per session). */
+function acknowledge(session: Session, client: MqttClient, ack: Ack, reason: number): void {
+  if (session.current === client && client.connected) ack(reason);
+}
+
+function dropConnection(session: Session, client: MqttClient, retryAfterSeconds = 0): void {
+  if (session.current !== client) return;
+  session.current = undefined;
+  client.end(true);
+  if (session.closing) return;
+  const { maxMs, delayMs } = session;
+  const wait = Math.min(maxMs, Math.max(delayMs, retryAfterSeconds * 1000));
+  session.delayMs = Math.min(maxMs, delayMs * 2);
+  session.log?.info({ clientId: session.clientId, reconnectInMs: wait }, 'mqtt: reconnecting to the broker later');
+  session.reconnectTimer = setTimeout(() => {
+    session.reconnectTimer = undefined;
+    connectOnce(session).catch(() => undefined);
+  }, wait);
+}
+
+function turnAway(
+  session: Session,
+  client: MqttClient,
+  ack: Ack,
+  device: string,
+  failure: TelemetryError,
+  seq?: number,
+): void {
+  session.log?.info({ device, code: failure.code }, 'mqtt: message rejected');
+  if (client.connected)
+    client.publish(errorsTopic(device), JSON.stringify(errorNotice(failure, seq ?? null)), { qos: 0 });
+  acknowledge(session, client, ack, pubackReasonCode(failure.code));
+}
+
+function onMessage(session: Session, client: MqttClient, topic: string, payload: Buffer, ack: Ack): void {
+  // Not acknowledged: the message stays in this node's session and comes back when it reconnects.
+  if (!live(session, client)) return;
+  const device = deviceOfMessagesTopic(topic);
+  const { deps, log } = session;
+  if (device === undefined) {
+    deps.metrics.rejected('ERR_TOPIC_FORBIDDEN', { transport: 'mqtt' });
+    ack(REASON_TOPIC_NAME_INVALID);
+    return;
+  }
+  session.inHand = deps.pipeline.handle(payload, { transport: 'mqtt', expectedDevice: device }).then((outcome) => {
+    if (outcome.ok) {
+      session.delayMs = session.minMs;
+      return acknowledge(session, client, ack, REASON_SUCCESS);
+    }
+    const failure = outcome.error;
+    if (mqttBehaviour(failure.code) !== 'retry') return turnAway(session, client, ack, device, failure, outcome.seq);
+    log?.warn({ device, code: failure.code }, 'mqtt: not acknowledged; reconnecting so the broker redelivers');
+    dropConnection(session, client, failure.retryAfter());
+  });
+}
+
+function connectOnce(session: Session): Promise<void> {
+  const { options, clientId, filter, log } = session;
+  return new Promise<void>((resolve, reject) => {
+    const client: MqttClient = connect(options.url, {
+      clientId,
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: options.sessionExpirySeconds ?? 3600 },
+      // Reconnecting is ours: each connection gets a fresh client, so no stale PUBACK crosses sessions.
+      reconnectPeriod: 0,
+      ...(options.username === undefined ? {} : { username: options.username }),
+      ...(options.password === undefined ? {} : { password: options.password }),
+      customHandleAcks: (topic: string, payload: Buffer, _packet: IPublishPacket, ack: Ack) =>
+        onMessage(session, client, topic, payload, ack),
+    });
+    session.current = client;
+    client.on('error', (error) => {
+      log?.warn({ clientId, err: error.message }, 'mqtt: broker connection failed');
+      reject(error);
+    });
+    client.on('close', () => dropConnection(session, client));
+    client.on('connect', (connack) => {
+      log?.info({ clientId, sessionPresent: connack.sessionPresent }, 'mqtt: connected');
+      // Subscribing again on a resumed session is harmless; on a lost one it is what restores the stream.
+      client.subscribe(filter, { qos: 1 }, (error, granted) => {
+        const code = granted?.[0]?.qos;
+        if (error === null && code === 1) return resolve();
+        log?.warn({ filter, code }, 'mqtt: the broker refused the shared subscription');
+        reject(error ?? new Error(`the broker refused ${filter} (reason code ${code})`));
+        dropConnection(session, client);
+      });
+    });
+  });
+}
+
+async function closeSession(session: Session): Promise<void> {
+  if (session.closing) return;
+  const client = session.current;
+  const deadline = Date.now() + (session.options.closeTimeoutMs ?? 5_000);
+  // Leave the group first, so the broker routes new messages to the other nodes, not to this session.
+  if (client?.connected) await within(client.unsubscribeAsync(session.filter), deadline);
+  session.closing = true;
+  clearTimeout(session.reconnectTimer);
+  await within(session.inHand, deadline);
+  session.current = undefined;
+  if (client === undefined) return;
+  // A clean DISCONNECT flushes the PUBACKs written before it; force only when something still hangs.
+  if (!(await within(client.endAsync(false), deadline))) await client.endAsync(true);
 }
 
 /** Whether `work` settled before `deadline` (epoch ms); its failure counts as settled. */

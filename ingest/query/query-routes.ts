@@ -1,10 +1,17 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
 import { TelemetryError } from '../../src/errors.js';
 import { cacheControl } from '../../src/query/cache-policy.js';
-import { parseInstant } from '../../src/query/parse-instant.js';
 import {
-  DEFAULT_PAGE_LIMIT,
   ErrorResponse,
   LatestQuerystring,
   LatestResponse,
@@ -16,10 +23,11 @@ import {
   WindowsResponse,
 } from '../../src/query/query-schemas.js';
 import type { ReadScope } from '../../src/query/read-scope.js';
-import type { Page, ReadingsQuery, StoredPoint, TelemetryStore, TimeRange } from '../../src/store/telemetry-store.js';
+import type { TelemetryStore } from '../../src/store/telemetry-store.js';
 import { errorReply } from '../http/error-reply.js';
-import { authenticateOperator, insufficientScopeChallenge, type OperatorAuthOptions } from './query-auth.js';
+import { authenticateOperator, type OperatorAuthOptions } from './query-auth.js';
 import { answerFormat, sendAnswer, varyOnCredentials } from './query-reply.js';
+import { assertCovers, byDeviceAndMetric, pagePayload, rangeOf, storeQuery } from './query-request.js';
 
 export interface QueryRoutesOptions {
   readonly store: TelemetryStore;
@@ -47,34 +55,6 @@ const CSV_NOTE =
   'the CSV columns are the fields of the JSON items.';
 const DOCS = { tags: ['query'], security: [{ operatorToken: [] }] };
 
-function invalid(message: string): TelemetryError {
-  return new TelemetryError('ERR_QUERY_INVALID', message);
-}
-
-/** The range `from`/`to` name; ERR_QUERY_INVALID unless it is a real, non-empty one. */
-function rangeOf(query: { readonly from: string; readonly to: string }): TimeRange {
-  const start = parseInstant(query.from);
-  const end = parseInstant(query.to);
-  if (start === undefined) throw invalid('from is not a time (ms since the epoch or RFC 3339)');
-  if (end === undefined) throw invalid('to is not a time (ms since the epoch or RFC 3339)');
-  if (start >= end) throw invalid('from must be before to');
-  return { start, end };
-}
-
-/** ERR_FORBIDDEN, with the RFC 6750 challenge, unless the scope covers every device named. */
-function assertCovers(scope: ReadScope, devices: readonly string[], reply: FastifyReply): void {
-  const outside = devices.find((device) => !scope.allows(device));
-  if (outside === undefined) return;
-  reply.header('www-authenticate', insufficientScopeChallenge());
-  throw new TelemetryError('ERR_FORBIDDEN', `the operator token does not cover device ${outside}`);
-}
-
-function byDeviceAndMetric(a: StoredPoint, b: StoredPoint): number {
-  if (a.device !== b.device) return a.device < b.device ? -1 : 1;
-  if (a.metric !== b.metric) return a.metric < b.metric ? -1 : 1;
-  return 0;
-}
-
 /** Error answers of the query API: our codes as they are, fastify's and the store's translated by code. */
 function queryError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   let failure: TelemetryError;
@@ -90,6 +70,24 @@ function queryError(error: FastifyError, request: FastifyRequest, reply: Fastify
   return varyOnCredentials(reply).code(status).headers(headers).header('cache-control', 'no-store').send(body);
 }
 
+/** The query API's plugin instance, typed from the TypeBox schemas of its routes. */
+type TypedApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** What every route handler of the query API shares. */
+interface RouteContext {
+  readonly store: TelemetryStore;
+  /** The read scope of the request's operator token, set by the authentication hook. */
+  readonly scopeOf: (request: FastifyRequest) => ReadScope;
+  /** The Cache-Control of an answer about data up to `end` (undefined: up to now). */
+  readonly rangePolicy: (end: number | undefined) => string;
+}
+
 /**
  * The query API, under {@link QUERY_PREFIX}: readings, windowed aggregates,
  * the latest values and the series known, as JSON or CSV, paged with the
@@ -97,45 +95,24 @@ function queryError(error: FastifyError, request: FastifyRequest, reply: Fastify
  * with an operator token (stateless, so any node answers any page), and
  * answers only what the token's scope covers.
  */
-/** The store query that a paged query's parameters ask for. */
-function storeQuery(
-  query: { device: string[]; metric?: string[]; limit?: number; cursor?: string },
-  range: TimeRange,
-): ReadingsQuery {
-  return {
-    devices: query.device,
-    ...(query.metric === undefined ? {} : { metrics: query.metric }),
-    range,
-    limit: query.limit ?? DEFAULT_PAGE_LIMIT,
-    ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-  };
-}
-
-/** The answer's range, items and, when more follow, the cursor to the next page. */
-function pagePayload<T>(range: TimeRange, page: Page<T>) {
-  return {
-    from: range.start,
-    to: range.end,
-    items: [...page.items],
-    ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
-  };
-}
-
 export async function registerQueryRoutes(app: FastifyInstance, options: QueryRoutesOptions): Promise<void> {
-  const { store, now } = options;
+  const { now } = options;
   const scopes = new WeakMap<FastifyRequest, ReadScope>();
-  const scopeOf = (request: FastifyRequest): ReadScope => {
-    const scope = scopes.get(request);
-    if (scope === undefined) throw new TelemetryError('ERR_INTERNAL', 'query request was not authenticated');
-    return scope;
+  const context: RouteContext = {
+    store: options.store,
+    scopeOf: (request) => {
+      const scope = scopes.get(request);
+      if (scope === undefined) throw new TelemetryError('ERR_INTERNAL', 'query request was not authenticated');
+      return scope;
+    },
+    rangePolicy: (end) =>
+      cacheControl({
+        rangeEnd: end,
+        now: now(),
+        maxReadingAgeMs: options.maxReadingAgeMs,
+        clockSkewMs: options.clockSkewMs,
+      }),
   };
-  const rangePolicy = (end: number | undefined) =>
-    cacheControl({
-      rangeEnd: end,
-      now: now(),
-      maxReadingAgeMs: options.maxReadingAgeMs,
-      clockSkewMs: options.clockSkewMs,
-    });
 
   await app.register(
     async (scoped) => {
@@ -150,125 +127,141 @@ export async function registerQueryRoutes(app: FastifyInstance, options: QueryRo
         scopes.set(request, result.scope);
       });
       const typed = scoped.withTypeProvider<TypeBoxTypeProvider>();
-
-      typed.get(
-        '/readings',
-        {
-          schema: {
-            ...DOCS,
-            summary: 'Readings of devices and metrics over a time range',
-            description: `Raw values ordered by device, metric, ts; paged. ${CSV_NOTE}`,
-            querystring: ReadingsQuerystring,
-            response: { 200: ReadingsResponse, ...ERROR_RESPONSES },
-          },
-        },
-        async (request, reply) => {
-          const { query } = request;
-          const range = rangeOf(query);
-          assertCovers(scopeOf(request), query.device, reply);
-          const page = await store.queryReadings(storeQuery(query, range));
-          const payload: ReadingsResponse = pagePayload(range, page);
-          return sendAnswer(request, reply, {
-            payload,
-            columns: POINT_COLUMNS,
-            format: answerFormat(query.format, request.headers.accept),
-            cacheControl: rangePolicy(range.end),
-          });
-        },
-      );
-
-      typed.get(
-        '/windows',
-        {
-          schema: {
-            ...DOCS,
-            summary: 'Readings downsampled into windows with an aggregate',
-            description:
-              'One value per epoch-aligned window of windowMs that holds values, per device and metric, ' +
-              `ordered by device, metric, window start; paged. ${CSV_NOTE}`,
-            querystring: WindowsQuerystring,
-            response: { 200: WindowsResponse, ...ERROR_RESPONSES },
-          },
-        },
-        async (request, reply) => {
-          const { query } = request;
-          const range = rangeOf(query);
-          assertCovers(scopeOf(request), query.device, reply);
-          const aggregate = query.aggregate ?? 'mean';
-          const page = await store.queryWindows({ ...storeQuery(query, range), windowMs: query.windowMs, aggregate });
-          const payload: WindowsResponse = { ...pagePayload(range, page), windowMs: query.windowMs, aggregate };
-          return sendAnswer(request, reply, {
-            payload,
-            columns: POINT_COLUMNS,
-            format: answerFormat(query.format, request.headers.accept),
-            cacheControl: rangePolicy(range.end),
-          });
-        },
-      );
-
-      typed.get(
-        '/latest',
-        {
-          schema: {
-            ...DOCS,
-            summary: 'The latest value of each device and metric',
-            description: `Only devices the token's scope covers. ${CSV_NOTE}`,
-            querystring: LatestQuerystring,
-            response: { 200: LatestResponse, ...ERROR_RESPONSES },
-          },
-        },
-        async (request, reply) => {
-          const { query } = request;
-          const scope = scopeOf(request);
-          // One store query per prefix the scope allows, so a narrow token never makes the store read everything.
-          const pages = await Promise.all(
-            scope.storePrefixes(query.prefix).map((devicePrefix) =>
-              store.queryLatest({
-                ...(devicePrefix === undefined ? {} : { devicePrefix }),
-                ...(query.metric === undefined ? {} : { metrics: query.metric }),
-              }),
-            ),
-          );
-          const items = pages
-            .flat()
-            .filter((point) => scope.allows(point.device))
-            .sort(byDeviceAndMetric);
-          return sendAnswer(request, reply, {
-            payload: { items } satisfies LatestResponse,
-            columns: POINT_COLUMNS,
-            format: answerFormat(query.format, request.headers.accept),
-            cacheControl: rangePolicy(undefined),
-          });
-        },
-      );
-
-      typed.get(
-        '/series',
-        {
-          schema: {
-            ...DOCS,
-            summary: 'The devices and metrics stored, with when each was last seen',
-            description: `Only devices the token's scope covers. ${CSV_NOTE}`,
-            querystring: SeriesQuerystring,
-            response: { 200: SeriesResponse, ...ERROR_RESPONSES },
-          },
-        },
-        async (request, reply) => {
-          const { query } = request;
-          const scope = scopeOf(request);
-          const prefix = query.prefix ?? '';
-          const items = (await store.listSeries()).filter(
-            (series) => series.device.startsWith(prefix) && scope.allows(series.device),
-          );
-          return sendAnswer(request, reply, {
-            payload: { items } satisfies SeriesResponse,
-            columns: SERIES_COLUMNS,
-            format: answerFormat(query.format, request.headers.accept),
-            cacheControl: rangePolicy(undefined),
-          });
-        },
-      );
+      registerReadingsRoute(typed, context);
+      registerWindowsRoute(typed, context);
+      registerLatestRoute(typed, context);
+      registerSeriesRoute(typed, context);
     },
     { prefix: QUERY_PREFIX },
+  );
+}
+
+/** GET /readings: raw values of the devices and metrics named, over a range, paged. */
+function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy }: RouteContext): void {
+  typed.get(
+    '/readings',
+    {
+      schema: {
+        ...DOCS,
+        summary: 'Readings of devices and metrics over a time range',
+        description: `Raw values ordered by device, metric, ts; paged. ${CSV_NOTE}`,
+        querystring: ReadingsQuerystring,
+        response: { 200: ReadingsResponse, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { query } = request;
+      const range = rangeOf(query);
+      assertCovers(scopeOf(request), query.device, reply);
+      const page = await store.queryReadings(storeQuery(query, range));
+      const payload: ReadingsResponse = pagePayload(range, page);
+      return sendAnswer(request, reply, {
+        payload,
+        columns: POINT_COLUMNS,
+        format: answerFormat(query.format, request.headers.accept),
+        cacheControl: rangePolicy(range.end),
+      });
+    },
+  );
+}
+
+/** GET /windows: values downsampled into epoch-aligned windows with an aggregate, paged. */
+function registerWindowsRoute(typed: TypedApp, { store, scopeOf, rangePolicy }: RouteContext): void {
+  typed.get(
+    '/windows',
+    {
+      schema: {
+        ...DOCS,
+        summary: 'Readings downsampled into windows with an aggregate',
+        description:
+          'One value per epoch-aligned window of windowMs that holds values, per device and metric, ' +
+          `ordered by device, metric, window start; paged. ${CSV_NOTE}`,
+        querystring: WindowsQuerystring,
+        response: { 200: WindowsResponse, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { query } = request;
+      const range = rangeOf(query);
+      assertCovers(scopeOf(request), query.device, reply);
+      const aggregate = query.aggregate ?? 'mean';
+      const page = await store.queryWindows({ ...storeQuery(query, range), windowMs: query.windowMs, aggregate });
+      const payload: WindowsResponse = { ...pagePayload(range, page), windowMs: query.windowMs, aggregate };
+      return sendAnswer(request, reply, {
+        payload,
+        columns: POINT_COLUMNS,
+        format: answerFormat(query.format, request.headers.accept),
+        cacheControl: rangePolicy(range.end),
+      });
+    },
+  );
+}
+
+/** GET /latest: the latest value of each device and metric the token's scope covers. */
+function registerLatestRoute(typed: TypedApp, { store, scopeOf, rangePolicy }: RouteContext): void {
+  typed.get(
+    '/latest',
+    {
+      schema: {
+        ...DOCS,
+        summary: 'The latest value of each device and metric',
+        description: `Only devices the token's scope covers. ${CSV_NOTE}`,
+        querystring: LatestQuerystring,
+        response: { 200: LatestResponse, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { query } = request;
+      const scope = scopeOf(request);
+      // One store query per prefix the scope allows, so a narrow token never makes the store read everything.
+      const pages = await Promise.all(
+        scope.storePrefixes(query.prefix).map((devicePrefix) =>
+          store.queryLatest({
+            ...(devicePrefix === undefined ? {} : { devicePrefix }),
+            ...(query.metric === undefined ? {} : { metrics: query.metric }),
+          }),
+        ),
+      );
+      const items = pages
+        .flat()
+        .filter((point) => scope.allows(point.device))
+        .sort(byDeviceAndMetric);
+      return sendAnswer(request, reply, {
+        payload: { items } satisfies LatestResponse,
+        columns: POINT_COLUMNS,
+        format: answerFormat(query.format, request.headers.accept),
+        cacheControl: rangePolicy(undefined),
+      });
+    },
+  );
+}
+
+/** GET /series: the devices and metrics stored that the token's scope covers, with when each was last seen. */
+function registerSeriesRoute(typed: TypedApp, { store, scopeOf, rangePolicy }: RouteContext): void {
+  typed.get(
+    '/series',
+    {
+      schema: {
+        ...DOCS,
+        summary: 'The devices and metrics stored, with when each was last seen',
+        description: `Only devices the token's scope covers. ${CSV_NOTE}`,
+        querystring: SeriesQuerystring,
+        response: { 200: SeriesResponse, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { query } = request;
+      const scope = scopeOf(request);
+      const prefix = query.prefix ?? '';
+      const items = (await store.listSeries()).filter(
+        (series) => series.device.startsWith(prefix) && scope.allows(series.device),
+      );
+      return sendAnswer(request, reply, {
+        payload: { items } satisfies SeriesResponse,
+        columns: SERIES_COLUMNS,
+        format: answerFormat(query.format, request.headers.accept),
+        cacheControl: rangePolicy(undefined),
+      });
+    },
   );
 }

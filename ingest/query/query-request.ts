@@ -1,0 +1,62 @@
+import type { FastifyReply } from 'fastify';
+import { TelemetryError } from '../../src/errors.js';
+import { parseInstant } from '../../src/query/parse-instant.js';
+import { DEFAULT_PAGE_LIMIT } from '../../src/query/query-schemas.js';
+import type { ReadScope } from '../../src/query/read-scope.js';
+import type { Page, ReadingsQuery, StoredPoint, TimeRange } from '../../src/store/telemetry-store.js';
+import { insufficientScopeChallenge } from './query-auth.js';
+
+// What a query request asks the store for, whether its token may ask it, and how a page of the answer is laid out.
+
+function invalid(message: string): TelemetryError {
+  return new TelemetryError('ERR_QUERY_INVALID', message);
+}
+
+/** The range `from`/`to` name; ERR_QUERY_INVALID unless it is a real, non-empty one. */
+export function rangeOf(query: { readonly from: string; readonly to: string }): TimeRange {
+  const start = parseInstant(query.from);
+  const end = parseInstant(query.to);
+  if (start === undefined) throw invalid('from is not a time (ms since the epoch or RFC 3339)');
+  if (end === undefined) throw invalid('to is not a time (ms since the epoch or RFC 3339)');
+  if (start >= end) throw invalid('from must be before to');
+  return { start, end };
+}
+
+/** ERR_FORBIDDEN, with the RFC 6750 challenge, unless the scope covers every device named. */
+export function assertCovers(scope: ReadScope, devices: readonly string[], reply: FastifyReply): void {
+  const outside = devices.find((device) => !scope.allows(device));
+  if (outside === undefined) return;
+  reply.header('www-authenticate', insufficientScopeChallenge());
+  throw new TelemetryError('ERR_FORBIDDEN', `the operator token does not cover device ${outside}`);
+}
+
+/** The order of the latest values: by device, then metric. */
+export function byDeviceAndMetric(a: StoredPoint, b: StoredPoint): number {
+  if (a.device !== b.device) return a.device < b.device ? -1 : 1;
+  if (a.metric !== b.metric) return a.metric < b.metric ? -1 : 1;
+  return 0;
+}
+
+/** The store query that a paged query's parameters ask for. */
+export function storeQuery(
+  query: { device: string[]; metric?: string[]; limit?: number; cursor?: string },
+  range: TimeRange,
+): ReadingsQuery {
+  return {
+    devices: query.device,
+    ...(query.metric === undefined ? {} : { metrics: query.metric }),
+    range,
+    limit: query.limit ?? DEFAULT_PAGE_LIMIT,
+    ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+  };
+}
+
+/** The answer's range, items and, when more follow, the cursor to the next page. */
+export function pagePayload<T>(range: TimeRange, page: Page<T>) {
+  return {
+    from: range.start,
+    to: range.end,
+    items: [...page.items],
+    ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
+  };
+}
