@@ -4,10 +4,14 @@ import { TelemetryError } from '../src/errors.js';
 import type { JwksRegistry } from '../src/identity/jwks-registry.js';
 import type { TelemetryStore } from '../src/store/telemetry-store.js';
 import { registerDashboardRoutes } from './dashboard/dashboard-routes.js';
+import { errorReply } from './http/error-reply.js';
 import { registerIngestRoutes } from './http/ingest-routes.js';
 import { registerOpenApi } from './http/openapi.js';
 import type { NodeCore } from './node-core.js';
 import { registerQueryRoutes } from './query/query-routes.js';
+
+/** What a draining node still answers as usual: a load balancer reads readiness and metrics to the end. */
+const DURING_DRAIN: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Most signed messages one batch request may carry. */
 export const MAX_BATCH_MESSAGES = 1_000;
@@ -36,7 +40,20 @@ export async function buildHttpApp(core: NodeCore, deps: HttpAppDeps): Promise<F
     // Devices on slow links keep connections open; one connection carries many requests.
     keepAliveTimeout: 72_000,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Requests during a drain get our 503 (below), not fastify's own shape.
+    return503OnClosing: false,
+  });
+  // From SIGTERM on, every request but health, readiness and metrics is answered 503 ERR_SHUTTING_DOWN, and its
+  // connection closed, so the client sends it to another node; in-flight requests finish as they were.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!core.draining() || DURING_DRAIN.has(request.url)) return;
+    const { status, headers, body } = errorReply(
+      new TelemetryError('ERR_SHUTTING_DOWN', 'the node is shutting down; send it to another node', { retryAfter: 1 }),
+    );
+    return reply
+      .code(status)
+      .headers({ ...headers, connection: 'close' })
+      .send(body);
   });
   // Before any route: the OpenAPI document sees only routes added after it.
   await registerOpenApi(app);

@@ -3,17 +3,24 @@ import cluster, { type Worker } from 'node:cluster';
 export interface WorkerPoolOptions {
   readonly workers: number;
   readonly log: (line: string) => void;
-  /** Longest to wait for workers to drain after a signal before killing them, in ms. */
+  /** How long a worker may take to drain after a signal, in ms; its own deadline is the same setting. */
   readonly shutdownTimeoutMs: number;
 }
+
+/** Beyond the drain deadline, how long the primary waits for a worker to exit before killing it: a backstop. */
+const WORKER_EXIT_GRACE_MS = 2_000;
 
 /**
  * Runs `workers` copies of this process with node:cluster, sharing the
  * listening ports (the primary accepts and hands connections out). Nothing
  * else is shared, because a node holds nothing that matters. A worker that
- * dies is replaced (after a second, so a crash loop does not spin); SIGTERM or
- * SIGINT is passed on to every worker, and the primary exits when they have.
- * Resolves in the primary when all workers are gone.
+ * dies is replaced (after a second, so a crash loop does not spin).
+ *
+ * SIGTERM or SIGINT is passed on to every worker, which drains (within
+ * `shutdownTimeoutMs`), disconnects from the primary and exits by itself; the
+ * primary resolves once they all have. A worker still alive
+ * {@link WORKER_EXIT_GRACE_MS} after its drain deadline is killed, and the
+ * primary says so: that is a bug to report, never the normal path.
  */
 export function runWorkers(options: WorkerPoolOptions): Promise<void> {
   let stopping = false;
@@ -30,18 +37,23 @@ export function runWorkers(options: WorkerPoolOptions): Promise<void> {
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
-      options.log(`${signal} received, draining ${Object.keys(cluster.workers ?? {}).length} workers\n`);
       const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+      options.log(`${signal} received, draining ${workers.length} workers\n`);
       for (const worker of workers) worker.process.kill(signal);
-      const deadline = setTimeout(() => {
-        for (const worker of workers) worker.process.kill('SIGKILL');
-      }, options.shutdownTimeoutMs + 5_000);
-      deadline.unref();
+      const backstop = setTimeout(() => {
+        const left = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+        options.log(
+          `${left.length} workers did not exit ${WORKER_EXIT_GRACE_MS} ms after their drain deadline; killing them\n`,
+        );
+        for (const worker of left) worker.process.kill('SIGKILL');
+      }, options.shutdownTimeoutMs + WORKER_EXIT_GRACE_MS);
+      backstop.unref();
       const check = () => {
-        if (Object.keys(cluster.workers ?? {}).length === 0) {
-          clearTimeout(deadline);
-          resolve();
-        }
+        if (Object.keys(cluster.workers ?? {}).length > 0) return;
+        clearTimeout(backstop);
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+        resolve();
       };
       cluster.on('exit', check);
       check();

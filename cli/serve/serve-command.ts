@@ -64,6 +64,8 @@ export const serveCommand: Command = {
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
     });
+    // A worker's IPC channel to the primary would keep it alive: let go of it, so the process exits by itself.
+    if (cluster.isWorker) cluster.worker?.disconnect();
     return 0;
   },
 };

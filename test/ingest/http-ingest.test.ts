@@ -203,6 +203,21 @@ describe('POST /v1/messages', () => {
     expect(response.json().error.code).toBe('ERR_SHUTTING_DOWN');
   });
 
+  it('answers every request but health, readiness and metrics with 503 ERR_SHUTTING_DOWN while draining, closing its connection', async () => {
+    node.beginDrain();
+    for (const url of ['/v1/messages/batch', '/v1/query/readings?device=alice', '/dashboard/', '/no-such-route']) {
+      const response = await node.app.inject({ method: url.includes('messages') ? 'POST' : 'GET', url });
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toEqual({
+        error: { code: 'ERR_SHUTTING_DOWN', message: expect.any(String), retryable: true },
+      });
+      expect(response.headers['retry-after']).toBe('1');
+      expect(response.headers.connection).toBe('close');
+    }
+    expect((await node.app.inject('/healthz')).statusCode).toBe(200);
+    expect((await node.app.inject('/metrics')).statusCode).toBe(200);
+  });
+
   it('limits a device to its rate with 429 when a rate limit is set', async () => {
     await node.close(1000);
     node = await build({ TELEMETRY_RATE_LIMIT_PER_DEVICE: '2' });
