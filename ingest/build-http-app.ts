@@ -4,6 +4,7 @@ import { TelemetryError } from '../src/errors.js';
 import type { JwksRegistry } from '../src/identity/jwks-registry.js';
 import type { TelemetryStore } from '../src/store/telemetry-store.js';
 import { registerDashboardRoutes } from './dashboard/dashboard-routes.js';
+import { asHttpFailure } from './http/client-faults.js';
 import { errorReply } from './http/error-reply.js';
 import { registerIngestRoutes } from './http/ingest-routes.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -54,6 +55,19 @@ export async function buildHttpApp(core: NodeCore, deps: HttpAppDeps): Promise<F
       .code(status)
       .headers({ ...headers, connection: 'close' })
       .send(body);
+  });
+  // Every failure of a route without its own handler, and every unknown route, in the project's error shape.
+  app.setErrorHandler((error, request, reply) => {
+    const { failure, unexpected } = asHttpFailure(error, 'ERR_MESSAGE_MALFORMED');
+    if (unexpected) request.log.error({ err: error }, 'unexpected failure');
+    const { status, headers, body } = errorReply(failure);
+    return reply.code(status).headers(headers).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const { status, headers, body } = errorReply(
+      new TelemetryError('ERR_NOT_FOUND', `the node serves no ${request.method} ${request.url.split('?', 1)[0]}`),
+    );
+    return reply.code(status).headers(headers).send(body);
   });
   // Before any route: the OpenAPI document sees only routes added after it.
   await registerOpenApi(app);

@@ -144,6 +144,11 @@ export const ERROR_POLICIES = {
     retryable: true,
     summary: 'The node is draining; send it to another node.',
   },
+  ERR_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    summary: 'No such route: the node serves no such path with this method (HTTP only).',
+  },
   ERR_QUERY_INVALID: {
     status: 400,
     retryable: false,
@@ -173,16 +178,17 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_POLICIES, value);
 }
 
-/** Codes only the query API answers with: no device transport ever sends them. */
-export const QUERY_ONLY_CODES = [
+/** Codes only HTTP answers with (unknown routes and the query API): never sent over MQTT. */
+export const HTTP_ONLY_CODES = [
+  'ERR_NOT_FOUND',
   'ERR_QUERY_INVALID',
   'ERR_CURSOR_INVALID',
   'ERR_UNAUTHORIZED',
   'ERR_FORBIDDEN',
 ] as const;
 
-/** A code a device can receive, over HTTP or MQTT. */
-export type DeviceErrorCode = Exclude<ErrorCode, (typeof QUERY_ONLY_CODES)[number]>;
+/** A code an MQTT transport can send: every code but {@link HTTP_ONLY_CODES}. */
+export type MqttErrorCode = Exclude<ErrorCode, (typeof HTTP_ONLY_CODES)[number]>;
 
 export interface TelemetryErrorOptions {
   readonly cause?: unknown;

@@ -3,13 +3,13 @@
  * ingest node share. Everything here runs without sockets.
  */
 
-export type { DeviceErrorCode, ErrorCode, ErrorPolicy } from './errors.js';
+export type { ErrorCode, ErrorPolicy, MqttErrorCode } from './errors.js';
 export {
   asTelemetryError,
   ConfigError,
   ERROR_POLICIES,
+  HTTP_ONLY_CODES,
   isErrorCode,
-  QUERY_ONLY_CODES,
   TelemetryError,
 } from './errors.js';
 export { CredentialKeySource } from './identity/credential-key-source.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TelemetryError } from '../../src/errors.js';
+import { asHttpFailure } from '../http/client-faults.js';
 import { errorReply } from '../http/error-reply.js';
 import type { IngestMetrics } from '../ingest-metrics.js';
 import { authenticateOperator, insufficientScopeChallenge, type OperatorAuthOptions } from '../query/query-auth.js';
@@ -60,12 +61,8 @@ function sendAsset(request: FastifyRequest, reply: FastifyReply, file: Dashboard
 }
 
 function statsError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  let failure: TelemetryError;
-  if (error instanceof TelemetryError) failure = error;
-  else {
-    request.log.error({ err: error }, 'unexpected stats failure');
-    failure = new TelemetryError('ERR_INTERNAL', 'unexpected failure', { cause: error });
-  }
+  const { failure, unexpected } = asHttpFailure(error, 'ERR_QUERY_INVALID');
+  if (unexpected) request.log.error({ err: error }, 'unexpected stats failure');
   const { status, headers, body } = errorReply(failure);
   return reply.code(status).headers(headers).header('cache-control', 'no-store').send(body);
 }

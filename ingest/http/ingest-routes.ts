@@ -1,10 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { type ErrorCode, TelemetryError } from '../../src/errors.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { TelemetryError } from '../../src/errors.js';
 import type { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import type { IngestMetrics } from '../ingest-metrics.js';
-import { errorReply } from './error-reply.js';
 
 export interface IngestRoutesOptions {
   readonly pipeline: IngestPipeline;
@@ -31,20 +30,6 @@ const BatchBody = Type.Object(
   { messages: Type.Array(Type.String(), { minItems: 1 }) },
   { additionalProperties: false },
 );
-
-/** Fastify error codes that stand for one of ours. */
-const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'ERR_MESSAGE_TOO_LARGE',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'ERR_UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'ERR_MESSAGE_MALFORMED',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'ERR_MESSAGE_MALFORMED',
-  FST_ERR_VALIDATION: 'ERR_MESSAGE_MALFORMED',
-};
-
-function sendError(reply: FastifyReply, error: TelemetryError): FastifyReply {
-  const { status, headers, body } = errorReply(error);
-  return reply.code(status).headers(headers).send(body);
-}
 
 /** POST /v1/messages: one compact JWS (the bytes received), accepted once stored; a refusal is thrown. */
 async function ingestMessage(pipeline: IngestPipeline, body: unknown): Promise<Static<typeof Accepted>> {
@@ -83,6 +68,43 @@ async function ingestBatch(
   return { results };
 }
 
+/** Media types a single message may come as (RFC 7515 §9.2.1; text/plain for simple clients). */
+const JWS_MEDIA_TYPES: ReadonlySet<string> = new Set(['application/jose', 'text/plain']);
+const JSON_MEDIA_TYPES: ReadonlySet<string> = new Set(['application/json']);
+
+/**
+ * An onRequest hook that refuses a body of another media type with 415 before
+ * any of it is read or parsed (parameters such as `charset` are ignored).
+ */
+function requireContentType(types: ReadonlySet<string>, hint: string) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
+    if (!types.has(type)) {
+      throw new TelemetryError('ERR_UNSUPPORTED_MEDIA_TYPE', `${hint}, not ${JSON.stringify(type || 'no type')}`);
+    }
+  };
+}
+
+/** The messages of a batch body, which must be exactly `{"messages": ["<compact JWS>", ...]}` (docs/PROTOCOL.md §9.2). */
+function batchMessages(body: unknown): readonly string[] {
+  const messages = (body as { messages?: unknown } | null)?.messages;
+  const valid =
+    typeof body === 'object' &&
+    body !== null &&
+    !Array.isArray(body) &&
+    Object.keys(body).length === 1 &&
+    Array.isArray(messages) &&
+    messages.length > 0 &&
+    messages.every((message) => typeof message === 'string');
+  if (!valid) {
+    throw new TelemetryError(
+      'ERR_MESSAGE_MALFORMED',
+      'a batch is {"messages": ["<compact JWS>", ...]} with at least one message and no other member',
+    );
+  }
+  return messages as readonly string[];
+}
+
 /**
  * The HTTP transport: one signed message per request, or a batch of them, each
  * handed to the same pipeline as MQTT messages. A 2xx answer means stored.
@@ -97,17 +119,13 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
     done(null, body),
   );
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof TelemetryError) return sendError(reply, error);
-    const mapped = error.code === undefined ? undefined : FASTIFY_CODES[error.code];
-    if (mapped !== undefined) return sendError(reply, new TelemetryError(mapped, error.message, { cause: error }));
-    request.log.error({ err: error }, 'unexpected failure');
-    return sendError(reply, new TelemetryError('ERR_INTERNAL', 'unexpected failure', { cause: error }));
-  });
-
   typed.post(
     '/v1/messages',
-    { bodyLimit: options.maxMessageBytes + 1024, schema: { response: { 200: Accepted } } },
+    {
+      bodyLimit: options.maxMessageBytes + 1024,
+      schema: { response: { 200: Accepted } },
+      onRequest: requireContentType(JWS_MEDIA_TYPES, 'send the compact JWS as application/jose'),
+    },
     async (request) => ingestMessage(pipeline, request.body),
   );
 
@@ -119,8 +137,12 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
         body: BatchBody,
         response: { 200: Type.Object({ results: Type.Array(Type.Union([Accepted, Rejected])) }) },
       },
+      onRequest: requireContentType(JSON_MEDIA_TYPES, 'send the batch as application/json'),
+      // BatchBody documents the body (OpenAPI); batchMessages checks it strictly. Fastify's validator would
+      // coerce ("x" into ["x"]) and drop unknown members instead of refusing them.
+      validatorCompiler: () => () => true,
     },
-    async (request) => ingestBatch(pipeline, request.body.messages, options.maxBatchMessages),
+    async (request) => ingestBatch(pipeline, batchMessages(request.body), options.maxBatchMessages),
   );
 
   app.get('/healthz', async () => ({ status: 'ok' }));

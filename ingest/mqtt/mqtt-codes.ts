@@ -1,4 +1,4 @@
-import { type DeviceErrorCode, ERROR_POLICIES, type ErrorCode } from '../../src/errors.js';
+import { ERROR_POLICIES, type ErrorCode, type MqttErrorCode } from '../../src/errors.js';
 
 /** What an MQTT transport does with a message or connection that failed with a code. */
 export type MqttBehaviour =
@@ -14,7 +14,7 @@ export type MqttBehaviour =
  * the HTTP status). A retryable code is always 'retry': withholding the PUBACK is
  * how MQTT says "send it again" [MQTT-4.4.0-1].
  */
-export const MQTT_BEHAVIOUR: Readonly<Record<DeviceErrorCode, MqttBehaviour>> = {
+export const MQTT_BEHAVIOUR: Readonly<Record<MqttErrorCode, MqttBehaviour>> = {
   ERR_MESSAGE_TOO_LARGE: 'reject',
   ERR_MESSAGE_MALFORMED: 'reject',
   ERR_UNSUPPORTED_MEDIA_TYPE: 'reject',
@@ -43,9 +43,9 @@ export const MQTT_BEHAVIOUR: Readonly<Record<DeviceErrorCode, MqttBehaviour>> = 
   ERR_SHUTTING_DOWN: 'retry',
 };
 
-/** The MQTT behaviour of `code`; a query-only code never reaches MQTT, and would be rejected. */
+/** The MQTT behaviour of `code`; an HTTP-only code never reaches MQTT, and would be rejected. */
 export function mqttBehaviour(code: ErrorCode): MqttBehaviour {
-  return Object.hasOwn(MQTT_BEHAVIOUR, code) ? MQTT_BEHAVIOUR[code as DeviceErrorCode] : 'reject';
+  return Object.hasOwn(MQTT_BEHAVIOUR, code) ? MQTT_BEHAVIOUR[code as MqttErrorCode] : 'reject';
 }
 
 /** Codes that say an MQTT connection token itself is bad. */

@@ -24,6 +24,7 @@ import {
 } from '../../src/query/query-schemas.js';
 import type { ReadScope } from '../../src/query/read-scope.js';
 import type { TelemetryStore } from '../../src/store/telemetry-store.js';
+import { asHttpFailure } from '../http/client-faults.js';
 import { errorReply } from '../http/error-reply.js';
 import { authenticateOperator, type OperatorAuthOptions } from './query-auth.js';
 import { answerFormat, sendAnswer, varyOnCredentials } from './query-reply.js';
@@ -58,13 +59,12 @@ const DOCS = { tags: ['query'], security: [{ operatorToken: [] }] };
 /** Error answers of the query API: our codes as they are, fastify's and the store's translated by code. */
 function queryError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   let failure: TelemetryError;
-  if (error instanceof TelemetryError) failure = error;
-  else if (error.code === 'FST_ERR_VALIDATION') failure = new TelemetryError('ERR_QUERY_INVALID', error.message);
-  else if (error.code === 'ERR_CURSOR_INVALID') {
+  if (error.code === 'ERR_CURSOR_INVALID' && !(error instanceof TelemetryError)) {
     failure = new TelemetryError('ERR_CURSOR_INVALID', error.message, { cause: error });
   } else {
-    request.log.error({ err: error }, 'unexpected query failure');
-    failure = new TelemetryError('ERR_INTERNAL', 'unexpected failure', { cause: error });
+    const translated = asHttpFailure(error, 'ERR_QUERY_INVALID');
+    if (translated.unexpected) request.log.error({ err: error }, 'unexpected query failure');
+    failure = translated.failure;
   }
   const { status, headers, body } = errorReply(failure);
   return varyOnCredentials(reply).code(status).headers(headers).header('cache-control', 'no-store').send(body);

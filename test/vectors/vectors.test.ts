@@ -63,7 +63,8 @@ const NOT_FROM_MESSAGE_BYTES: readonly ErrorCode[] = [
   'ERR_STORE_REJECTED',
   'ERR_INTERNAL',
   'ERR_SHUTTING_DOWN',
-  // The query API's own codes.
+  // HTTP routes' own codes: an unknown route, and the query API.
+  'ERR_NOT_FOUND',
   'ERR_QUERY_INVALID',
   'ERR_CURSOR_INVALID',
   'ERR_UNAUTHORIZED',
