@@ -31,7 +31,8 @@ const INTEGRATION = [
   'test/simulator/scale-smoke.test.ts',
   'test/simulator/simulate-command.test.ts',
   'test/store/duckdb-writer.test.ts',
-  'test/store/influx-store.test.ts',
+  'test/store/influx-store-influxdb.test.ts',
+  'test/store/influx-store-refusals.test.ts',
   'test/store/victoria-metrics-store.test.ts',
 ];
 
