@@ -18,8 +18,11 @@ const INTEGRATION = [
   'test/docs/readme-quickstart.test.ts',
   'test/ingest/graceful-shutdown.test.ts',
   'test/ingest/http-keepalive.test.ts',
-  'test/ingest/mqtt-embedded.test.ts',
-  'test/ingest/mqtt-external.test.ts',
+  'test/ingest/mqtt-embedded-backpressure.test.ts',
+  'test/ingest/mqtt-embedded-connect.test.ts',
+  'test/ingest/mqtt-embedded-publish.test.ts',
+  'test/ingest/mqtt-external-processes.test.ts',
+  'test/ingest/mqtt-external-subscriber.test.ts',
   'test/ingest/store-outage.test.ts',
   'test/ingest/workers.test.ts',
   'test/ingest/workers-shutdown.test.ts',
@@ -29,7 +32,8 @@ const INTEGRATION = [
   'test/simulator/scale-smoke.test.ts',
   'test/simulator/simulate-command.test.ts',
   'test/store/duckdb-writer.test.ts',
-  'test/store/influx-store.test.ts',
+  'test/store/influx-store-influxdb.test.ts',
+  'test/store/influx-store-refusals.test.ts',
   'test/store/victoria-metrics-store.test.ts',
 ];
 

@@ -1,0 +1,171 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Reading } from '../../src/protocol/message.js';
+import type { Aggregate, StoredPoint, TelemetryStore } from '../../src/store/telemetry-store.js';
+import {
+  AROUND_BASE,
+  allPages,
+  BASE,
+  expectedWindows,
+  pointsOf,
+  RUN,
+  readingsQuery,
+  uniqueDevice,
+  windowedQuery,
+} from './store-fixtures.js';
+
+const AGGREGATES: readonly Aggregate[] = ['mean', 'min', 'max', 'count', 'last'];
+
+/**
+ * The queries part of the store contract (see describeStoreContract): readings by device, metric and range,
+ * windowed aggregates, the latest values, the series list, and paging with cursors. `opened` gives the store,
+ * which describeStoreContract opens before these tests.
+ */
+export function describeQueryContract(opened: () => TelemetryStore): void {
+  let store: TelemetryStore;
+
+  beforeAll(() => {
+    store = opened();
+  });
+
+  async function readBack(devices: readonly string[]): Promise<readonly StoredPoint[]> {
+    return (await store.queryReadings(readingsQuery(devices))).items;
+  }
+
+  it('returns several devices and metrics in one query, ordered by device, metric and time', async () => {
+    const [first, second] = [uniqueDevice('multi-a'), uniqueDevice('multi-b')];
+    const readings: Reading[] = [
+      { device: second, ts: BASE + 20, values: { temp: 4, rpm: 40 } },
+      { device: first, ts: BASE + 20, values: { temp: 2 } },
+      { device: second, ts: BASE + 10, values: { temp: 3 } },
+      { device: first, ts: BASE + 10, values: { temp: 1, rpm: 10 } },
+    ];
+    await store.write(readings);
+    expect(await readBack([second, first])).toEqual(pointsOf(readings));
+  });
+
+  it('returns only the requested metrics', async () => {
+    const device = uniqueDevice('metrics');
+    await store.write([{ device, ts: BASE, values: { temp: 1, rpm: 2, volts: 3 } }]);
+    const page = await store.queryReadings(readingsQuery([device], { metrics: ['volts', 'temp'] }));
+    expect(page.items).toEqual([
+      { device, metric: 'temp', ts: BASE, value: 1 },
+      { device, metric: 'volts', ts: BASE, value: 3 },
+    ]);
+  });
+
+  it('includes the start of the range and excludes its end', async () => {
+    const device = uniqueDevice('range');
+    const [start, end] = [BASE + 1_000, BASE + 2_000];
+    await store.write([start - 1, start, end - 1, end].map((ts) => ({ device, ts, values: { temp: ts - BASE } })));
+    const page = await store.queryReadings(readingsQuery([device], { range: { start, end } }));
+    expect(page.items).toEqual([
+      { device, metric: 'temp', ts: start, value: 1_000 },
+      { device, metric: 'temp', ts: end - 1, value: 1_999 },
+    ]);
+  });
+
+  describe('aggregates windows aligned to the epoch', () => {
+    const windowMs = 60_000;
+    // Starts mid-window, so the first window's start lies before the range.
+    const range = { start: BASE - 30_000, end: BASE + 4 * windowMs };
+    const offsets = [-40_000, -20_000, 0, 1_000, 59_999, 60_000, 61_500, 180_000, 239_999, 240_000];
+    const values = [100, 3.25, -1.5, 10, 7, 7.25, -4, 2_000_000.5, 0.1, 55];
+
+    it.each(AGGREGATES)('computes %s per window', async (aggregate) => {
+      const device = uniqueDevice(`win-${aggregate}`);
+      const readings = offsets.map((offset, i) => ({
+        device,
+        ts: BASE + offset,
+        values: { temp: values[i] ?? 0, rpm: i * 10 },
+      }));
+      await store.write(readings);
+      const page = await store.queryWindows(windowedQuery([device], windowMs, aggregate, { range }));
+      const expected = expectedWindows(pointsOf(readings), range, windowMs, aggregate);
+      expect(expected.map((w) => w.ts)).toContain(BASE - windowMs);
+      expect(page.items).toEqual(
+        aggregate === 'mean' ? expected.map((w) => ({ ...w, value: expect.closeTo(w.value, 6) })) : expected,
+      );
+    });
+  });
+
+  it('returns the newest value per device and metric, matching the device prefix literally', async () => {
+    const prefix = `lat_${RUN}.`;
+    const [a, b, decoy] = [`${prefix}a`, `${prefix}b`, `latX${RUN}.c`];
+    await store.write([
+      { device: a, ts: BASE + 20, values: { temp: 2 } },
+      { device: a, ts: BASE + 10, values: { temp: 1, rpm: 7 } },
+      { device: b, ts: BASE + 5, values: { temp: -3 } },
+      { device: decoy, ts: BASE + 30, values: { temp: 9 } },
+    ]);
+    expect(await store.queryLatest({ devicePrefix: prefix })).toEqual([
+      { device: a, metric: 'rpm', ts: BASE + 10, value: 7 },
+      { device: a, metric: 'temp', ts: BASE + 20, value: 2 },
+      { device: b, metric: 'temp', ts: BASE + 5, value: -3 },
+    ]);
+    expect(await store.queryLatest({ devicePrefix: prefix, metrics: ['rpm'] })).toEqual([
+      { device: a, metric: 'rpm', ts: BASE + 10, value: 7 },
+    ]);
+    // No device id can start with these, so a LIKE pattern would be the only way to match.
+    expect(await store.queryLatest({ devicePrefix: '%' })).toEqual([]);
+    expect(await store.queryLatest({ devicePrefix: '_' })).toEqual([]);
+  });
+
+  it('lists the written series with the time each was last seen', async () => {
+    const device = uniqueDevice('series');
+    await store.write([
+      { device, ts: BASE + 300, values: { temp: 1 } },
+      { device, ts: BASE + 100, values: { temp: 2, rpm: 3 } },
+    ]);
+    const series = (await store.listSeries()).filter((s) => s.device === device);
+    expect([...series].sort((x, y) => (x.metric < y.metric ? -1 : 1))).toEqual([
+      { device, metric: 'rpm', lastSeen: BASE + 100 },
+      { device, metric: 'temp', lastSeen: BASE + 300 },
+    ]);
+  });
+
+  it('pages through more rows than one page, returning each exactly once and in order', async () => {
+    const devices = [uniqueDevice('page-a'), uniqueDevice('page-b'), uniqueDevice('page-c')];
+    const readings = devices.flatMap((device) =>
+      Array.from({ length: 7 }, (_, i) => ({ device, ts: BASE + i * 997, values: { temp: i, rpm: -1 - i } })),
+    );
+    await store.write(readings);
+    const pages = await allPages((cursor) => store.queryReadings(readingsQuery(devices, { limit: 5, cursor })));
+    expect(pages.map((p) => p.length)).toEqual([5, 5, 5, 5, 5, 5, 5, 5, 2]);
+    expect(pages.flat()).toEqual(pointsOf(readings));
+    const exact = await store.queryReadings(readingsQuery(devices, { limit: 42 }));
+    expect(exact.nextCursor).toBeUndefined();
+    expect((await store.queryReadings(readingsQuery(devices, { limit: 41 }))).nextCursor).toBeDefined();
+  });
+
+  it('pages through windows, returning each exactly once and in order', async () => {
+    const devices = [uniqueDevice('wpage-a'), uniqueDevice('wpage-b')];
+    const readings = devices.flatMap((device) =>
+      Array.from({ length: 12 }, (_, i) => ({ device, ts: BASE + i * 25_000, values: { temp: i } })),
+    );
+    await store.write(readings);
+    const query = windowedQuery(devices, 60_000, 'max', { limit: 4 });
+    const pages = await allPages((cursor) => store.queryWindows({ ...query, cursor }));
+    expect(pages.flat()).toEqual(expectedWindows(pointsOf(readings), AROUND_BASE, 60_000, 'max'));
+    expect(pages.length).toBe(3);
+  });
+
+  it('rejects a cursor from another query, or one that is not a cursor', async () => {
+    const [first, second] = [uniqueDevice('cur-a'), uniqueDevice('cur-b')];
+    const readings = [first, second].flatMap((device) =>
+      [0, 1, 2].map((i) => ({ device, ts: BASE + i, values: { t: i } })),
+    );
+    await store.write(readings);
+    const { nextCursor } = await store.queryReadings(readingsQuery([first], { limit: 1 }));
+    expect(nextCursor).toBeDefined();
+    const invalid = { code: 'ERR_CURSOR_INVALID' };
+    await expect(store.queryReadings(readingsQuery([second], { limit: 1, cursor: nextCursor }))).rejects.toMatchObject(
+      invalid,
+    );
+    await expect(
+      store.queryWindows(windowedQuery([first], 1_000, 'max', { limit: 1, cursor: nextCursor })),
+    ).rejects.toMatchObject(invalid);
+    await expect(store.queryReadings(readingsQuery([first], { cursor: 'not a cursor' }))).rejects.toMatchObject(
+      invalid,
+    );
+  });
+}
