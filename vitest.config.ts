@@ -8,8 +8,8 @@ import { defineConfig } from 'vitest/config';
  * starts a server belongs here, or `npm run test:unit` fails on a machine without the Debian packages.
  */
 const INTEGRATION = [
-  'test/bench/**',
-  'test/drills/**',
+  'test/bench/**/*.test.ts',
+  'test/drills/**/*.test.ts',
   'test/dashboard/dashboard.test.ts',
   'test/docs/docker-compose.test.ts',
   'test/docs/haproxy-config.test.ts',
@@ -18,6 +18,7 @@ const INTEGRATION = [
   'test/docs/readme-quickstart.test.ts',
   'test/ingest/graceful-shutdown.test.ts',
   'test/ingest/http-keepalive.test.ts',
+  'test/ingest/http-memory-bound.test.ts',
   'test/ingest/mqtt-embedded-backpressure.test.ts',
   'test/ingest/mqtt-embedded-connect.test.ts',
   'test/ingest/mqtt-embedded-publish.test.ts',

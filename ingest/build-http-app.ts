@@ -4,7 +4,8 @@ import { TelemetryError } from '../src/errors.js';
 import type { JwksRegistry } from '../src/identity/jwks-registry.js';
 import type { TelemetryStore } from '../src/store/telemetry-store.js';
 import { registerDashboardRoutes } from './dashboard/dashboard-routes.js';
-import { asHttpFailure } from './http/client-faults.js';
+import { BodyBudget } from './http/body-budget.js';
+import { answerClientError, asHttpFailure } from './http/client-faults.js';
 import { errorReply } from './http/error-reply.js';
 import { registerIngestRoutes } from './http/ingest-routes.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -38,8 +39,13 @@ export async function buildHttpApp(core: NodeCore, deps: HttpAppDeps): Promise<F
     loggerInstance: deps.logger === false || deps.logger === undefined ? undefined : deps.logger,
     // A log line per request would cost more than verifying it; outcomes go to metrics instead.
     logController: new LogController({ disableRequestLogging: true }),
-    // Devices on slow links keep connections open; one connection carries many requests.
-    keepAliveTimeout: 72_000,
+    // Devices on slow links keep connections open; one connection carries many requests. A connection that
+    // sends no complete request head in time is closed (checked every second), and so is one whose whole
+    // request takes too long: idle and slowloris connections cost little, for little time.
+    keepAliveTimeout: config.httpKeepAliveTimeoutSeconds * 1000,
+    requestTimeout: config.httpRequestTimeoutSeconds * 1000,
+    http: { headersTimeout: config.httpHeadersTimeoutSeconds * 1000, connectionsCheckingInterval: 1000 },
+    clientErrorHandler: answerClientError,
     forceCloseConnections: 'idle',
     // Requests during a drain get our 503 (below), not fastify's own shape.
     return503OnClosing: false,
@@ -76,6 +82,8 @@ export async function buildHttpApp(core: NodeCore, deps: HttpAppDeps): Promise<F
     metrics,
     maxMessageBytes: config.maxMessageBytes,
     maxBatchMessages: MAX_BATCH_MESSAGES,
+    maxBatchBytes: config.maxBatchBytes,
+    budget: new BodyBudget(config.maxUnverifiedBytes),
     ready: async () => {
       if (core.draining()) throw new TelemetryError('ERR_SHUTTING_DOWN', 'draining');
       await store.ping();

@@ -149,6 +149,11 @@ export const ERROR_POLICIES = {
     retryable: false,
     summary: 'No such route: the node serves no such path with this method (HTTP only).',
   },
+  ERR_REQUEST_TIMEOUT: {
+    status: 408,
+    retryable: true,
+    summary: 'The request head or body did not arrive in time; nothing was stored (HTTP only).',
+  },
   ERR_QUERY_INVALID: {
     status: 400,
     retryable: false,
@@ -181,6 +186,7 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 /** Codes only HTTP answers with (unknown routes and the query API): never sent over MQTT. */
 export const HTTP_ONLY_CODES = [
   'ERR_NOT_FOUND',
+  'ERR_REQUEST_TIMEOUT',
   'ERR_QUERY_INVALID',
   'ERR_CURSOR_INVALID',
   'ERR_UNAUTHORIZED',

@@ -1,5 +1,8 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError } from 'fastify';
 import { type ErrorCode, TelemetryError } from '../../src/errors.js';
+import { errorReply } from './error-reply.js';
 
 /** The code a route group answers malformed input with: the ingest routes' or the query API's. */
 export type MalformedCode = 'ERR_MESSAGE_MALFORMED' | 'ERR_QUERY_INVALID';
@@ -62,4 +65,31 @@ export function asHttpFailure(error: unknown, malformed: MalformedCode): HttpFai
 
 function internal(error: unknown): HttpFailure {
   return { failure: new TelemetryError('ERR_INTERNAL', 'unexpected failure', { cause: error }), unexpected: true };
+}
+
+/**
+ * What the node answers on a connection whose request never completed (a
+ * `clientError` of node:http): a request head or body that did not arrive within
+ * its timeout gets 408 ERR_REQUEST_TIMEOUT, anything unparsable 400
+ * ERR_MESSAGE_MALFORMED, in the project's error shape; then the connection is
+ * closed. fastify's own handler here left timed-out connections open.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code !== 'ECONNRESET' && !socket.destroyed && socket.writable) {
+    const failure =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new TelemetryError('ERR_REQUEST_TIMEOUT', 'the request did not arrive in time', { retryAfter: 1 })
+        : new TelemetryError('ERR_MESSAGE_MALFORMED', 'the request is not valid HTTP/1.1');
+    const { status, headers, body } = errorReply(failure);
+    const text = JSON.stringify(body);
+    const head = [
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+      'Content-Type: application/json',
+      `Content-Length: ${Buffer.byteLength(text)}`,
+      'Connection: close',
+      ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    ];
+    socket.write(`${head.join('\r\n')}\r\n\r\n${text}`);
+  }
+  socket.destroy();
 }

@@ -4,12 +4,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TelemetryError } from '../../src/errors.js';
 import type { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import type { IngestMetrics } from '../ingest-metrics.js';
+import type { BodyBudget } from './body-budget.js';
 
 export interface IngestRoutesOptions {
   readonly pipeline: IngestPipeline;
   readonly metrics: IngestMetrics;
   readonly maxMessageBytes: number;
   readonly maxBatchMessages: number;
+  /** Largest batch request body, in bytes. */
+  readonly maxBatchBytes: number;
+  /** The node-wide budget for bodies not yet authenticated. */
+  readonly budget: BodyBudget;
   /** Resolves when the node can take traffic; rejects with the reason otherwise. */
   readonly ready: () => Promise<void>;
 }
@@ -111,6 +116,8 @@ function batchMessages(body: unknown): readonly string[] {
  */
 export async function registerIngestRoutes(app: FastifyInstance, options: IngestRoutesOptions): Promise<void> {
   const { pipeline } = options;
+  // A message and its request line: a little more than the largest message.
+  const messageLimit = options.maxMessageBytes + 1024;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
 
   // A compact JWS is ASCII text under its own media type (RFC 7515 §9.2.1). It is taken as the bytes received:
@@ -122,9 +129,12 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
   typed.post(
     '/v1/messages',
     {
-      bodyLimit: options.maxMessageBytes + 1024,
+      bodyLimit: messageLimit,
       schema: { response: { 200: Accepted } },
-      onRequest: requireContentType(JWS_MEDIA_TYPES, 'send the compact JWS as application/jose'),
+      onRequest: [
+        requireContentType(JWS_MEDIA_TYPES, 'send the compact JWS as application/jose'),
+        options.budget.hook('message', messageLimit),
+      ],
     },
     async (request) => ingestMessage(pipeline, request.body),
   );
@@ -132,12 +142,15 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
   typed.post(
     '/v1/messages/batch',
     {
-      bodyLimit: options.maxBatchMessages * (options.maxMessageBytes + 16) + 1024,
+      bodyLimit: options.maxBatchBytes,
       schema: {
         body: BatchBody,
         response: { 200: Type.Object({ results: Type.Array(Type.Union([Accepted, Rejected])) }) },
       },
-      onRequest: requireContentType(JSON_MEDIA_TYPES, 'send the batch as application/json'),
+      onRequest: [
+        requireContentType(JSON_MEDIA_TYPES, 'send the batch as application/json'),
+        options.budget.hook('batch', options.maxBatchBytes),
+      ],
       // BatchBody documents the body (OpenAPI); batchMessages checks it strictly. Fastify's validator would
       // coerce ("x" into ["x"]) and drop unknown members instead of refusing them.
       validatorCompiler: () => () => true,

@@ -119,5 +119,18 @@ function crossCheck(config: Config): string[] {
   if (config.batchMaxReadings > config.maxInflightReadings) {
     problems.push('TELEMETRY_BATCH_MAX_READINGS must not exceed TELEMETRY_MAX_INFLIGHT_READINGS');
   }
+  if (config.httpHeadersTimeoutSeconds > config.httpRequestTimeoutSeconds) {
+    problems.push('TELEMETRY_HTTP_HEADERS_TIMEOUT_SECONDS must not exceed TELEMETRY_HTTP_REQUEST_TIMEOUT_SECONDS');
+  }
+  if (config.maxBatchBytes > (config.maxUnverifiedBytes * 3) / 4) {
+    problems.push(
+      'TELEMETRY_MAX_BATCH_BYTES must not exceed three quarters of TELEMETRY_MAX_UNVERIFIED_BYTES: no batch could ever be taken',
+    );
+  }
+  if (config.maxMessageBytes + 1024 > config.maxUnverifiedBytes / 4) {
+    problems.push(
+      'TELEMETRY_MAX_MESSAGE_BYTES must stay under a quarter of TELEMETRY_MAX_UNVERIFIED_BYTES, the room kept for single messages',
+    );
+  }
   return problems;
 }

@@ -65,6 +65,7 @@ const NOT_FROM_MESSAGE_BYTES: readonly ErrorCode[] = [
   'ERR_SHUTTING_DOWN',
   // HTTP routes' own codes: an unknown route, and the query API.
   'ERR_NOT_FOUND',
+  'ERR_REQUEST_TIMEOUT',
   'ERR_QUERY_INVALID',
   'ERR_CURSOR_INVALID',
   'ERR_UNAUTHORIZED',
