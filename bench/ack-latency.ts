@@ -10,8 +10,8 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { connectionTokens, makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
-import { type BenchStore, metricTotal, startBenchNode } from './support/bench-node.js';
+import { connectionTokens, type MessagePool, makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
+import { type BenchStore, type MeasuredServer, metricTotal, startBenchNode } from './support/bench-node.js';
 import { printResult, progress, type SectionResult, sectionArgs, sig } from './support/bench-result.js';
 import { benchWorkspace, messagesPerDevice, tryVictoriaMetrics } from './support/bench-setup.js';
 import { connectDevices, disconnectDevices } from './support/mqtt-load.js';
@@ -37,7 +37,7 @@ export interface LatencyRun {
   readonly senderLoopMaxMs: number;
 }
 
-export async function runAckLatency(options: {
+interface AckLatencyOptions {
   readonly runtime: NodeRuntime;
   readonly load: LoadShape;
   /** Seconds of open-loop sending after a warm-up second. */
@@ -45,7 +45,79 @@ export async function runAckLatency(options: {
   readonly devices: number;
   readonly transports: readonly Transport[];
   readonly stores: readonly BenchStore['kind'][];
-}): Promise<{ runs: LatencyRun[]; skipped: string[] }> {
+}
+
+/** The fleet's messages, signed once, and its MQTT tokens. */
+interface SignedFleet {
+  readonly pool: MessagePool;
+  readonly tokens: string[];
+  /** Seconds of sending the pool was sized for. */
+  readonly seconds: number;
+}
+
+/**
+ * Offers `shape.rate` messages a second from `messages` (per device) over `transport`, and measures
+ * the latency and the longest event-loop stalls of the node and of this sending process.
+ */
+async function openLoopRun(
+  server: MeasuredServer,
+  transport: Transport,
+  shape: { readonly rate: number; readonly warmupS: number; readonly measureS: number },
+  messages: readonly (readonly string[])[],
+  fleet: SignedFleet,
+): Promise<Pick<LatencyRun, 'latency' | 'nodeLoopMaxMs' | 'senderLoopMaxMs'>> {
+  // Reading the node's metrics resets its loop-lag maximum (prom-client); the sender's is watched here.
+  await metricTotal(server.httpUrl, NODE_LOOP_MAX);
+  const senderLoop = monitorEventLoopDelay({ resolution: 10 });
+  senderLoop.enable();
+  let latency: LatencyResult;
+  if (transport === 'http') {
+    latency = await httpLatency({ ...shape, httpUrl: server.httpUrl, messages: interleave(messages) });
+  } else {
+    const devices = await connectDevices(server.mqttUrl ?? '', fleet.pool.devices, fleet.tokens);
+    try {
+      latency = await mqttLatency({ ...shape, devices, messages });
+    } finally {
+      await disconnectDevices(devices);
+    }
+  }
+  senderLoop.disable();
+  const nodeLoopMaxMs = sig((await metricTotal(server.httpUrl, NODE_LOOP_MAX)) * 1000);
+  const senderLoopMaxMs = sig(senderLoop.max / 1e6);
+  return { latency, nodeLoopMaxMs, senderLoopMaxMs };
+}
+
+/** One store and transport: a node driven at saturation for its maximum rate, then offered half of it. */
+async function measureLatency(
+  options: AckLatencyOptions,
+  server: MeasuredServer,
+  transport: Transport,
+  kind: BenchStore['kind'],
+  fleet: SignedFleet,
+): Promise<LatencyRun> {
+  const { pool, tokens, seconds } = fleet;
+  const max = await saturate({ server, transport, pool, tokens, load: options.load, rejectedMetric: true });
+  const rate = Math.max(1, Math.round(max.messagesPerSecond / 2));
+  // The rest of the pool, after what saturation may have used.
+  const used = Math.ceil((max.messagesPerSecond * seconds) / options.devices);
+  const rest = pool.byDevice.map((messages) => messages.slice(Math.min(used, messages.length - 1)));
+  const shape = { rate, warmupS: 1, measureS: options.latencyS };
+  const run = {
+    transport,
+    store: kind,
+    maxPerSecond: max.messagesPerSecond,
+    ...(await openLoopRun(server, transport, shape, rest, fleet)),
+  };
+  const { latency, nodeLoopMaxMs, senderLoopMaxMs } = run;
+  progress(
+    `  ${transport.padEnd(4)} ${kind.padEnd(15)} max ${sig(max.messagesPerSecond)} msg/s; at ${rate} msg/s: ` +
+      `p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms (${latency.failed} failed); ` +
+      `longest loop stall: node ${nodeLoopMaxMs} ms, sender ${senderLoopMaxMs} ms`,
+  );
+  return run;
+}
+
+export async function runAckLatency(options: AckLatencyOptions): Promise<{ runs: LatencyRun[]; skipped: string[] }> {
   const skipped: string[] = [];
   const fleet = await makeBenchFleet({ devices: options.devices, alg: 'ES256' });
   const workspace = await benchWorkspace([fleet]);
@@ -73,43 +145,7 @@ export async function runAckLatency(options: {
           mqtt: transport === 'mqtt',
         });
         try {
-          const max = await saturate({ server, transport, pool, tokens, load: options.load, rejectedMetric: true });
-          const rate = Math.max(1, Math.round(max.messagesPerSecond / 2));
-          // The rest of the pool, after what saturation may have used.
-          const used = Math.ceil((max.messagesPerSecond * seconds) / options.devices);
-          const rest = pool.byDevice.map((messages) => messages.slice(Math.min(used, messages.length - 1)));
-          const shape = { rate, warmupS: 1, measureS: options.latencyS };
-          // Reading the node's metrics resets its loop-lag maximum (prom-client); the sender's is watched here.
-          await metricTotal(server.httpUrl, NODE_LOOP_MAX);
-          const senderLoop = monitorEventLoopDelay({ resolution: 10 });
-          senderLoop.enable();
-          let latency: LatencyResult;
-          if (transport === 'http') {
-            latency = await httpLatency({ ...shape, httpUrl: server.httpUrl, messages: interleave(rest) });
-          } else {
-            const devices = await connectDevices(server.mqttUrl ?? '', pool.devices, tokens);
-            try {
-              latency = await mqttLatency({ ...shape, devices, messages: rest });
-            } finally {
-              await disconnectDevices(devices);
-            }
-          }
-          senderLoop.disable();
-          const nodeLoopMaxMs = sig((await metricTotal(server.httpUrl, NODE_LOOP_MAX)) * 1000);
-          const senderLoopMaxMs = sig(senderLoop.max / 1e6);
-          runs.push({
-            transport,
-            store: kind,
-            maxPerSecond: max.messagesPerSecond,
-            latency,
-            nodeLoopMaxMs,
-            senderLoopMaxMs,
-          });
-          progress(
-            `  ${transport.padEnd(4)} ${kind.padEnd(15)} max ${sig(max.messagesPerSecond)} msg/s; at ${rate} msg/s: ` +
-              `p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms (${latency.failed} failed); ` +
-              `longest loop stall: node ${nodeLoopMaxMs} ms, sender ${senderLoopMaxMs} ms`,
-          );
+          runs.push(await measureLatency(options, server, transport, kind, { pool, tokens, seconds }));
         } finally {
           await server.stop();
         }

@@ -17,10 +17,21 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { DeviceAlgorithm } from '../src/index.js';
 import { freePort } from '../test/support/server-process.js';
-import { formatCpuProfileSummary, summarizeCpuProfile } from './cpu-profile-summary.js';
-import { connectionTokens, makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
+import {
+  type CpuProfile,
+  type CpuProfileSummary,
+  formatCpuProfileSummary,
+  summarizeCpuProfile,
+} from './cpu-profile-summary.js';
+import {
+  type BenchFleet,
+  connectionTokens,
+  type MessagePool,
+  makeBenchFleet,
+  signMessagePool,
+} from './support/bench-fleet.js';
 import { type MeasuredServer, startBenchNode } from './support/bench-node.js';
-import { printResult, progress, sectionArgs, sig } from './support/bench-result.js';
+import { printResult, progress, type SectionArgs, sectionArgs, sig } from './support/bench-result.js';
 import { benchWorkspace, tryVictoriaMetrics } from './support/bench-setup.js';
 import { saturateHttp } from './support/http-load.js';
 import { type LoadWindow, windowRates } from './support/load-window.js';
@@ -37,8 +48,19 @@ const EXPECTED_RATE: Readonly<Record<number, number>> = { 1: 6000, 10: 4000, 100
 /** Sampling interval: fine enough for a 2 s window, coarse enough not to slow the node much. */
 const SAMPLING_INTERVAL_US = 250;
 
-async function main(): Promise<void> {
-  const args = sectionArgs();
+/** What to profile, from the command line. */
+interface ProfileSettings {
+  readonly alg: DeviceAlgorithm;
+  readonly measureS: number;
+  readonly warmupS: number;
+  readonly transport: Transport;
+  readonly storeKind: 'duckdb' | 'victoriametrics';
+  readonly readings: number;
+  /** Where the profile is written. */
+  readonly output: string;
+}
+
+function profileSettings(args: SectionArgs): ProfileSettings {
   const alg = (args.values.get('alg') ?? 'ES256') as DeviceAlgorithm;
   const measureS = Number(args.values.get('seconds') ?? (args.quick ? 2 : 10));
   const warmupS = args.quick ? 1 : 3;
@@ -52,7 +74,19 @@ async function main(): Promise<void> {
   const output =
     args.values.get('keep') ??
     join(tmpdir(), `telemetry-cpu-profile-${alg}-${transport}-${storeKind}-${readings}.cpuprofile`);
+  return { alg, measureS, warmupS, transport, storeKind, readings, output };
+}
 
+/** The fleet, its messages signed beforehand, and its MQTT connection tokens (MQTT only). */
+interface SignedLoad {
+  readonly fleet: BenchFleet;
+  readonly pool: MessagePool;
+  readonly tokens: string[] | undefined;
+}
+
+/** Signs the messages of the run beforehand, and the MQTT connection tokens when the transport is MQTT. */
+async function signLoad(settings: ProfileSettings): Promise<SignedLoad> {
+  const { alg, readings, warmupS, measureS, transport } = settings;
   progress(`cpu-profile: signing ${readings}-reading ${alg} messages for ${DEVICES} devices`);
   const fleet = await makeBenchFleet({ devices: DEVICES, alg });
   // Enough for the expected rate over the whole run; beyond that the pool wraps (resent readings are cheaper to store).
@@ -63,9 +97,109 @@ async function main(): Promise<void> {
     startTs: Date.now() - 3_600_000,
   });
   const tokens = transport === 'mqtt' ? await connectionTokens(fleet) : undefined;
-  const workspace = await benchWorkspace([fleet]);
-  const vm = storeKind === 'victoriametrics' ? await tryVictoriaMetrics() : {};
-  if (storeKind === 'victoriametrics' && vm.store === undefined) {
+  return { fleet, pool, tokens };
+}
+
+/**
+ * Drives the node at saturation for the warm-up and the measurement window, and profiles it over
+ * exactly the measurement window (the same window as the throughput and CPU figures).
+ */
+async function profileUnderLoad(
+  settings: ProfileSettings,
+  server: MeasuredServer,
+  profiler: NodeInspector,
+  { pool, tokens }: SignedLoad,
+): Promise<{ window: LoadWindow; profile: CpuProfile }> {
+  const { warmupS, measureS, transport } = settings;
+  // MQTT devices connect (and their tokens are verified) before the load and the profile start.
+  const devices =
+    transport === 'mqtt' && server.mqttUrl !== undefined && tokens !== undefined
+      ? await connectDevices(server.mqttUrl, pool.devices, tokens)
+      : undefined;
+  progress(`cpu-profile: loading the node for ${warmupS} + ${measureS} s, profiling the last ${measureS} s`);
+  // The profile is taken over the same window as the throughput and CPU figures.
+  const profiled = new Promise<CpuProfile>((resolve, reject) => {
+    setTimeout(() => {
+      profiler
+        .startProfiling(SAMPLING_INTERVAL_US)
+        .then(() => new Promise((settle) => setTimeout(settle, measureS * 1000)))
+        .then(() => profiler.stopProfiling())
+        .then(resolve, reject);
+    }, warmupS * 1000);
+  });
+  let window: LoadWindow;
+  try {
+    window =
+      devices === undefined
+        ? await saturateHttp({ server, messages: pool.interleaved, connections: HTTP_CONNECTIONS, warmupS, measureS })
+        : await saturateMqtt({
+            server,
+            devices,
+            messages: pool.byDevice,
+            windowPerDevice: MQTT_WINDOW_PER_DEVICE,
+            warmupS,
+            measureS,
+          });
+  } finally {
+    if (devices !== undefined) await disconnectDevices(devices);
+  }
+  return { window, profile: await profiled };
+}
+
+/** The section's Markdown: time by area, then the top functions. */
+function profileMarkdown(title: string, summary: CpuProfileSummary): string {
+  const table = (rows: readonly { name: string; percent: number }[]) =>
+    rows.map((r) => `| ${r.name.replaceAll('|', '\\|')} | ${sig(r.percent)}% |`).join('\n');
+  return [
+    title,
+    '',
+    '| area (self time of the main thread) | share |',
+    '|---|---:|',
+    table(summary.areas),
+    '',
+    '| top functions by self time | share |',
+    '|---|---:|',
+    table(summary.functions.slice(0, 15)),
+  ].join('\n');
+}
+
+/** Writes the profile, prints its summary, and prints the section's result line. */
+async function reportProfile(settings: ProfileSettings, window: LoadWindow, profile: CpuProfile): Promise<void> {
+  const { alg, transport, storeKind, readings, output } = settings;
+  await mkdir(dirname(output), { recursive: true });
+  await writeFile(output, JSON.stringify(profile));
+
+  const summary = summarizeCpuProfile(profile, { top: 25 });
+  const rates = windowRates(window);
+  const title =
+    `${alg}, ${readings}-reading messages over ${transport.toUpperCase()} to ${storeKind}, ${sig(rates.messagesPerSecond)} messages/s, ` +
+    `${sig(rates.cpuUsPerMessage)} CPU µs/message (node, all threads), runtime ${benchRuntime()}; profile of the main thread`;
+  process.stdout.write(`${formatCpuProfileSummary(summary, title)}\n\nprofile written to ${output}\n`);
+  printResult({
+    section: 'cpu-profile',
+    alg,
+    transport,
+    store: storeKind,
+    readings,
+    messagesPerSecond: sig(rates.messagesPerSecond),
+    cpuUsPerMessage: sig(rates.cpuUsPerMessage),
+    serverCores: sig(rates.serverCores),
+    failed: window.failed,
+    poolWraps: window.poolWraps,
+    profileFile: output,
+    profiledMs: sig(summary.totalMs),
+    areas: summary.areas.map((a) => ({ area: a.name, percent: sig(a.percent), ms: sig(a.selfMs) })),
+    topFunctions: summary.functions.map((f) => ({ name: f.name, percent: sig(f.percent), ms: sig(f.selfMs) })),
+    markdown: profileMarkdown(title, summary),
+  });
+}
+
+async function main(): Promise<void> {
+  const settings = profileSettings(sectionArgs());
+  const load = await signLoad(settings);
+  const workspace = await benchWorkspace([load.fleet]);
+  const vm = settings.storeKind === 'victoriametrics' ? await tryVictoriaMetrics() : {};
+  if (settings.storeKind === 'victoriametrics' && vm.store === undefined) {
     await workspace.remove();
     throw new Error(`VictoriaMetrics unavailable: ${vm.skipped ?? 'unknown'}`);
   }
@@ -77,83 +211,12 @@ async function main(): Promise<void> {
       runtime: benchRuntime(),
       store: vm.store ?? { kind: 'duckdb' },
       registryFile: workspace.registryFile,
-      mqtt: transport === 'mqtt',
+      mqtt: settings.transport === 'mqtt',
       env: { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` },
     });
     inspector = await NodeInspector.atPort(inspectPort);
-    const profiler = inspector;
-    // MQTT devices connect (and their tokens are verified) before the load and the profile start.
-    const devices =
-      transport === 'mqtt' && server.mqttUrl !== undefined && tokens !== undefined
-        ? await connectDevices(server.mqttUrl, pool.devices, tokens)
-        : undefined;
-    progress(`cpu-profile: loading the node for ${warmupS} + ${measureS} s, profiling the last ${measureS} s`);
-    // The profile is taken over the same window as the throughput and CPU figures.
-    const profiled = new Promise<Awaited<ReturnType<NodeInspector['stopProfiling']>>>((resolve, reject) => {
-      setTimeout(() => {
-        profiler
-          .startProfiling(SAMPLING_INTERVAL_US)
-          .then(() => new Promise((settle) => setTimeout(settle, measureS * 1000)))
-          .then(() => profiler.stopProfiling())
-          .then(resolve, reject);
-      }, warmupS * 1000);
-    });
-    let window: LoadWindow;
-    try {
-      window =
-        devices === undefined
-          ? await saturateHttp({ server, messages: pool.interleaved, connections: HTTP_CONNECTIONS, warmupS, measureS })
-          : await saturateMqtt({
-              server,
-              devices,
-              messages: pool.byDevice,
-              windowPerDevice: MQTT_WINDOW_PER_DEVICE,
-              warmupS,
-              measureS,
-            });
-    } finally {
-      if (devices !== undefined) await disconnectDevices(devices);
-    }
-    const profile = await profiled;
-    await mkdir(dirname(output), { recursive: true });
-    await writeFile(output, JSON.stringify(profile));
-
-    const summary = summarizeCpuProfile(profile, { top: 25 });
-    const rates = windowRates(window);
-    const title =
-      `${alg}, ${readings}-reading messages over ${transport.toUpperCase()} to ${storeKind}, ${sig(rates.messagesPerSecond)} messages/s, ` +
-      `${sig(rates.cpuUsPerMessage)} CPU µs/message (node, all threads), runtime ${benchRuntime()}; profile of the main thread`;
-    process.stdout.write(`${formatCpuProfileSummary(summary, title)}\n\nprofile written to ${output}\n`);
-    const table = (rows: readonly { name: string; percent: number }[]) =>
-      rows.map((r) => `| ${r.name.replaceAll('|', '\\|')} | ${sig(r.percent)}% |`).join('\n');
-    const markdown = [
-      title,
-      '',
-      '| area (self time of the main thread) | share |',
-      '|---|---:|',
-      table(summary.areas),
-      '',
-      '| top functions by self time | share |',
-      '|---|---:|',
-      table(summary.functions.slice(0, 15)),
-    ].join('\n');
-    printResult({
-      section: 'cpu-profile',
-      alg,
-      transport,
-      store: storeKind,
-      readings,
-      messagesPerSecond: sig(rates.messagesPerSecond),
-      cpuUsPerMessage: sig(rates.cpuUsPerMessage),
-      serverCores: sig(rates.serverCores),
-      failed: window.failed,
-      poolWraps: window.poolWraps,
-      profileFile: output,
-      profiledMs: sig(summary.totalMs),
-      areas: summary.areas.map((a) => ({ area: a.name, percent: sig(a.percent), ms: sig(a.selfMs) })),
-      topFunctions: summary.functions.map((f) => ({ name: f.name, percent: sig(f.percent), ms: sig(f.selfMs) })),
-      markdown,
-    });
+    const { window, profile } = await profileUnderLoad(settings, server, inspector, load);
+    await reportProfile(settings, window, profile);
   } finally {
     inspector?.close();
     await server?.stop();

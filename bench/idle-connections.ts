@@ -136,6 +136,92 @@ function closeAll(sockets: Set<Socket>): void {
 const kb = (bytes: number, n: number) => sig(bytes / n / 1024);
 const mb = (bytes: number) => sig(bytes / 2 ** 20);
 
+/** The node's memory in the three phases (see the top of this file), and how long the first connect took. */
+interface Phases {
+  readonly baseline: MemorySample;
+  readonly connected: MemorySample;
+  readonly disconnected: MemorySample;
+  readonly reconnected: MemorySample;
+  readonly connectSeconds: number;
+}
+
+/** Connects every device, closes them all, connects them again, sampling the node's memory between. */
+async function measurePhases(
+  server: MeasuredServer,
+  inspector: NodeInspector,
+  fleet: { readonly connections: number; readonly devices: readonly string[]; readonly tokens: readonly string[] },
+  sockets: Set<Socket>,
+): Promise<Phases> {
+  const { connections, devices, tokens } = fleet;
+  const port = Number(new URL(server.mqttUrl as string).port);
+  const baseline = await settledMemory(inspector, server.pid);
+  const t0 = performance.now();
+  await connectAll(port, devices, tokens, sockets);
+  const connectSeconds = (performance.now() - t0) / 1000;
+  await waitForConnections(server, connections);
+  const connected = await settledMemory(inspector, server.pid);
+  progress(`idle-connections: ${connections} connected in ${connectSeconds.toFixed(1)} s`);
+
+  closeAll(sockets);
+  await waitForConnections(server, 0);
+  const disconnected = await settledMemory(inspector, server.pid);
+
+  await connectAll(port, devices, tokens, sockets);
+  await waitForConnections(server, connections);
+  const reconnected = await settledMemory(inspector, server.pid);
+  return { baseline, connected, disconnected, reconnected, connectSeconds };
+}
+
+/** Prints the per-connection costs of the phases, and the section's result line. */
+function reportPhases(connections: number, phases: Phases): void {
+  const { baseline, connected, disconnected, reconnected, connectSeconds } = phases;
+  const first = {
+    rssKB: kb(connected.rss - baseline.rss, connections),
+    heapUsedKB: kb(connected.heapUsed - baseline.heapUsed, connections),
+    externalKB: kb(connected.external - baseline.external, connections),
+  };
+  const again = {
+    rssKB: kb(reconnected.rss - disconnected.rss, connections),
+    heapUsedKB: kb(reconnected.heapUsed - disconnected.heapUsed, connections),
+    externalKB: kb(reconnected.external - disconnected.external, connections),
+  };
+  const retained = {
+    rssKB: kb(disconnected.rss - baseline.rss, connections),
+    heapUsedKB: kb(disconnected.heapUsed - baseline.heapUsed, connections),
+  };
+  const lines = [
+    `connections: ${connections} (EdDSA registry keys, keepalive ${KEEPALIVE_S} s), connected in ${sig(connectSeconds)} s`,
+    `baseline: RSS ${mb(baseline.rss)} MB, heap used ${mb(baseline.heapUsed)} MB`,
+    `first connect:  RSS +${mb(connected.rss - baseline.rss)} MB = ${first.rssKB} KB/connection, heap +${first.heapUsedKB} KB/connection (includes each device's imported key)`,
+    `all closed:     RSS ${mb(disconnected.rss)} MB, heap ${mb(disconnected.heapUsed)} MB (still ${retained.heapUsedKB} KB heap per device: the key cache)`,
+    `reconnect:      RSS +${mb(reconnected.rss - disconnected.rss)} MB = ${again.rssKB} KB/connection, heap +${again.heapUsedKB} KB/connection (connections alone)`,
+    `target: < ${TARGET_KB} KB per connection`,
+  ];
+  for (const line of lines) process.stdout.write(`${line}\n`);
+  const markdown = [
+    '| phase | RSS, MB | heap used, MB | RSS per connection, KB | heap per connection, KB |',
+    '|---|---:|---:|---:|---:|',
+    `| baseline (node up, no connections) | ${mb(baseline.rss)} | ${mb(baseline.heapUsed)} | | |`,
+    `| ${connections} connected (first time: keys imported too) | ${mb(connected.rss)} | ${mb(connected.heapUsed)} | ${first.rssKB} | ${first.heapUsedKB} |`,
+    `| all closed | ${mb(disconnected.rss)} | ${mb(disconnected.heapUsed)} | | |`,
+    `| ${connections} reconnected (connections alone) | ${mb(reconnected.rss)} | ${mb(reconnected.heapUsed)} | ${again.rssKB} | ${again.heapUsedKB} |`,
+    '',
+    `Target < ${TARGET_KB} KB per idle connection. Memory after two full GCs (inspector), RSS from /proc; keepalive ${KEEPALIVE_S} s, EdDSA registry keys.`,
+  ].join('\n');
+  printResult({
+    section: 'idle-connections',
+    connections,
+    baselineRssMB: mb(baseline.rss),
+    baselineHeapUsedMB: mb(baseline.heapUsed),
+    firstConnect: first,
+    reconnect: again,
+    retainedAfterClose: retained,
+    connectSeconds: sig(connectSeconds),
+    targets: { perConnectionKB: TARGET_KB, met: Math.max(first.rssKB, first.heapUsedKB) < TARGET_KB },
+    markdown,
+  });
+}
+
 async function main(): Promise<void> {
   const args = sectionArgs();
   const connections = Number(args.values.get('connections') ?? (args.quick ? 1_000 : 10_000));
@@ -163,71 +249,9 @@ async function main(): Promise<void> {
       registryFile: workspace.registryFile,
       env: { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` },
     });
-    const port = Number(new URL(server.mqttUrl as string).port);
     inspector = await NodeInspector.atPort(inspectPort);
     progress(`idle-connections: node up in ${Math.round(performance.now() - began)} ms; measuring`);
-
-    const baseline = await settledMemory(inspector, server.pid);
-    const t0 = performance.now();
-    await connectAll(port, devices, tokens, sockets);
-    const connectSeconds = (performance.now() - t0) / 1000;
-    await waitForConnections(server, connections);
-    const connected = await settledMemory(inspector, server.pid);
-    progress(`idle-connections: ${connections} connected in ${connectSeconds.toFixed(1)} s`);
-
-    closeAll(sockets);
-    await waitForConnections(server, 0);
-    const disconnected = await settledMemory(inspector, server.pid);
-
-    await connectAll(port, devices, tokens, sockets);
-    await waitForConnections(server, connections);
-    const reconnected = await settledMemory(inspector, server.pid);
-
-    const first = {
-      rssKB: kb(connected.rss - baseline.rss, connections),
-      heapUsedKB: kb(connected.heapUsed - baseline.heapUsed, connections),
-      externalKB: kb(connected.external - baseline.external, connections),
-    };
-    const again = {
-      rssKB: kb(reconnected.rss - disconnected.rss, connections),
-      heapUsedKB: kb(reconnected.heapUsed - disconnected.heapUsed, connections),
-      externalKB: kb(reconnected.external - disconnected.external, connections),
-    };
-    const retained = {
-      rssKB: kb(disconnected.rss - baseline.rss, connections),
-      heapUsedKB: kb(disconnected.heapUsed - baseline.heapUsed, connections),
-    };
-    const lines = [
-      `connections: ${connections} (EdDSA registry keys, keepalive ${KEEPALIVE_S} s), connected in ${sig(connectSeconds)} s`,
-      `baseline: RSS ${mb(baseline.rss)} MB, heap used ${mb(baseline.heapUsed)} MB`,
-      `first connect:  RSS +${mb(connected.rss - baseline.rss)} MB = ${first.rssKB} KB/connection, heap +${first.heapUsedKB} KB/connection (includes each device's imported key)`,
-      `all closed:     RSS ${mb(disconnected.rss)} MB, heap ${mb(disconnected.heapUsed)} MB (still ${retained.heapUsedKB} KB heap per device: the key cache)`,
-      `reconnect:      RSS +${mb(reconnected.rss - disconnected.rss)} MB = ${again.rssKB} KB/connection, heap +${again.heapUsedKB} KB/connection (connections alone)`,
-      `target: < ${TARGET_KB} KB per connection`,
-    ];
-    for (const line of lines) process.stdout.write(`${line}\n`);
-    const markdown = [
-      '| phase | RSS, MB | heap used, MB | RSS per connection, KB | heap per connection, KB |',
-      '|---|---:|---:|---:|---:|',
-      `| baseline (node up, no connections) | ${mb(baseline.rss)} | ${mb(baseline.heapUsed)} | | |`,
-      `| ${connections} connected (first time: keys imported too) | ${mb(connected.rss)} | ${mb(connected.heapUsed)} | ${first.rssKB} | ${first.heapUsedKB} |`,
-      `| all closed | ${mb(disconnected.rss)} | ${mb(disconnected.heapUsed)} | | |`,
-      `| ${connections} reconnected (connections alone) | ${mb(reconnected.rss)} | ${mb(reconnected.heapUsed)} | ${again.rssKB} | ${again.heapUsedKB} |`,
-      '',
-      `Target < ${TARGET_KB} KB per idle connection. Memory after two full GCs (inspector), RSS from /proc; keepalive ${KEEPALIVE_S} s, EdDSA registry keys.`,
-    ].join('\n');
-    printResult({
-      section: 'idle-connections',
-      connections,
-      baselineRssMB: mb(baseline.rss),
-      baselineHeapUsedMB: mb(baseline.heapUsed),
-      firstConnect: first,
-      reconnect: again,
-      retainedAfterClose: retained,
-      connectSeconds: sig(connectSeconds),
-      targets: { perConnectionKB: TARGET_KB, met: Math.max(first.rssKB, first.heapUsedKB) < TARGET_KB },
-      markdown,
-    });
+    reportPhases(connections, await measurePhases(server, inspector, { connections, devices, tokens }, sockets));
   } finally {
     clearInterval(ping);
     closeAll(sockets);

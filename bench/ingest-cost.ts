@@ -15,53 +15,32 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { DeviceAlgorithm } from '../src/index.js';
-import { connectionTokens, makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
+import {
+  type BenchFleet,
+  connectionTokens,
+  type MessagePool,
+  makeBenchFleet,
+  signMessagePool,
+} from './support/bench-fleet.js';
 import { type BenchStore, startBenchNode } from './support/bench-node.js';
 import { printResult, progress, type SectionResult, sectionArgs, sig, sigNumbers } from './support/bench-result.js';
-import { benchWorkspace, messagesPerDevice, tryVictoriaMetrics } from './support/bench-setup.js';
+import { type BenchWorkspace, benchWorkspace, messagesPerDevice, tryVictoriaMetrics } from './support/bench-setup.js';
+import {
+  HTTP_BATCH_MESSAGES,
+  type IngestCell,
+  type IngestTransport,
+  ingestCostMarkdown,
+  ingestTargets,
+  type PerReadingCost,
+  perReadingCosts,
+  type StoreKind,
+} from './support/ingest-cost-report.js';
 import { benchRuntime, type NodeRuntime } from './support/node-runtime.js';
 import { rawVerifyCosts, type VerifyCosts } from './support/raw-verify.js';
-import {
-  FULL_LOAD,
-  type LoadShape,
-  QUICK_LOAD,
-  type SaturationResult,
-  saturate,
-  type Transport,
-} from './support/saturation.js';
+import { FULL_LOAD, type LoadShape, QUICK_LOAD, saturate } from './support/saturation.js';
 
-export type StoreKind = BenchStore['kind'];
-
-/**
- * How messages reach the node: one per HTTP request, one per MQTT publish, or `http-batch`: one-reading
- * messages sent {@link HTTP_BATCH_MESSAGES} per request to `POST /v1/messages/batch` (measured at 1 reading
- * only: it shows what the per-request cost is when requests carry several messages).
- */
-export type IngestTransport = Transport | 'http-batch';
-
-/** Messages per request in the `http-batch` cells. */
-export const HTTP_BATCH_MESSAGES = 10;
-
-/** One cell of the matrix. */
-export interface IngestCell {
-  readonly alg: DeviceAlgorithm;
-  readonly readings: number;
-  readonly transport: IngestTransport;
-  readonly store: StoreKind;
-  readonly messageBytes: number;
-  readonly result: SaturationResult;
-  /** CPU per message over the raw verification of one signature of the same algorithm. */
-  readonly ratioToRawVerify: number;
-}
-
-/** Cost of each reading beyond the first: (cost at 100 readings − cost at 1) / 99, over one raw verify. */
-export interface PerReadingCost {
-  readonly alg: DeviceAlgorithm;
-  readonly transport: IngestTransport;
-  readonly store: StoreKind;
-  readonly usPerAdditionalReading: number;
-  readonly fractionOfRawVerify: number;
-}
+export type { IngestCell } from './support/ingest-cost-report.js';
+export { perReadingCosts, TARGETS } from './support/ingest-cost-report.js';
 
 export interface IngestCostOptions {
   readonly runtime: NodeRuntime;
@@ -78,7 +57,90 @@ export interface IngestCostOptions {
 /** Rough saturation rates (messages/s) to size the pools; only the pool size depends on them. */
 const EXPECTED_RATE: Readonly<Record<number, number>> = { 1: 6000, 10: 4000, 100: 1000 };
 
-export const TARGETS = { singleReadingRatio: 1.5, perReadingFraction: 0.05 } as const;
+/** What every cell of one algorithm, readings-per-message and store shares. */
+interface CellSetting {
+  readonly alg: DeviceAlgorithm;
+  readonly readings: number;
+  readonly storeKind: StoreKind;
+  readonly store: BenchStore;
+  readonly pool: MessagePool;
+  readonly tokens: string[];
+}
+
+/** Starts a node for one cell, drives it at saturation, and prints the cell's progress line. */
+async function measureCell(
+  options: IngestCostOptions,
+  registryFile: string,
+  setting: CellSetting,
+  transport: IngestTransport,
+): Promise<IngestCell> {
+  const { alg, readings, storeKind, store, pool, tokens } = setting;
+  const server = await startBenchNode({
+    runtime: options.runtime,
+    store,
+    registryFile,
+    mqtt: transport === 'mqtt',
+  });
+  try {
+    const result = await saturate({
+      server,
+      transport: transport === 'http-batch' ? 'http' : transport,
+      ...(transport === 'http-batch' ? { httpMessagesPerRequest: HTTP_BATCH_MESSAGES } : {}),
+      pool,
+      tokens,
+      load: options.load,
+      rejectedMetric: true,
+    });
+    const cell: IngestCell = {
+      alg,
+      readings,
+      transport,
+      store: storeKind,
+      messageBytes: pool.averageBytes,
+      result,
+      ratioToRawVerify: result.cpuUsPerMessage / options.raw[alg].rawUs,
+    };
+    progress(
+      `  ${alg} ${String(readings).padStart(3)} readings ${transport.padEnd(10)} ${storeKind.padEnd(15)} ` +
+        `${sig(result.messagesPerSecond)} msg/s, ${sig(result.cpuUsPerMessage)} µs CPU/msg ` +
+        `(${sig(cell.ratioToRawVerify)}× raw verify), node ${sig(result.serverCores)} cores, ` +
+        `load generator ${sig(result.loadCores)} cores${result.rejected ? `, ${result.rejected} REJECTED` : ''}`,
+    );
+    return cell;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The cells of one algorithm: every readings-per-message, store and transport it is measured with. */
+async function measureAlgorithm(
+  options: IngestCostOptions,
+  workspace: BenchWorkspace,
+  vmStore: BenchStore | undefined,
+  algorithm: IngestCostOptions['algorithms'][number],
+  fleet: BenchFleet,
+): Promise<IngestCell[]> {
+  const { alg, stores, readings: only } = algorithm;
+  const cells: IngestCell[] = [];
+  const tokens = await connectionTokens(fleet);
+  for (const readings of only ?? options.readings) {
+    const pool = await signMessagePool(fleet, {
+      readingsPerMessage: readings,
+      messagesPerDevice: messagesPerDevice(EXPECTED_RATE[readings] ?? 2000, options.load, options.devices),
+      startTs: Date.now() - 3_600_000,
+    });
+    for (const storeKind of stores) {
+      const store: BenchStore | undefined = storeKind === 'duckdb' ? { kind: 'duckdb' } : vmStore;
+      if (store === undefined) continue;
+      for (const transport of options.transports) {
+        if (transport === 'http-batch' && readings !== 1) continue;
+        const setting = { alg, readings, storeKind, store, pool, tokens };
+        cells.push(await measureCell(options, workspace.registryFile, setting, transport));
+      }
+    }
+  }
+  return cells;
+}
 
 export async function runIngestCost(options: IngestCostOptions): Promise<{
   cells: IngestCell[];
@@ -95,151 +157,16 @@ export async function runIngestCost(options: IngestCostOptions): Promise<{
   if (vm.skipped !== undefined) skipped.push(`VictoriaMetrics: ${vm.skipped}`);
   const cells: IngestCell[] = [];
   try {
-    for (const [a, { alg, stores, readings: only }] of options.algorithms.entries()) {
+    for (const [a, algorithm] of options.algorithms.entries()) {
       const fleet = fleets[a];
       if (fleet === undefined) continue;
-      const tokens = await connectionTokens(fleet);
-      for (const readings of only ?? options.readings) {
-        const pool = await signMessagePool(fleet, {
-          readingsPerMessage: readings,
-          messagesPerDevice: messagesPerDevice(EXPECTED_RATE[readings] ?? 2000, options.load, options.devices),
-          startTs: Date.now() - 3_600_000,
-        });
-        for (const storeKind of stores) {
-          const store: BenchStore | undefined = storeKind === 'duckdb' ? { kind: 'duckdb' } : vm.store;
-          if (store === undefined) continue;
-          for (const transport of options.transports) {
-            if (transport === 'http-batch' && readings !== 1) continue;
-            const server = await startBenchNode({
-              runtime: options.runtime,
-              store,
-              registryFile: workspace.registryFile,
-              mqtt: transport === 'mqtt',
-            });
-            try {
-              const result = await saturate({
-                server,
-                transport: transport === 'http-batch' ? 'http' : transport,
-                ...(transport === 'http-batch' ? { httpMessagesPerRequest: HTTP_BATCH_MESSAGES } : {}),
-                pool,
-                tokens,
-                load: options.load,
-                rejectedMetric: true,
-              });
-              const cell: IngestCell = {
-                alg,
-                readings,
-                transport,
-                store: storeKind,
-                messageBytes: pool.averageBytes,
-                result,
-                ratioToRawVerify: result.cpuUsPerMessage / options.raw[alg].rawUs,
-              };
-              cells.push(cell);
-              progress(
-                `  ${alg} ${String(readings).padStart(3)} readings ${transport.padEnd(10)} ${storeKind.padEnd(15)} ` +
-                  `${sig(result.messagesPerSecond)} msg/s, ${sig(result.cpuUsPerMessage)} µs CPU/msg ` +
-                  `(${sig(cell.ratioToRawVerify)}× raw verify), node ${sig(result.serverCores)} cores, ` +
-                  `load generator ${sig(result.loadCores)} cores${result.rejected ? `, ${result.rejected} REJECTED` : ''}`,
-              );
-            } finally {
-              await server.stop();
-            }
-          }
-        }
-      }
+      cells.push(...(await measureAlgorithm(options, workspace, vm.store, algorithm, fleet)));
     }
   } finally {
     await vm.server?.stop();
     await workspace.remove();
   }
   return { cells, perReading: perReadingCosts(cells, options.raw), skipped };
-}
-
-/** The per-additional-reading cost of every (alg, transport, store) measured at both 1 and 100 readings. */
-export function perReadingCosts(cells: readonly IngestCell[], raw: VerifyCosts): PerReadingCost[] {
-  const out: PerReadingCost[] = [];
-  for (const one of cells.filter((c) => c.readings === 1)) {
-    const hundred = cells.find(
-      (c) => c.readings === 100 && c.alg === one.alg && c.transport === one.transport && c.store === one.store,
-    );
-    if (hundred === undefined) continue;
-    const us = (hundred.result.cpuUsPerMessage - one.result.cpuUsPerMessage) / 99;
-    out.push({
-      alg: one.alg,
-      transport: one.transport,
-      store: one.store,
-      usPerAdditionalReading: us,
-      fractionOfRawVerify: us / raw[one.alg].rawUs,
-    });
-  }
-  return out;
-}
-
-const TRANSPORT_LABEL: Readonly<Record<IngestTransport, string>> = {
-  http: 'HTTP',
-  'http-batch': `HTTP, ${HTTP_BATCH_MESSAGES} per request`,
-  mqtt: 'MQTT',
-};
-
-const STORE_LABEL: Readonly<Record<StoreKind, string>> = {
-  duckdb: 'DuckDB (embedded)',
-  victoriametrics: 'VictoriaMetrics',
-};
-
-/** The section's tables in Markdown. */
-export function ingestCostMarkdown(
-  cells: readonly IngestCell[],
-  perReading: readonly PerReadingCost[],
-  raw: VerifyCosts,
-): string {
-  const lines = [
-    `Raw verify (node:crypto, key prepared once): ES256 ${sig(raw.ES256.rawUs)} µs, EdDSA ${sig(raw.EdDSA.rawUs)} µs CPU.`,
-    '',
-    '| alg | readings/msg | transport | store | msg/s | node CPU µs/msg | × raw verify | node cores | load-gen cores | VictoriaMetrics CPU µs/msg |',
-    '|---|---:|---|---|---:|---:|---:|---:|---:|---:|',
-    ...cells.map(
-      (c) =>
-        `| ${c.alg} | ${c.readings} | ${TRANSPORT_LABEL[c.transport]} | ${STORE_LABEL[c.store]} | ${sig(c.result.messagesPerSecond)} | ` +
-        `${sig(c.result.cpuUsPerMessage)} | **${sig(c.ratioToRawVerify)}** | ${sig(c.result.serverCores)} | ${sig(c.result.loadCores)} | ` +
-        `${c.store === 'duckdb' ? '—' : sig(c.result.cpuUsPerMessageWithStore - c.result.cpuUsPerMessage)} |`,
-    ),
-    '',
-    '| alg | transport | store | µs per additional reading | fraction of one raw verify |',
-    '|---|---|---|---:|---:|',
-    ...perReading.map(
-      (p) =>
-        `| ${p.alg} | ${TRANSPORT_LABEL[p.transport]} | ${STORE_LABEL[p.store]} | ${sig(p.usPerAdditionalReading)} | **${sig(p.fractionOfRawVerify * 100)} %** |`,
-    ),
-  ];
-  return lines.join('\n');
-}
-
-export function ingestTargets(cells: readonly IngestCell[], perReading: readonly PerReadingCost[]) {
-  // The target is about one message per request or publish, the matrix of the issue; batched requests are shown
-  // beside it, not counted in it.
-  const single = cells.filter((c) => c.readings === 1 && c.transport !== 'http-batch');
-  const worstSingle = Math.max(...single.map((c) => c.ratioToRawVerify));
-  const bestSingle = Math.min(...single.map((c) => c.ratioToRawVerify));
-  const worstPerReading = Math.max(...perReading.map((p) => p.fractionOfRawVerify));
-  const bestPerReading = Math.min(...perReading.map((p) => p.fractionOfRawVerify));
-  return {
-    singleReading: {
-      target: `≤ ${TARGETS.singleReadingRatio}× raw verify, one message per request or publish`,
-      best: sig(bestSingle),
-      worst: sig(worstSingle),
-      // Math.max of nothing is -Infinity: a run without such cells meets nothing.
-      met: single.length > 0 && worstSingle <= TARGETS.singleReadingRatio,
-      cellsMet: `${single.filter((c) => c.ratioToRawVerify <= TARGETS.singleReadingRatio).length} of ${single.length}`,
-    },
-    perAdditionalReading: {
-      target: `≤ ${TARGETS.perReadingFraction * 100} % of one raw verify`,
-      best: sig(bestPerReading),
-      worst: sig(worstPerReading),
-      met: perReading.length > 0 && worstPerReading <= TARGETS.perReadingFraction,
-      cellsMet: `${perReading.filter((p) => p.fractionOfRawVerify <= TARGETS.perReadingFraction).length} of ${perReading.length}`,
-    },
-  };
 }
 
 /** Narrows the matrix to the cells named by `--stores`, `--transports`, `--readings` and `--algs`. */
@@ -272,17 +199,18 @@ export function filterCells(options: IngestCostOptions, values: ReadonlyMap<stri
   };
 }
 
-async function main(): Promise<void> {
-  const args = sectionArgs();
-  const rawEs = args.values.get('raw-es256');
-  const rawEd = args.values.get('raw-eddsa');
-  const raw =
-    rawEs !== undefined && rawEd !== undefined
-      ? { costs: { ES256: { rawUs: Number(rawEs) }, EdDSA: { rawUs: Number(rawEd) } }, source: 'passed by the runner' }
-      : await rawVerifyCosts({ quick: args.quick, iterations: args.quick ? 2_000 : 20_000 });
-  const runtime = benchRuntime();
-  progress(`ingest cost: node runtime ${runtime}, raw verify from ${raw.source}`);
-  const options: IngestCostOptions = args.quick
+/** The raw verify costs the runner passed (`--raw-es256`, `--raw-eddsa`), or measured here. */
+async function rawCosts(quick: boolean, values: ReadonlyMap<string, string>) {
+  const rawEs = values.get('raw-es256');
+  const rawEd = values.get('raw-eddsa');
+  return rawEs !== undefined && rawEd !== undefined
+    ? { costs: { ES256: { rawUs: Number(rawEs) }, EdDSA: { rawUs: Number(rawEd) } }, source: 'passed by the runner' }
+    : await rawVerifyCosts({ quick, iterations: quick ? 2_000 : 20_000 });
+}
+
+/** The whole matrix, or with `--quick` a small one on DuckDB and ES256 only. */
+function matrix(quick: boolean, runtime: NodeRuntime, raw: VerifyCosts): IngestCostOptions {
+  return quick
     ? {
         runtime,
         load: QUICK_LOAD,
@@ -291,7 +219,7 @@ async function main(): Promise<void> {
         transports: ['http', 'mqtt'],
         stores: ['duckdb'],
         algorithms: [{ alg: 'ES256', stores: ['duckdb'] }],
-        raw: raw.costs,
+        raw,
       }
     : {
         runtime,
@@ -304,8 +232,16 @@ async function main(): Promise<void> {
           { alg: 'ES256', stores: ['duckdb', 'victoriametrics'] },
           { alg: 'EdDSA', stores: ['duckdb'], readings: [1, 100] },
         ],
-        raw: raw.costs,
+        raw,
       };
+}
+
+async function main(): Promise<void> {
+  const args = sectionArgs();
+  const raw = await rawCosts(args.quick, args.values);
+  const runtime = benchRuntime();
+  progress(`ingest cost: node runtime ${runtime}, raw verify from ${raw.source}`);
+  const options = matrix(args.quick, runtime, raw.costs);
   const { cells, perReading, skipped } = await runIngestCost(filterCells(options, args.values));
   const result: SectionResult = {
     section: 'ingest-cost',

@@ -111,41 +111,58 @@ function verifyCostMarkdown(result: SectionResult): string {
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  const all = process.argv.slice(2);
+/** The suite's command line: `--quick`, `--only a,b`, and what follows a `--` for every section. */
+interface SuiteArgs {
+  readonly quick: boolean;
+  readonly only: ReadonlySet<string> | undefined;
+  readonly sectionExtra: readonly string[];
+}
+
+function suiteArgs(all: readonly string[]): SuiteArgs {
   const separator = all.indexOf('--');
   const argv = separator >= 0 ? all.slice(0, separator) : all;
   const sectionExtra = separator >= 0 ? all.slice(separator + 1) : [];
   const quick = argv.includes('--quick');
   const onlyIndex = argv.indexOf('--only');
   const only = onlyIndex >= 0 ? new Set((argv[onlyIndex + 1] ?? '').split(',')) : undefined;
-  const startedAt = new Date();
-  const notes: string[] = [];
+  return { quick, only, sectionExtra };
+}
 
-  let runtime: NodeRuntime = 'tsx';
-  if (!quick) {
-    process.stderr.write(`building the node into ${BUILT_DIR} ...\n`);
-    try {
-      await buildForBench();
-      runtime = 'built';
-    } catch (error) {
-      const message = error instanceof Error ? error.message.split('\n').slice(0, 5).join(' ') : String(error);
-      notes.push(`The build failed (${message}); the measured processes ran on tsx's loader instead.`);
-      process.stderr.write(`build failed, measuring with tsx: ${message}\n`);
-    }
+/** Builds the node for the measured processes (not with `--quick`); tsx's loader when the build fails. */
+async function chooseRuntime(quick: boolean, notes: string[]): Promise<NodeRuntime> {
+  if (quick) return 'tsx';
+  process.stderr.write(`building the node into ${BUILT_DIR} ...\n`);
+  try {
+    await buildForBench();
+    return 'built';
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n').slice(0, 5).join(' ') : String(error);
+    notes.push(`The build failed (${message}); the measured processes ran on tsx's loader instead.`);
+    process.stderr.write(`build failed, measuring with tsx: ${message}\n`);
+    return 'tsx';
   }
+}
 
+/** What the sections gave: their results, the errors of those that failed, and how long each took, s. */
+interface SectionsRun {
+  readonly results: Map<string, SectionResult>;
+  readonly errors: Record<string, string>;
+  readonly durations: Record<string, number>;
+}
+
+/** Runs the chosen sections one after another, each given what the earlier ones found. */
+async function runSections(args: SuiteArgs, runtime: NodeRuntime): Promise<SectionsRun> {
   const results = new Map<string, SectionResult>();
   const errors: Record<string, string> = {};
   const durations: Record<string, number> = {};
   for (const section of SECTIONS) {
-    if (only !== undefined && !only.has(section.name)) continue;
+    if (args.only !== undefined && !args.only.has(section.name)) continue;
     if (!existsSync(join(ROOT, section.script))) continue;
     process.stderr.write(`\n== ${section.name} (${section.script}) ==\n`);
-    const args = [...(section.args?.(results) ?? []), ...(quick ? ['--quick'] : []), ...sectionExtra];
+    const sectionArgs = [...(section.args?.(results) ?? []), ...(args.quick ? ['--quick'] : []), ...args.sectionExtra];
     const began = performance.now();
     try {
-      const { code, stdout } = await runSection(section.script, args, runtime);
+      const { code, stdout } = await runSection(section.script, sectionArgs, runtime);
       const parsed = section.name === 'verify-cost' ? parseVerifyCosts(stdout) : parseResult(stdout);
       if (parsed === undefined) {
         errors[section.name] = `no BENCH_RESULT line (exit code ${code})`;
@@ -158,16 +175,33 @@ async function main(): Promise<void> {
     }
     durations[section.name] = Math.round((performance.now() - began) / 100) / 10;
   }
+  return { results, errors, durations };
+}
 
-  const finishedAt = new Date();
-  const machine = {
+/** The machine the suite ran on, with its load at the end (the load generator shares it). */
+function machineNow() {
+  return {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
   };
-  const report = {
+}
+
+type SuiteReport = ReturnType<typeof suiteReport>;
+
+/** The JSON report: when, on what, from which commit, and every section's result. */
+function suiteReport(
+  startedAt: Date,
+  finishedAt: Date,
+  quick: boolean,
+  runtime: NodeRuntime,
+  notes: string[],
+  run: SectionsRun,
+) {
+  const machine = machineNow();
+  return {
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     quick,
@@ -177,11 +211,15 @@ async function main(): Promise<void> {
     uncommittedChanges: git(['status', '--porcelain', '--', '.', ':(exclude)bench/results']) !== '',
     machine,
     notes,
-    durationsSeconds: durations,
-    errors,
-    sections: Object.fromEntries(results),
+    durationsSeconds: run.durations,
+    errors: run.errors,
+    sections: Object.fromEntries(run.results),
   };
+}
 
+/** The Markdown summary: a header with the run's circumstances, then each section's tables and targets. */
+function suiteMarkdown(report: SuiteReport, startedAt: Date, results: ReadonlyMap<string, SectionResult>): string[] {
+  const { quick, runtime, machine, notes, errors } = report;
   const md = [
     `# Benchmark results${quick ? ' (quick smoke run: the numbers mean little)' : ''}`,
     '',
@@ -203,13 +241,16 @@ async function main(): Promise<void> {
     const targets = result.targets;
     if (targets !== undefined) md.push('', '```json', JSON.stringify(targets, null, 2), '```');
   }
+  return md;
+}
 
+/**
+ * Writes the results: quick and narrowed runs to their own `*-latest` files, a full run to a dated
+ * file and latest.{json,md}. Returns the name of the `latest` files written.
+ */
+async function writeResults(json: string, text: string, startedAt: Date, quick: boolean, partial: boolean) {
   const dir = join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  const text = `${md.join('\n')}\n`;
-  // A run narrowed by section arguments is not the whole suite: it must not replace the latest full results.
-  const partial = sectionExtra.length > 0;
   if (quick || partial) {
     const name = quick ? 'quick-latest' : 'partial-latest';
     await writeFile(join(dir, `${name}.json`), json);
@@ -223,11 +264,26 @@ async function main(): Promise<void> {
     await writeFile(join(dir, 'latest.json'), json);
     await writeFile(join(dir, 'latest.md'), text);
   }
+  return quick ? 'quick-latest' : partial ? 'partial-latest' : 'latest';
+}
+
+async function main(): Promise<void> {
+  const args = suiteArgs(process.argv.slice(2));
+  const startedAt = new Date();
+  const notes: string[] = [];
+  const runtime = await chooseRuntime(args.quick, notes);
+  const run = await runSections(args, runtime);
+  const finishedAt = new Date();
+  const report = suiteReport(startedAt, finishedAt, args.quick, runtime, notes, run);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const text = `${suiteMarkdown(report, startedAt, run.results).join('\n')}\n`;
+  // A run narrowed by section arguments is not the whole suite: it must not replace the latest full results.
+  const written = await writeResults(json, text, startedAt, args.quick, args.sectionExtra.length > 0);
   process.stdout.write(`\n${text}`);
   process.stderr.write(
-    `\nwrote bench/results/${quick ? 'quick-latest' : partial ? 'partial-latest' : 'latest'}.{json,md} in ${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s\n`,
+    `\nwrote bench/results/${written}.{json,md} in ${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s\n`,
   );
-  if (Object.keys(errors).length > 0) process.exitCode = 1;
+  if (Object.keys(run.errors).length > 0) process.exitCode = 1;
 }
 
 await main();

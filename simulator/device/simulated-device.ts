@@ -1,64 +1,14 @@
-import { type DeviceSigner, signMessage, type WireReading } from '../../src/index.js';
-import type { FaultInjector } from '../faults/fault-injector.js';
-import type { FaultKind } from '../faults/fault-kind.js';
-import { buildFaultMessage, type FaultContext } from '../faults/fault-message.js';
-import type { KindSampler } from '../kinds/device-kind.js';
-import type { SeededRandom } from '../random/seeded-random.js';
-import type { DeviceLink, OutgoingMessage, SendOutcome } from '../transport/device-link.js';
-import { type BackoffPolicy, retryDelay } from '../transport/retry-delay.js';
+import { signMessage } from '../../src/index.js';
+import type { OutgoingMessage, SendOutcome } from '../transport/device-link.js';
+import { type FaultHost, pickFault, sendFault } from './device-fault-sender.js';
+import type { SimulatedDeviceOptions } from './device-options.js';
 import { IndexRanges } from './index-ranges.js';
-import { type MessageLimits, messageOverhead, readingsThatFit } from './message-budget.js';
+import { messageOverhead } from './message-budget.js';
+import { type BufferedReading, takeChunk } from './reading-buffer.js';
 import { type ReadingSchedule, readingDueTime, readingsDue, readingTime } from './reading-schedule.js';
+import { firstAttempt, type Pending, RetryQueue } from './retry-queue.js';
 
-/** What a device tells the run about its messages. */
-export interface DeviceEvents {
-  attempted(device: string): void;
-  acknowledged(device: string, latencyMs: number, readings: number): void;
-  sentUnconfirmed(device: string, readings: number): void;
-  rejected(device: string, code: string, readings: number): void;
-  retrying(device: string, code: string): void;
-}
-
-export interface SimulatedDeviceOptions {
-  readonly signer: DeviceSigner;
-  readonly link: DeviceLink;
-  readonly sampler: KindSampler;
-  readonly schedule: ReadingSchedule;
-  /** Messages a second in the steady state; readings are sampled at `schedule.perSecond`. */
-  readonly messagesPerSecond: number;
-  readonly limits: MessageLimits;
-  /** Messages in flight at once. */
-  readonly window: number;
-  readonly backoff: BackoffPolicy;
-  /** For backoff jitter only (the sampler has its own stream). */
-  readonly rng: SeededRandom;
-  readonly now: () => number;
-  readonly events: DeviceEvents;
-  /** Stop sampling at this time, or after this many readings, whichever comes first. */
-  readonly stopAt: { readonly time?: number; readonly readings?: number };
-  /** Faults to inject on purpose beside the real messages. */
-  readonly faults?: DeviceFaults;
-}
-
-/** A device's part in fault injection. */
-export interface DeviceFaults {
-  readonly injector: FaultInjector;
-  /** Decides when this device injects (its own stream, so the sensor values do not change). */
-  readonly rng: SeededRandom;
-  readonly context: Omit<FaultContext, 'signer' | 'seq' | 'now'>;
-}
-
-/** Attempts at getting a fault answered before it counts as unanswered. */
-const FAULT_ATTEMPTS = 20;
-
-interface Pending extends OutgoingMessage {
-  readonly attempts: number;
-  readonly notBefore: number;
-}
-
-interface Buffered extends WireReading {
-  readonly index: number;
-}
+export type { DeviceEvents, DeviceFaults, SimulatedDeviceOptions } from './device-options.js';
 
 /**
  * One simulated device with the client-side state docs/PROTOCOL.md §13 asks
@@ -75,10 +25,9 @@ export class SimulatedDevice {
   #overhead: number;
   #sampled = 0;
   #seq = 0;
-  #buffer: Buffered[] = [];
-  #retries: Pending[] = [];
+  #buffer: BufferedReading[] = [];
+  #retries = new RetryQueue();
   #inFlight = 0;
-  #pausedUntil = 0;
   #online = false;
   #stopped = false;
   #tickTimer: NodeJS.Timeout | undefined;
@@ -87,11 +36,22 @@ export class SimulatedDevice {
   #sent = 0;
   #lastAcknowledged: OutgoingMessage | undefined;
   #faultBusy = false;
+  #faultHost: FaultHost;
 
   constructor(options: SimulatedDeviceOptions) {
     this.#o = options;
     this.id = options.signer.device;
     this.#overhead = messageOverhead(options.signer);
+    this.#faultHost = {
+      signer: options.signer,
+      link: options.link,
+      backoff: options.backoff,
+      now: options.now,
+      lastAcknowledged: () => this.#lastAcknowledged,
+      nextSeq: () => ++this.#seq,
+      online: () => this.#online,
+      stopped: () => this.#stopped,
+    };
   }
 
   /** When this device takes its readings. */
@@ -107,7 +67,7 @@ export class SimulatedDevice {
   }
   /** Messages not yet acknowledged or dropped: in flight or waiting to be retried. */
   get pending(): number {
-    return this.#inFlight + this.#retries.length;
+    return this.#inFlight + this.#retries.size;
   }
   get buffered(): number {
     return this.#buffer.length;
@@ -197,20 +157,17 @@ export class SimulatedDevice {
   #pump(): void {
     if (this.#stopped || !this.#online || !this.#o.link.ready) return;
     const now = this.#o.now();
-    if (now < this.#pausedUntil) {
-      this.#wakeAt(this.#pausedUntil);
+    if (now < this.#retries.pausedUntil) {
+      this.#wakeAt(this.#retries.pausedUntil);
       return;
     }
     while (this.#inFlight < this.#o.window) {
-      const due = this.#retries.findIndex((p) => p.notBefore <= now);
-      if (due >= 0) {
-        const [message] = this.#retries.splice(due, 1);
-        if (message !== undefined) this.#send(message);
-      } else if (this.#buffer.length > 0) {
-        this.#sendNew();
-      } else break;
+      const retry = this.#retries.takeDue(now);
+      if (retry !== undefined) this.#send(retry);
+      else if (this.#buffer.length > 0) this.#sendNew();
+      else break;
     }
-    const next = Math.min(...this.#retries.map((p) => p.notBefore));
+    const next = this.#retries.nextDue;
     if (Number.isFinite(next)) this.#wakeAt(next);
   }
 
@@ -220,19 +177,15 @@ export class SimulatedDevice {
   }
 
   #sendNew(): void {
-    const count = readingsThatFit(this.#buffer, this.#overhead, this.#o.limits);
-    const chunk = this.#buffer.splice(0, count);
-    const first = chunk[0]?.index ?? 0;
-    const last = chunk[chunk.length - 1]?.index ?? first;
+    const { first, last, readings } = takeChunk(this.#buffer, this.#overhead, this.#o.limits);
     const seq = ++this.#seq;
-    const readings = chunk.map(({ ts, values }) => ({ ts, values }));
     this.#inFlight++;
     this.#sent++;
     this.#maybeInjectFault();
     signMessage(this.#o.signer, seq, readings).then(
-      (jws) => this.#attempt({ seq, jws, first, last, attempts: 0, notBefore: 0 }),
+      (jws) => this.#attempt(firstAttempt({ seq, jws, first, last })),
       () =>
-        this.#settle({ seq, jws: '', first, last, attempts: 0, notBefore: 0 }, 0, {
+        this.#settle(firstAttempt({ seq, jws: '', first, last }), 0, {
           kind: 'rejected',
           code: 'SIM_SIGNING_FAILED',
         }),
@@ -266,11 +219,7 @@ export class SimulatedDevice {
       events.rejected(this.id, outcome.code, readings);
     } else {
       events.retrying(this.id, outcome.code);
-      const attempts = message.attempts + 1;
-      const delay = retryDelay(attempts, this.#o.backoff, this.#o.rng, outcome.retryAfterMs);
-      const notBefore = this.#o.now() + delay;
-      if (outcome.retryAfterMs !== undefined) this.#pausedUntil = Math.max(this.#pausedUntil, notBefore);
-      this.#retries.push({ ...message, attempts, notBefore });
+      this.#retries.add(message, outcome, this.#o.backoff, this.#o.rng, this.#o.now());
     }
     this.#pump();
     this.#checkIdle();
@@ -280,14 +229,10 @@ export class SimulatedDevice {
   #maybeInjectFault(): void {
     const faults = this.#o.faults;
     if (faults === undefined || this.#faultBusy) return;
-    const kind = faults.injector.pick(faults.rng, {
-      canReplay: this.#lastAcknowledged !== undefined,
-      canExpireCredential: this.#o.signer.credential !== undefined && faults.context.issuerKey !== undefined,
-      canBorrowKey: faults.context.other !== undefined,
-    });
+    const kind = pickFault(faults, this.#faultHost);
     if (kind === undefined) return;
     this.#faultBusy = true;
-    void this.#sendFault(kind, faults)
+    void sendFault(kind, faults, this.#faultHost)
       .then(
         (outcome) => faults.injector.record(kind, outcome),
         () => faults.injector.record(kind, { kind: 'rejected', code: 'SIM_FAULT_NOT_BUILT' }),
@@ -296,28 +241,6 @@ export class SimulatedDevice {
         this.#faultBusy = false;
         this.#checkIdle();
       });
-  }
-
-  async #sendFault(kind: FaultKind, faults: DeviceFaults): Promise<SendOutcome | undefined> {
-    let message: OutgoingMessage;
-    if (kind === 'replay') {
-      const replayed = this.#lastAcknowledged;
-      if (replayed === undefined) return undefined;
-      message = { seq: replayed.seq, jws: replayed.jws, first: -1, last: -1 };
-    } else {
-      const seq = ++this.#seq;
-      const context = { ...faults.context, signer: this.#o.signer, seq, now: this.#o.now() };
-      message = { seq, jws: await buildFaultMessage(kind, context), first: -1, last: -1, probe: true };
-    }
-    for (let attempt = 1; attempt <= FAULT_ATTEMPTS && !this.#stopped; attempt++) {
-      if (this.#online && this.#o.link.ready) {
-        const outcome = await this.#o.link.send(message);
-        if (outcome.kind !== 'retry') return outcome;
-      }
-      const delay = retryDelay(attempt, this.#o.backoff, faults.rng);
-      await new Promise((resolve) => setTimeout(resolve, delay).unref());
-    }
-    return undefined;
   }
 
   #checkIdle(): void {

@@ -71,70 +71,75 @@ function problemsOf(outcome: RunOutcome): string[] {
   return problems;
 }
 
-/** The report of a finished run. */
-export function buildRunReport(outcome: RunOutcome): RunReport {
-  const { options, devices, stats, start, end, cpu } = outcome;
-  const seconds = Math.max(0.001, (end - start) / 1000);
-  const problems = problemsOf(outcome);
-  const deviceReports: DeviceReport[] = devices.map((device, index) => {
-    const entry = options.fleet.devices[index];
-    const window = outcome.offline.get(device.id);
-    return {
-      id: device.id,
-      kind: entry?.kind ?? '',
-      t0: device.schedule.t0,
-      perSecond: device.schedule.perSecond,
-      sampled: device.sampled,
-      acknowledged: device.acknowledged.toJSON(),
-      unconfirmed: device.unconfirmed.toJSON(),
-      rejected: record(device.rejected),
-      pendingAtEnd: device.pending,
-      everConnected: device.linkEverConnected,
-      offline: window === undefined ? [] : [window],
-      ...(device.schedule.clockOffsetMs ? { clockOffsetMs: device.schedule.clockOffsetMs } : {}),
-    };
-  });
-  const attempts = Math.max(1, stats.attempts);
+/** One device's part of the report: its schedule, what became of its readings, its offline window. */
+function deviceReport(outcome: RunOutcome, device: SimulatedDevice, index: number): DeviceReport {
+  const entry = outcome.options.fleet.devices[index];
+  const window = outcome.offline.get(device.id);
   return {
-    version: 1,
-    startedAt: new Date(start).toISOString(),
-    finishedAt: new Date(end).toISOString(),
-    settings: {
-      fleet: options.fleetDir,
-      transport: options.transport,
-      url: options.url,
-      qos: options.qos,
-      rate: options.rate,
-      readingsPerMessage: options.readingsPerMessage,
-      maxReadingsPerMessage: options.limits.maxReadingsPerMessage,
-      gatewayBatch: options.gatewayBatch ?? null,
-      durationMs: options.durationMs ?? null,
-      messages: options.messages ?? null,
-      rampMs: options.rampMs,
-      offlineShare: options.offlineShare,
-      offlineForMs: options.offlineForMs,
-      dropShare: options.dropShare ?? 0,
-      dropEveryMs: options.dropEveryMs ?? RUN_DEFAULTS.dropEveryMs,
-      skewShare: options.skewShare ?? 0,
-      skewMs: options.skewMs ?? 0,
-      seed: options.seed,
-    },
-    totals: {
-      devices: devices.length,
-      devicesConnected: devices.filter((d) => d.linkEverConnected).length,
-      attempts: stats.attempts,
-      messagesSent: devices.reduce((sum, d) => sum + d.sent, 0),
-      messagesAcknowledged: stats.messagesAcknowledged,
-      messagesUnconfirmed: stats.messagesUnconfirmed,
-      messagesRejected: stats.messagesRejected,
-      messagesPendingAtEnd: devices.reduce((sum, d) => sum + d.pending, 0),
-      readingsSampled: devices.reduce((sum, d) => sum + d.sampled, 0),
-      readingsAcknowledged: stats.readingsAcknowledged,
-      readingsUnconfirmed: stats.readingsUnconfirmed,
-      readingsRejected: stats.readingsRejected,
-      connects: stats.connects,
-      disconnects: stats.disconnects,
-    },
+    id: device.id,
+    kind: entry?.kind ?? '',
+    t0: device.schedule.t0,
+    perSecond: device.schedule.perSecond,
+    sampled: device.sampled,
+    acknowledged: device.acknowledged.toJSON(),
+    unconfirmed: device.unconfirmed.toJSON(),
+    rejected: record(device.rejected),
+    pendingAtEnd: device.pending,
+    everConnected: device.linkEverConnected,
+    offline: window === undefined ? [] : [window],
+    ...(device.schedule.clockOffsetMs ? { clockOffsetMs: device.schedule.clockOffsetMs } : {}),
+  };
+}
+
+/** The settings the run was made with, defaults filled in. */
+function settingsOf(options: RunOptions): RunReport['settings'] {
+  return {
+    fleet: options.fleetDir,
+    transport: options.transport,
+    url: options.url,
+    qos: options.qos,
+    rate: options.rate,
+    readingsPerMessage: options.readingsPerMessage,
+    maxReadingsPerMessage: options.limits.maxReadingsPerMessage,
+    gatewayBatch: options.gatewayBatch ?? null,
+    durationMs: options.durationMs ?? null,
+    messages: options.messages ?? null,
+    rampMs: options.rampMs,
+    offlineShare: options.offlineShare,
+    offlineForMs: options.offlineForMs,
+    dropShare: options.dropShare ?? 0,
+    dropEveryMs: options.dropEveryMs ?? RUN_DEFAULTS.dropEveryMs,
+    skewShare: options.skewShare ?? 0,
+    skewMs: options.skewMs ?? 0,
+    seed: options.seed,
+  };
+}
+
+/** Messages and readings over the whole fleet, by what became of them. */
+function totalsOf(devices: readonly SimulatedDevice[], stats: RunStats): RunReport['totals'] {
+  return {
+    devices: devices.length,
+    devicesConnected: devices.filter((d) => d.linkEverConnected).length,
+    attempts: stats.attempts,
+    messagesSent: devices.reduce((sum, d) => sum + d.sent, 0),
+    messagesAcknowledged: stats.messagesAcknowledged,
+    messagesUnconfirmed: stats.messagesUnconfirmed,
+    messagesRejected: stats.messagesRejected,
+    messagesPendingAtEnd: devices.reduce((sum, d) => sum + d.pending, 0),
+    readingsSampled: devices.reduce((sum, d) => sum + d.sampled, 0),
+    readingsAcknowledged: stats.readingsAcknowledged,
+    readingsUnconfirmed: stats.readingsUnconfirmed,
+    readingsRejected: stats.readingsRejected,
+    connects: stats.connects,
+    disconnects: stats.disconnects,
+  };
+}
+
+/** Throughput, latency and CPU: how fast the run went and what it cost the simulator. */
+function performanceOf(outcome: RunOutcome): Pick<RunReport, 'throughput' | 'latencyMs'> {
+  const { stats, start, end } = outcome;
+  const seconds = Math.max(0.001, (end - start) / 1000);
+  return {
     throughput: {
       messagesPerSecond: round((stats.messagesAcknowledged + stats.messagesUnconfirmed) / seconds, 1),
       readingsPerSecond: round((stats.readingsAcknowledged + stats.readingsUnconfirmed) / seconds, 1),
@@ -146,17 +151,47 @@ export function buildRunReport(outcome: RunOutcome): RunReport {
       p99: round(stats.latency.quantile(0.99)),
       max: round(stats.latency.max),
     },
-    errors: record(stats.rejections),
-    retries: record(stats.retries),
-    connectFailures: record(stats.connectFailures),
-    cpu: {
-      userMs: round(cpu.user / 1000, 1),
-      systemMs: round(cpu.system / 1000, 1),
-      perMessageUs: round((cpu.user + cpu.system) / attempts, 1),
-    },
+  };
+}
+
+/** The simulator's CPU time over the run, and per attempt. */
+function cpuOf(outcome: RunOutcome): RunReport['cpu'] {
+  const { cpu, stats } = outcome;
+  const attempts = Math.max(1, stats.attempts);
+  return {
+    userMs: round(cpu.user / 1000, 1),
+    systemMs: round(cpu.system / 1000, 1),
+    perMessageUs: round((cpu.user + cpu.system) / attempts, 1),
+  };
+}
+
+/** The sections only a run that injected faults, cut connections or skewed clocks has. */
+function optionalSections(outcome: RunOutcome): Pick<RunReport, 'faults' | 'drops' | 'skew'> {
+  const { options, stats } = outcome;
+  return {
     ...(outcome.injector?.active === true ? { faults: outcome.injector.toJSON() } : {}),
     ...((options.dropShare ?? 0) > 0 ? { drops: { devices: outcome.dropping ?? 0, cuts: stats.drops } } : {}),
     ...((outcome.clockOffsets?.size ?? 0) > 0 ? { skew: skewReport(outcome) } : {}),
+  };
+}
+
+/** The report of a finished run. */
+export function buildRunReport(outcome: RunOutcome): RunReport {
+  const { options, devices, stats, start, end } = outcome;
+  const problems = problemsOf(outcome);
+  const deviceReports = devices.map((device, index) => deviceReport(outcome, device, index));
+  return {
+    version: 1,
+    startedAt: new Date(start).toISOString(),
+    finishedAt: new Date(end).toISOString(),
+    settings: settingsOf(options),
+    totals: totalsOf(devices, stats),
+    ...performanceOf(outcome),
+    errors: record(stats.rejections),
+    retries: record(stats.retries),
+    connectFailures: record(stats.connectFailures),
+    cpu: cpuOf(outcome),
+    ...optionalSections(outcome),
     ok: problems.length === 0,
     problems,
     devices: deviceReports,
