@@ -62,8 +62,9 @@ export interface SeriesInfo {
  * the same reading twice stores it once, and a second, different value for the
  * same key replaces the first (last write wins).
  *
- * `write` resolves only when the store has durably accepted every reading in
- * the batch, and rejects with a TelemetryError: ERR_STORE_UNAVAILABLE when a
+ * `write` resolves only when the store has accepted every reading in the
+ * batch (durably for DuckDB and InfluxDB; VictoriaMetrics single-node keeps
+ * the last seconds in memory, see docs/STORAGE.md), and rejects with a TelemetryError: ERR_STORE_UNAVAILABLE when a
  * retry can help (with retryAfter when the store said so), ERR_STORE_REJECTED
  * when the readings themselves were refused.
  */
