@@ -1,25 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signMessage } from '../../src/index.js';
 import { VictoriaMetricsStore } from '../../src/store/victoria-metrics-store.js';
-import { makeDevice } from '../support/devices.js';
 import { pollUntil } from '../support/poll-until.js';
-import { type ServeProcess, startServe } from '../support/serve-process.js';
-import { startVictoriaMetrics, type VictoriaMetricsServer } from '../support/victoria-metrics-server.js';
+import { startWorkerNode, useWorkerNodes } from './workers-support.js';
 
-let dir: string | undefined;
-let node: ServeProcess | undefined;
-let vm: VictoriaMetricsServer | undefined;
-
-afterEach(async () => {
-  await node?.stop('SIGKILL');
-  node = undefined;
-  await vm?.stop();
-  vm = undefined;
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-});
+useWorkerNodes();
 
 const SHUTDOWN_TIMEOUT_SECONDS = 10;
 
@@ -28,24 +13,13 @@ type Answer = { status: number; code?: string } | { failed: string };
 
 describe('SIGTERM with TELEMETRY_WORKERS=2 under load', () => {
   it('drains each worker, which exits by itself well before the deadline, and loses nothing acknowledged', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'workers-drain-'));
-    vm = await startVictoriaMetrics();
-    const device = await makeDevice('drain-dev', 'EdDSA');
-    await writeFile(join(dir, 'registry.json'), JSON.stringify({ keys: [device.publicJwk] }));
-    node = await startServe({
-      cwd: dir,
-      env: {
-        TELEMETRY_WORKERS: '2',
-        TELEMETRY_MQTT: 'off',
-        TELEMETRY_KEY_REGISTRY: join(dir, 'registry.json'),
-        TELEMETRY_STORE: 'victoriametrics',
-        TELEMETRY_INFLUX_URL: vm.url,
-        TELEMETRY_SHUTDOWN_TIMEOUT_SECONDS: String(SHUTDOWN_TIMEOUT_SECONDS),
-      },
-    });
-    const running = node;
+    const { node, vm, device } = await startWorkerNode(
+      'drain-dev',
+      (url) => ({ TELEMETRY_STORE: 'victoriametrics', TELEMETRY_INFLUX_URL: url }),
+      { TELEMETRY_MQTT: 'off', TELEMETRY_SHUTDOWN_TIMEOUT_SECONDS: String(SHUTDOWN_TIMEOUT_SECONDS) },
+    );
     await pollUntil(
-      async () => (running.output().match(/ingest node listening/g) ?? []).length === 2,
+      async () => (node.output().match(/ingest node listening/g) ?? []).length === 2,
       'two workers listening',
       90_000,
     );
@@ -58,7 +32,7 @@ describe('SIGTERM with TELEMETRY_WORKERS=2 under load', () => {
     const send = async (seq: number): Promise<void> => {
       const body = await signMessage(device.signer, seq, [{ ts: base + seq, values: { n: seq } }]);
       try {
-        const response = await fetch(`${running.httpUrl}/v1/messages`, {
+        const response = await fetch(`${node.httpUrl}/v1/messages`, {
           method: 'POST',
           headers: { 'content-type': 'application/jose', connection: 'close' },
           body,
@@ -77,19 +51,18 @@ describe('SIGTERM with TELEMETRY_WORKERS=2 under load', () => {
     await pollUntil(async () => acknowledged.length >= 200, '200 acknowledged messages', 60_000);
 
     const signalled = Date.now();
-    running.child.kill('SIGTERM');
-    const code = await running.exited;
+    node.child.kill('SIGTERM');
+    const code = await node.exited;
     const exitSeconds = (Date.now() - signalled) / 1000;
     exited = true;
     await Promise.all(senders);
-    node = undefined;
 
     expect(code).toBe(0);
     // Well within the drain deadline: nothing waited for it, and the primary killed no worker.
     expect(exitSeconds).toBeLessThan(SHUTDOWN_TIMEOUT_SECONDS);
-    expect(running.output()).not.toMatch(/killing them|SIGKILL/);
+    expect(node.output()).not.toMatch(/killing them|SIGKILL/);
     // Each worker logged its own drain and exit; none was replaced.
-    expect(running.output()).not.toMatch(/starting another/);
+    expect(node.output()).not.toMatch(/starting another/);
     // Racing the shutdown, a request is stored, refused with ERR_SHUTTING_DOWN, or finds no node: never a 5xx of another kind.
     for (const answer of answers) {
       if ('failed' in answer) continue;

@@ -1,25 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signMessage } from '../../src/index.js';
 import { InfluxStore } from '../../src/store/influx-store.js';
-import { makeDevice } from '../support/devices.js';
 import { pollUntil } from '../support/poll-until.js';
-import { type ServeProcess, startServe } from '../support/serve-process.js';
-import { startVictoriaMetrics, type VictoriaMetricsServer } from '../support/victoria-metrics-server.js';
+import { startWorkerNode, useWorkerNodes } from './workers-support.js';
 
-let dir: string | undefined;
-let node: ServeProcess | undefined;
-let vm: VictoriaMetricsServer | undefined;
-
-afterEach(async () => {
-  await node?.stop('SIGKILL');
-  node = undefined;
-  await vm?.stop();
-  vm = undefined;
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-});
+useWorkerNodes();
 
 /** The pids of the workers that said they listen, from their log lines, in order. */
 function listeningWorkers(output: string): number[] {
@@ -37,23 +22,12 @@ function isAlive(pid: number): boolean {
 
 describe('TELEMETRY_WORKERS', () => {
   it('runs that many processes on one port, replaces one that dies, and stops them all on SIGTERM', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'workers-'));
-    vm = await startVictoriaMetrics();
-    const device = await makeDevice('worker-dev', 'EdDSA');
-    await writeFile(join(dir, 'registry.json'), JSON.stringify({ keys: [device.publicJwk] }));
-    node = await startServe({
-      cwd: dir,
-      env: {
-        TELEMETRY_WORKERS: '2',
-        TELEMETRY_MQTT_PORT: '0',
-        TELEMETRY_KEY_REGISTRY: join(dir, 'registry.json'),
-        TELEMETRY_STORE: 'influxdb',
-        TELEMETRY_INFLUX_URL: vm.url,
-        TELEMETRY_INFLUX_QUERY: 'victoriametrics',
-      },
-    });
-    const running = node;
-    const live = () => listeningWorkers(running.output()).filter(isAlive);
+    const { node, vm, device } = await startWorkerNode(
+      'worker-dev',
+      (url) => ({ TELEMETRY_STORE: 'influxdb', TELEMETRY_INFLUX_URL: url, TELEMETRY_INFLUX_QUERY: 'victoriametrics' }),
+      { TELEMETRY_MQTT_PORT: '0' },
+    );
+    const live = () => listeningWorkers(node.output()).filter(isAlive);
     await pollUntil(async () => live().length === 2, 'two workers listening', 90_000);
     const before = live();
 
@@ -61,7 +35,7 @@ describe('TELEMETRY_WORKERS', () => {
     const send = async (seq: number) => {
       const body = await signMessage(device.signer, seq, [{ ts: base + seq, values: { n: seq } }]);
       // A fresh connection each time, so the primary hands them out across the workers.
-      const response = await fetch(`${node?.httpUrl}/v1/messages`, {
+      const response = await fetch(`${node.httpUrl}/v1/messages`, {
         method: 'POST',
         headers: { 'content-type': 'application/jose', connection: 'close' },
         body,
@@ -97,6 +71,5 @@ describe('TELEMETRY_WORKERS', () => {
     expect(await node.stop('SIGTERM')).toBe(0);
     // The primary exits only after its workers have.
     expect(workers.filter(isAlive)).toEqual([]);
-    node = undefined;
   }, 240_000);
 });
