@@ -26,8 +26,10 @@ function bearerToken(authorization: string | undefined): string | undefined {
 
 function refused(message: string, invalidToken: boolean, cause?: unknown): OperatorAuthResult {
   // RFC 6750 §3: no error attribute when the request carried no credentials at all.
+  // RFC 6750 §3: error_description holds printable ASCII but no double quote or backslash.
+  const description = message.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, "'");
   const challenge = invalidToken
-    ? `Bearer realm="${QUERY_REALM}", error="invalid_token", error_description="${message}"`
+    ? `Bearer realm="${QUERY_REALM}", error="invalid_token", error_description="${description}"`
     : `Bearer realm="${QUERY_REALM}"`;
   const error = new TelemetryError('ERR_UNAUTHORIZED', message, cause === undefined ? {} : { cause });
   return { ok: false, error, challenge };
@@ -62,7 +64,9 @@ export async function authenticateOperator(
     });
     return { ok: true, subject: verified.subject, scope: ReadScope.fromScopes(verified.scopes) };
   } catch (error) {
-    const expired = error instanceof TelemetryError && error.code === 'ERR_TOKEN_EXPIRED';
-    return refused(expired ? 'the operator token expired' : 'the operator token does not verify', true, error);
+    // verifyOperatorToken's messages say what is wrong (a missing claim, the wrong typ), never echoing the token.
+    const said =
+      error instanceof TelemetryError && (error.code === 'ERR_TOKEN_INVALID' || error.code === 'ERR_TOKEN_EXPIRED');
+    return refused(said ? error.message : 'the operator token does not verify', true, error);
   }
 }

@@ -37,7 +37,11 @@ export function byDeviceAndMetric(a: StoredPoint, b: StoredPoint): number {
   return 0;
 }
 
-/** The store query that a paged query's parameters ask for. */
+/**
+ * The store query that a paged query's parameters ask for. No reading is older than the epoch, so the store is
+ * asked only for the part of the range from the epoch on: RFC 3339 reaches back to year 0000, which some stores
+ * cannot represent (InfluxDB's nanosecond times start in 1677).
+ */
 export function storeQuery(
   query: { device: string[]; metric?: string[]; limit?: number; cursor?: string },
   range: TimeRange,
@@ -45,7 +49,7 @@ export function storeQuery(
   return {
     devices: query.device,
     ...(query.metric === undefined ? {} : { metrics: query.metric }),
-    range,
+    range: { start: Math.max(0, range.start), end: Math.max(0, range.end) },
     limit: query.limit ?? DEFAULT_PAGE_LIMIT,
     ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
   };

@@ -41,7 +41,35 @@ export async function issueOperatorToken(options: {
     .sign(await importJWK(issuerKey, issuerKey.alg));
 }
 
-/** Verifies an operator token and returns its subject and scopes; ERR_TOKEN_INVALID or ERR_TOKEN_EXPIRED otherwise. */
+/** Claims every operator token carries. */
+const REQUIRED_CLAIMS = ['sub', 'scope', 'iat', 'exp'] as const;
+
+function refusal(reason: string, cause?: unknown): TelemetryError {
+  return new TelemetryError(
+    'ERR_TOKEN_INVALID',
+    `the operator token does not verify: ${reason}`,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+/** What jose found wrong, said so that someone minting tokens elsewhere can fix it; undefined for a malformed token. */
+function joseReason(error: unknown): string | undefined {
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'typ') return `its typ header must be ${OPERATOR_TOKEN_TYP}`;
+    if (error.reason === 'missing') return `it has no ${error.claim} claim`;
+    if (error.claim === 'nbf') return 'it is not valid yet (nbf)';
+    return `its ${error.claim} claim must be a number`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return `its alg must be one of ${DEVICE_ALGORITHMS.join(', ')}`;
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return 'its signature does not verify with the issuer key';
+  return undefined;
+}
+
+/**
+ * Verifies an operator token and returns its subject and scopes; ERR_TOKEN_INVALID (whose message says what is
+ * wrong when it can) or ERR_TOKEN_EXPIRED otherwise. docs/QUERY.md lists every rule checked here.
+ */
 export async function verifyOperatorToken(
   token: string,
   options: { issuers: JwksRegistry; now: number; clockSkewSeconds: number },
@@ -50,10 +78,11 @@ export async function verifyOperatorToken(
     const { payload } = await jwtVerify(
       token,
       async (header) => {
-        if (typeof header.kid !== 'string') throw new TelemetryError('ERR_TOKEN_INVALID', 'operator token has no kid');
-        const key = await options.issuers.lookup(header.kid);
-        if (header.alg !== key.alg)
-          throw new TelemetryError('ERR_TOKEN_INVALID', 'operator token alg is not the issuer key alg');
+        if (typeof header.kid !== 'string') throw refusal('its header has no kid');
+        const key = await options.issuers
+          .lookup(header.kid)
+          .catch((cause: unknown) => Promise.reject(refusal('no trusted operator issuer key has its kid', cause)));
+        if (header.alg !== key.alg) throw refusal('its alg is not the alg of the issuer key');
         return key.key;
       },
       {
@@ -61,20 +90,24 @@ export async function verifyOperatorToken(
         algorithms: [...DEVICE_ALGORITHMS],
         currentDate: new Date(options.now),
         clockTolerance: options.clockSkewSeconds,
-        requiredClaims: ['sub', 'exp', 'iat', 'scope'],
+        requiredClaims: [...REQUIRED_CLAIMS],
       },
     );
+    if (typeof payload.sub !== 'string' || payload.sub === '')
+      throw refusal('its sub claim must be a non-empty string');
     if ((payload.iat ?? 0) * 1000 > options.now + options.clockSkewSeconds * 1000) {
-      throw new TelemetryError('ERR_TOKEN_INVALID', 'operator token is issued in the future');
+      throw refusal('it is issued in the future (iat)');
     }
     if (typeof payload.scope !== 'string' || !isOperatorScope(payload.scope)) {
-      throw new TelemetryError('ERR_TOKEN_INVALID', 'operator token scope is not valid');
+      throw refusal('its scope claim must be space-separated read, read:device:<id> or read:prefix:<prefix>');
     }
-    return { subject: payload.sub ?? '', scopes: payload.scope.split(' '), expiresAt: (payload.exp ?? 0) * 1000 };
+    return { subject: payload.sub, scopes: payload.scope.split(' '), expiresAt: (payload.exp ?? 0) * 1000 };
   } catch (error) {
     if (error instanceof errors.JWTExpired)
-      throw new TelemetryError('ERR_TOKEN_EXPIRED', 'operator token expired', { cause: error });
+      throw new TelemetryError('ERR_TOKEN_EXPIRED', 'the operator token expired', { cause: error });
     if (error instanceof TelemetryError && error.code === 'ERR_TOKEN_INVALID') throw error;
-    throw new TelemetryError('ERR_TOKEN_INVALID', 'operator token does not verify', { cause: error });
+    const reason = joseReason(error);
+    if (reason !== undefined) throw refusal(reason, error);
+    throw new TelemetryError('ERR_TOKEN_INVALID', 'the operator token does not verify', { cause: error });
   }
 }

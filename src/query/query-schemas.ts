@@ -46,9 +46,12 @@ const Limit = Type.Integer({
   default: DEFAULT_PAGE_LIMIT,
   description: 'Most items on one page.',
 });
+// No pattern or length here: a failed schema check answers ERR_QUERY_INVALID, and every bad cursor (malformed,
+// over 512 characters, or of another query) must answer ERR_CURSOR_INVALID, which decodeCursor raises.
 const Cursor = Type.String({
-  pattern: '^[A-Za-z0-9_-]{1,512}$',
-  description: 'The `nextCursor` of the previous page of the same query.',
+  description:
+    'The `nextCursor` of the previous page of the same query: opaque base64url, at most 512 characters. ' +
+    'A cursor that is malformed, longer, or made for another query is refused with ERR_CURSOR_INVALID.',
 });
 
 /** The aggregates a windowed query may ask for. */

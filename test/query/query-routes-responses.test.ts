@@ -38,6 +38,37 @@ describe('query parameters', () => {
     expect(elsewhere.statusCode).toBe(400);
     expect(errorCode(elsewhere)).toBe('ERR_CURSOR_INVALID');
   });
+
+  it.each<[string, string, string]>([
+    ['over 512 characters', 'A'.repeat(513), 'readings'],
+    ['far over 512 characters', 'A'.repeat(4000), 'windows'],
+    ['not base64url', 'abc+/=', 'readings'],
+    ['with a character no cursor has', 'abc.def', 'windows'],
+    ['empty', '', 'readings'],
+  ])('answers 400 ERR_CURSOR_INVALID, not ERR_QUERY_INVALID, to a cursor %s', async (_name, cursor, endpoint) => {
+    const response = await get(`/v1/query/${endpoint}?${qs({ ...base, windowMs: 60_000, cursor })}`);
+    expect(response.statusCode).toBe(400);
+    expect(errorCode(response)).toBe('ERR_CURSOR_INVALID');
+    expect(response.headers['cache-control']).toBe('no-store');
+  });
+
+  it('reads RFC 3339 years before 100 as written, and answers a range reaching back to year 1', async () => {
+    const response = await get(`/v1/query/readings?${qs({ ...base, from: '0001-01-01T00:00:00Z', limit: 2 })}`);
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.from).toBe(-62_135_596_800_000);
+    expect(body.items).toHaveLength(2);
+    const next = await get(
+      `/v1/query/readings?${qs({ ...base, from: '0001-01-01T00:00:00Z', cursor: body.nextCursor })}`,
+    );
+    expect(next.statusCode).toBe(200);
+    const everything = await get(`/v1/query/readings?${qs({ ...base, from: 0 })}`);
+    expect([...body.items, ...next.json().items]).toEqual(everything.json().items);
+    const before = await get(
+      `/v1/query/readings?${qs({ ...base, from: '0000-01-01T00:00:00Z', to: '0099-12-31T23:59:59Z' })}`,
+    );
+    expect(before.json()).toEqual({ from: -62_167_219_200_000, to: -59_011_459_201_000, items: [] });
+  });
 });
 
 describe('CSV', () => {
