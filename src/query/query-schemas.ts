@@ -109,7 +109,6 @@ const PointSchema = Type.Object({
   ts: Time,
   value: Type.Number(),
 });
-type PointSchema = Static<typeof PointSchema>;
 
 const NextCursor = Type.Optional(
   Type.String({ description: 'Present when more items follow: pass it back as `cursor` to get them.' }),
@@ -143,7 +142,6 @@ export type LatestResponse = Static<typeof LatestResponse>;
 
 /** One (device, metric) stored, with when it was last seen. */
 const SeriesSchema = Type.Object({ device: Type.String(), metric: Type.String(), lastSeen: Time });
-type SeriesSchema = Static<typeof SeriesSchema>;
 
 export const SeriesResponse = Type.Object({
   items: Type.Array(SeriesSchema, { description: 'Every device and metric stored, ordered by device, metric.' }),
