@@ -102,7 +102,8 @@ export const ERROR_POLICIES = {
   ERR_TOKEN_INVALID: {
     status: 401,
     retryable: false,
-    summary: 'The connection token is missing, malformed, badly signed, or for another audience.',
+    summary:
+      'The connection token is missing or not a connect+jwt, or a claim is missing, of the wrong type, or names another audience or device (a bad signature is ERR_SIGNATURE_INVALID).',
   },
   ERR_TOKEN_EXPIRED: {
     status: 401,
@@ -112,7 +113,8 @@ export const ERROR_POLICIES = {
   ERR_TOPIC_FORBIDDEN: {
     status: 403,
     retryable: false,
-    summary: "Publishing or subscribing to a topic that is not the device's own.",
+    summary:
+      "Publishing to a topic other than the device's own messages topic (a refused subscription gets SUBACK 0x80 instead).",
   },
   ERR_RATE_LIMITED: {
     status: 429,

@@ -45,7 +45,10 @@ export interface VerifiedConnection {
   readonly keySource: KeySourceKind;
 }
 
-/** Verifies a connection token; throws ERR_TOKEN_INVALID, ERR_TOKEN_EXPIRED or a key-source code. */
+/**
+ * Verifies a connection token; throws ERR_TOKEN_INVALID, ERR_TOKEN_EXPIRED, ERR_SIGNATURE_INVALID,
+ * ERR_ALG_NOT_ALLOWED or a key-source code. The order of the checks is docs/PROTOCOL.md §4.3's.
+ */
 export async function verifyConnectionToken(
   token: string,
   options: ConnectionTokenOptions,
@@ -83,7 +86,12 @@ export async function verifyConnectionToken(
     if (error instanceof TelemetryError) throw error;
     if (error instanceof errors.JWTExpired)
       throw new TelemetryError('ERR_TOKEN_EXPIRED', 'the token has expired', { cause: error });
-    if (error instanceof errors.JWTClaimValidationFailed && (error.claim === 'nbf' || error.claim === 'iat')) {
+    // Only a time check that failed means "not yet valid"; a time claim that is missing or not a number is a bad token.
+    if (
+      error instanceof errors.JWTClaimValidationFailed &&
+      error.reason === 'check_failed' &&
+      (error.claim === 'nbf' || error.claim === 'iat')
+    ) {
       throw new TelemetryError('ERR_TOKEN_EXPIRED', 'the token is not valid yet', { cause: error });
     }
     if (error instanceof errors.JWSSignatureVerificationFailed) {

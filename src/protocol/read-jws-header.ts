@@ -11,7 +11,9 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 /** Header members that would point the verifier at a key chosen by the sender (RFC 7515 §4.1.2-§4.1.6). */
 const SENDER_KEY_MEMBERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256'] as const;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a byte order mark is kept as U+FEFF, so the JSON parser refuses it (RFC 8259 §8.1: no BOM), rather
+// than the decoder dropping it silently.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Protected headers already read, by `typ` and encoded header: a device sends the same header

@@ -75,9 +75,14 @@ export async function authenticateMessage(
     bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     received = bytes.toString('latin1');
   }
-  const fromStart = received.trimStart();
-  const start = received.length - fromStart.length;
-  const compact = fromStart.trimEnd();
+  // Only ASCII whitespace around the compact JWS is ignored (a trailing newline, say); String#trim would also
+  // drop a no-break space (byte 0xA0 read as latin1), U+FEFF and other Unicode spaces, which §2 does not allow.
+  // The loops run over that whitespace only, never over the message.
+  let start = 0;
+  let end = received.length;
+  while (start < end && isAsciiSpace(received.charCodeAt(start))) start++;
+  while (end > start && isAsciiSpace(received.charCodeAt(end - 1))) end--;
+  const compact = start === 0 && end === received.length ? received : received.slice(start, end);
   const { header, payload: payloadBytes, lastDot } = readCompactJws(compact, MESSAGE_TYP);
   const now = deps.now();
   const key = await deps.keys.resolve(header, now);
@@ -90,6 +95,11 @@ export async function authenticateMessage(
 
   const text = utf8Text(payloadBytes, 'ERR_PAYLOAD_MALFORMED');
   return { key, payload: parseStrictJson(text, { maxDepth: PAYLOAD_MAX_DEPTH }), now };
+}
+
+/** Space, tab, line feed or carriage return: the whitespace RFC 8259 §2 allows, and all that may surround a message. */
+function isAsciiSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
 
 /**

@@ -44,6 +44,16 @@ describe('subscribing', () => {
     const granted = await client.subscribeAsync(errorsTopic(alice.id), { qos: 1 });
     expect(granted.map((g) => g.qos)).toEqual([1]);
   });
+
+  it('accepts a subscription at any QoS and delivers notices at QoS 0', async () => {
+    const client = await connect(alice);
+    const granted = await client.subscribeAsync(errorsTopic(alice.id), { qos: 2 });
+    expect(granted.map((g) => g.qos)).not.toContain(128);
+    const delivered: number[] = [];
+    client.on('message', (_topic, _payload, packet) => delivered.push(packet.qos));
+    await client.publishAsync(messagesTopic(alice.id), 'not a jws', { qos: 1 });
+    expect(delivered).toEqual([0]);
+  });
 });
 
 describe('connecting', () => {

@@ -45,6 +45,30 @@ describe('publishing over the embedded broker', () => {
     expect(await stored(alice.id)).toHaveLength(1);
   });
 
+  it('stores a QoS 2 message and sends PUBREC (then PUBCOMP) only after the store accepted the write', async () => {
+    const client = await connect(alice);
+    const received: string[] = [];
+    client.on('packetreceive', (packet) => received.push(packet.cmd));
+    store.hold();
+    const done = client.publishAsync(messagesTopic(alice.id), await reading(1), { qos: 2 });
+    await until(() => store.writesStarted === 1);
+    expect(received).not.toContain('pubrec');
+    store.release();
+    await done;
+    expect(received.filter((cmd) => cmd === 'pubrec' || cmd === 'pubcomp')).toEqual(['pubrec', 'pubcomp']);
+    expect(await stored(alice.id)).toHaveLength(1);
+  });
+
+  it('answers a rejected QoS 2 message with a notice, then PUBREC, and keeps the connection', async () => {
+    const client = await connect(alice);
+    const seen = await watch(client, alice);
+    await client.publishAsync(messagesTopic(alice.id), 'not a jws', { qos: 2 });
+    expect(seen.notices).toEqual([
+      { seq: null, code: 'ERR_MESSAGE_MALFORMED', message: expect.any(String), retryable: false },
+    ]);
+    expect(client.connected).toBe(true);
+  });
+
   it('stores a retained message without keeping it in the broker', async () => {
     const client = await connect(alice);
     await client.publishAsync(messagesTopic(alice.id), await reading(3), { qos: 1, retain: true });

@@ -6,7 +6,8 @@
  * new bytes with the same meaning.
  */
 import { writeFile } from 'node:fs/promises';
-import { signConnectionToken } from '../../src/index.js';
+import { SignJWT } from 'jose';
+import { CONNECTION_TOKEN_TYP, type DeviceSigner, signConnectionToken } from '../../src/index.js';
 import { messageVectors } from './message-vectors.js';
 import { type Case, NOW, SETTINGS, type VectorFleet, vectorFleet } from './vector-fixtures.js';
 
@@ -14,6 +15,13 @@ interface TokenCase {
   name: string;
   token: string;
   expect: { ok: true; device: string; expiresAt: number } | { ok: false; error: string };
+}
+
+/** A connection token with exactly `claims`, for the claim rules signConnectionToken never breaks. */
+function tokenWith(signer: DeviceSigner, claims: Record<string, unknown>): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: signer.alg, typ: CONNECTION_TOKEN_TYP, kid: signer.kid as string })
+    .sign(signer.privateKey);
 }
 
 /** The connection-token vectors; `good` is a telemetry message, which must not pass for a token. */
@@ -52,7 +60,50 @@ async function tokenVectors(f: VectorFleet, good: string): Promise<TokenCase[]> 
     signConnectionToken({ ...other.signer, kid: es.signer.kid as string }, { now: NOW, lifetimeSeconds: 600 }),
     { ok: false, error: 'ERR_SIGNATURE_INVALID' },
   );
+  await claimCases(f, addToken);
   return tokens;
+}
+
+/** Each claim rule of PROTOCOL.md §4.3, at and beyond its edge. */
+async function claimCases(
+  f: VectorFleet,
+  addToken: (name: string, token: string | Promise<string>, expect: TokenCase['expect']) => Promise<unknown>,
+): Promise<void> {
+  const { es, other } = f;
+  const iat = NOW / 1000 - 60;
+  const base = { sub: es.id, aud: SETTINGS.tokenAudience, iat, exp: iat + 600 };
+  await addToken(
+    'valid token, aud an array holding the audience',
+    tokenWith(es.signer, { ...base, aud: ['someone-else', SETTINGS.tokenAudience] }),
+    { ok: true, device: es.id, expiresAt: (iat + 600) * 1000 },
+  );
+  await addToken(
+    'valid token, iat within the clock skew ahead',
+    tokenWith(es.signer, { ...base, iat: NOW / 1000 + SETTINGS.clockSkewSeconds }),
+    { ok: true, device: es.id, expiresAt: (iat + 600) * 1000 },
+  );
+  for (const claim of ['sub', 'aud', 'iat', 'exp'] as const) {
+    const { [claim]: _left, ...rest } = base;
+    await addToken(`token without ${claim}`, tokenWith(es.signer, rest), { ok: false, error: 'ERR_TOKEN_INVALID' });
+  }
+  await addToken('token with iat as a string', tokenWith(es.signer, { ...base, iat: String(iat) }), {
+    ok: false,
+    error: 'ERR_TOKEN_INVALID',
+  });
+  await addToken('token whose sub is another device than its key', tokenWith(es.signer, { ...base, sub: other.id }), {
+    ok: false,
+    error: 'ERR_TOKEN_INVALID',
+  });
+  await addToken(
+    'token issued beyond the clock skew ahead',
+    tokenWith(es.signer, { ...base, iat: NOW / 1000 + SETTINGS.clockSkewSeconds + 1 }),
+    { ok: false, error: 'ERR_TOKEN_EXPIRED' },
+  );
+  await addToken(
+    'token with nbf beyond the clock skew ahead',
+    tokenWith(es.signer, { ...base, nbf: NOW / 1000 + SETTINGS.clockSkewSeconds + 1 }),
+    { ok: false, error: 'ERR_TOKEN_EXPIRED' },
+  );
 }
 
 /** What both files share: how to replay them, the time and settings, and the keys to trust. */

@@ -4,7 +4,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { deviceSignerFromJwk, MESSAGE_TYP, signPayload } from '../../src/index.js';
-import { limitCases, payloadCases } from './payload-vectors.js';
+import { limitCases, numberCases, payloadCases } from './payload-vectors.js';
 import {
   type AddCase,
   b64,
@@ -190,6 +190,27 @@ async function signatureCases(f: VectorFleet, add: AddCase): Promise<string> {
   return good;
 }
 
+/** What may surround a message (ASCII whitespace only) and the byte order marks RFC 8259 §8.1 rules out. */
+async function textCases(f: VectorFleet, add: AddCase): Promise<void> {
+  const { es } = f;
+  const good = await signPayload(es.signer, payload(es.signer, 6, ONE));
+  await add('valid message with space, tab, CR and LF around it', ` \t\r\n${good}\r\n`, ok(es.signer, 6, ONE as never));
+  await add('no-break space (U+00A0) before the message', `\u00a0${good}`, fail('ERR_MESSAGE_MALFORMED'));
+  await add('byte order mark (U+FEFF) before the message', `\ufeff${good}`, fail('ERR_MESSAGE_MALFORMED'));
+  const [, gp, gs] = good.split('.');
+  const bomHeader = Buffer.from(`\ufeff${JSON.stringify({ alg: 'ES256', typ: MESSAGE_TYP, kid: es.signer.kid })}`);
+  await add(
+    'byte order mark inside the header JSON',
+    `${bomHeader.toString('base64url')}.${gp}.${gs}`,
+    fail('ERR_MESSAGE_MALFORMED'),
+  );
+  await add(
+    'byte order mark inside the payload JSON',
+    signPayload(es.signer, `\ufeff${JSON.stringify(payload(es.signer, 1, ONE))}`),
+    fail('ERR_PAYLOAD_MALFORMED'),
+  );
+}
+
 /**
  * Adds every message case; returns a valid message of `es` (the token vectors check that a
  * message is not taken for a token).
@@ -202,5 +223,7 @@ export async function messageVectors(f: VectorFleet, add: AddCase): Promise<stri
   const good = await signatureCases(f, add);
   await payloadCases(f, add);
   await limitCases(f, add);
+  await textCases(f, add);
+  await numberCases(f, add);
   return good;
 }

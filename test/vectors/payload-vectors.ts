@@ -3,7 +3,7 @@
  * must refuse, one function per group, each adding its cases in the order they appear in the file.
  */
 import { signPayload } from '../../src/index.js';
-import { type AddCase, fail, NOW, ONE, payload, r, SETTINGS, type VectorFleet } from './vector-fixtures.js';
+import { type AddCase, fail, NOW, ONE, ok, payload, r, SETTINGS, type VectorFleet } from './vector-fixtures.js';
 
 /** Payloads that are not JSON a node reads, or not a valid message. */
 export async function payloadCases(f: VectorFleet, add: AddCase): Promise<void> {
@@ -98,5 +98,36 @@ export async function limitCases(f: VectorFleet, add: AddCase): Promise<void> {
     'timestamp in microseconds',
     signPayload(es.signer, payload(es.signer, 1, [{ ts: NOW * 1000, values: { t: 1 } }])),
     fail('ERR_TIMESTAMP_UNIT'),
+  );
+}
+
+/** Nesting at and beyond its limit, and integers written in other JSON number forms (PROTOCOL.md §2.2, §7). */
+export async function numberCases(f: VectorFleet, add: AddCase): Promise<void> {
+  const { es } = f;
+  const ts = NOW - 1000;
+  // payload 1, readings 2, reading 3, values 4, then `arrays` more levels.
+  const nested = (arrays: number) =>
+    `{"v":1,"device":"${es.id}","seq":1,"readings":[{"ts":${ts},"values":{"t":${'['.repeat(arrays)}1${']'.repeat(arrays)}}}]}`;
+  await add(
+    'payload nested 8 levels deep (parsed, then refused by the schema)',
+    signPayload(es.signer, nested(4)),
+    fail('ERR_PAYLOAD_INVALID'),
+  );
+  await add('payload nested 9 levels deep', signPayload(es.signer, nested(5)), fail('ERR_PAYLOAD_MALFORMED'));
+  const readings = [{ ts, values: { t: 1 } }];
+  await add(
+    'valid message with integers written 1.0, 7e0 and 1795867199000.0',
+    signPayload(es.signer, `{"v":1.0,"device":"${es.id}","seq":7e0,"readings":[{"ts":${ts}.0,"values":{"t":1}}]}`),
+    ok(es.signer, 7, readings as never),
+  );
+  await add(
+    'valid message with ts written with an exponent',
+    signPayload(es.signer, `{"v":1,"device":"${es.id}","seq":8,"readings":[{"ts":${ts / 1e9}e9,"values":{"t":1}}]}`),
+    ok(es.signer, 8, readings as never),
+  );
+  await add(
+    'ts with a fraction',
+    signPayload(es.signer, `{"v":1,"device":"${es.id}","seq":1,"readings":[{"ts":${ts}.5,"values":{"t":1}}]}`),
+    fail('ERR_PAYLOAD_INVALID'),
   );
 }
