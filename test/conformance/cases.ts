@@ -14,7 +14,7 @@ type HttpRequest = 'wrong-media-type' | 'no-such-route' | 'slow-body' | 'oversiz
 /** A query the query suite makes (docs/QUERY.md). */
 type QueryRequest = 'missing-range' | 'foreign-cursor' | 'no-token' | 'device-outside-scope' | 'store-down';
 
-export type Provocation =
+type Provocation =
   /** Message bytes that are refused whatever the node's state, sent by (and on the MQTT topic of) `device`. */
   | { readonly kind: 'message'; readonly message: string; readonly device: string }
   /** A valid message, refused because of the node's state. */

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 
 /** What an MQTT transport does with a code (§11, MQTT column); null for `—`, a code MQTT never sends. */
-export type MqttColumn = 'reject' | 'retry' | 'disconnect' | null;
+type MqttColumn = 'reject' | 'retry' | 'disconnect' | null;
 
 export interface ErrorRow {
   readonly code: string;
@@ -35,7 +35,7 @@ function cellsOf(line: string): string[] {
 }
 
 /** Parses the rows between the error-table markers of docs/PROTOCOL.md; throws on anything it cannot read. */
-export function parseErrorTable(markdown: string): ErrorRow[] {
+function parseErrorTable(markdown: string): ErrorRow[] {
   const start = markdown.indexOf(START);
   const end = markdown.indexOf(END);
   if (start < 0 || end < start) throw new Error(`the error table markers ${START} … ${END} are missing`);
@@ -76,7 +76,7 @@ export function readErrorTable(): ErrorRow[] {
  * Every code docs/QUERY.md names, with the status it documents beside it (`400 ERR_QUERY_INVALID`,
  * `**403 \`ERR_FORBIDDEN\`**`), or undefined where it names a code without a status.
  */
-export function parseQueryCodes(markdown: string): Map<string, number | undefined> {
+function parseQueryCodes(markdown: string): Map<string, number | undefined> {
   const codes = new Map<string, number | undefined>();
   for (const [, code] of markdown.matchAll(/\b(ERR_[A-Z_]+)\b/g)) codes.set(code as string, undefined);
   for (const [, status, code] of markdown.matchAll(/\b(\d{3})\s*`?\s*(ERR_[A-Z_]+)\b/g)) {
