@@ -38,10 +38,11 @@ export interface ConformanceCase {
   /** On the batch route: answered in the message's own result ('entry'), or for the whole request. */
   readonly batch?: 'entry' | 'request';
   /**
-   * Set where the node is known not to do what the documents say: the case runs as an expected failure
-   * (`it.fails`), so the suite stays green and turns red the day the node is fixed, and this line is removed.
+   * External broker: the PUBACK reason code, where §10.2 names one other than pubackReasonCode's, and whether a
+   * notice is published (false where §10.2 says there is no device to publish it to).
    */
-  readonly disagreement?: string;
+  readonly puback?: number;
+  readonly notice?: false;
 }
 
 export interface Exemption {
@@ -136,8 +137,9 @@ export const CASES: readonly ConformanceCase[] = [
     code: 'ERR_TOPIC_FORBIDDEN',
     transports: ['mqtt-external'],
     provoke: { kind: 'unaddressable-topic' },
-    disagreement:
-      'the external subscriber PUBACKs it with 0x90 (topic name invalid), not pubackReasonCode = 0x87, and publishes no notice',
+    // §10.2: such a message names no device, so it is acknowledged 0x90 (topic name invalid), with no notice.
+    puback: 0x90,
+    notice: false,
   },
   http('ERR_UNSUPPORTED_MEDIA_TYPE', 'a body of a content type the route does not take', 'wrong-media-type'),
   http('ERR_NOT_FOUND', 'a method the route does not serve', 'no-such-route'),
