@@ -44,21 +44,24 @@ interface RunningNode {
   readonly node: IngestNode;
   readonly store: HeldStore;
   readonly subscriber: ExternalSubscriber;
+  /** The client id of the node's one connection: the proxy tells its deliveries from those of earlier nodes by it. */
+  readonly clientId: string;
 }
 
 /** A node of its own for each case, in a share group of its own, subscribed through the proxy. */
 async function startNode(): Promise<RunningNode> {
   const store = await openStore();
   const node = await buildWorldNode(world, store);
+  const clientId = `conformance-node-${process.pid}-${++sequence}`;
   const subscriber = await startExternalSubscriber(node, {
     url: proxy.url,
-    shareGroup: `conformance-${process.pid}-${++sequence}`,
-    clientId: `conformance-node-${process.pid}-${sequence}`,
+    shareGroup: `conformance-${process.pid}-${sequence}`,
+    clientId,
     sessionExpirySeconds: 60,
     backoff: { minMs: 50, maxMs: 400 },
     closeTimeoutMs: 500,
   });
-  return { node, store, subscriber };
+  return { node, store, subscriber, clientId };
 }
 
 async function stopNode({ node, store, subscriber }: RunningNode): Promise<void> {
@@ -101,12 +104,13 @@ async function check(c: ConformanceCase, row: ErrorRow): Promise<void> {
     const prepared = await prepare(c, running);
     arranged = prepared.arranged;
     const { topic, payload } = prepared;
+    const { clientId } = running;
     const errors = topic.replace(/\/messages$/, '/errors');
     const from = notices.length;
     await device.publishAsync(topic, payload, { qos: 1 });
     if (row.mqtt === 'retry') {
-      await until(() => deliveriesOf(proxy, payload).length >= 2, 'the unacknowledged message to come again');
-      const [first, again] = deliveriesOf(proxy, payload);
+      await until(() => deliveriesOf(proxy, clientId, payload).length >= 2, 'the unacknowledged message to come again');
+      const [first, again] = deliveriesOf(proxy, clientId, payload);
       expect(first && pubackOf(proxy, first)).toBeUndefined();
       expect(again?.connection).toBeGreaterThan(first?.connection ?? Number.POSITIVE_INFINITY);
       expect(again?.packet.dup).toBe(true);
@@ -114,7 +118,7 @@ async function check(c: ConformanceCase, row: ErrorRow): Promise<void> {
       return;
     }
     const acked = () => {
-      const [delivery] = deliveriesOf(proxy, payload);
+      const [delivery] = deliveriesOf(proxy, clientId, payload);
       return delivery && pubackOf(proxy, delivery);
     };
     await until(() => acked() !== undefined, 'the PUBACK');

@@ -22,14 +22,14 @@ export interface MqttProxy {
   readonly acknowledged: ProxiedPacket[];
   /** Connections that have closed, by number. */
   readonly closed: Set<number>;
+  /** The client id each connection sent in its CONNECT, by number. */
+  readonly clientIds: Map<number, string>;
   close(): Promise<void>;
 }
 
-function reader(connection: number, into: ProxiedPacket[], cmd: Packet['cmd']) {
+function reader(onPacket: (packet: Packet) => void) {
   const parse = parser({ protocolVersion: 5 });
-  parse.on('packet', (packet: Packet) => {
-    if (packet.cmd === cmd) into.push({ connection, packet });
-  });
+  parse.on('packet', onPacket);
   parse.on('error', () => undefined);
   return (chunk: Buffer) => parse.parse(chunk);
 }
@@ -40,14 +40,20 @@ export async function startMqttProxy(brokerUrl: string): Promise<MqttProxy> {
     delivered: [] as ProxiedPacket[],
     acknowledged: [] as ProxiedPacket[],
     closed: new Set<number>(),
+    clientIds: new Map<number, string>(),
   };
   const sockets = new Set<Socket>();
   let connections = 0;
   const server = createServer((node) => {
     const connection = ++connections;
     const broker = connect(Number(target.port), target.hostname);
-    const fromNode = reader(connection, proxy.acknowledged, 'puback');
-    const toNode = reader(connection, proxy.delivered, 'publish');
+    const fromNode = reader((packet) => {
+      if (packet.cmd === 'connect') proxy.clientIds.set(connection, packet.clientId);
+      if (packet.cmd === 'puback') proxy.acknowledged.push({ connection, packet });
+    });
+    const toNode = reader((packet) => {
+      if (packet.cmd === 'publish') proxy.delivered.push({ connection, packet });
+    });
     for (const socket of [node, broker]) {
       sockets.add(socket);
       socket.on('error', () => undefined);
@@ -78,10 +84,23 @@ export async function startMqttProxy(brokerUrl: string): Promise<MqttProxy> {
   };
 }
 
-/** The deliveries of `payload` to the node, in order. */
-export function deliveriesOf(proxy: MqttProxy, payload: string): Array<{ connection: number; packet: IPublishPacket }> {
+/**
+ * The deliveries of `payload` on the connections of client `clientId` (one node's session), in order. Other
+ * clients' deliveries of the same payload are left out: every node behind the proxy that is still subscribed, in
+ * a share group of its own, gets a copy of each message, and a node that outlived its test would otherwise be
+ * taken for the node under test.
+ */
+export function deliveriesOf(
+  proxy: MqttProxy,
+  clientId: string,
+  payload: string,
+): Array<{ connection: number; packet: IPublishPacket }> {
   return proxy.delivered.flatMap(({ connection, packet }) =>
-    packet.cmd === 'publish' && Buffer.from(packet.payload).toString() === payload ? [{ connection, packet }] : [],
+    packet.cmd === 'publish' &&
+    proxy.clientIds.get(connection) === clientId &&
+    Buffer.from(packet.payload).toString() === payload
+      ? [{ connection, packet }]
+      : [],
   );
 }
 
