@@ -249,6 +249,11 @@ function connectOnce(session: Session): Promise<void> {
     });
     client.on('close', () => dropConnection(session, client));
     client.on('connect', (connack) => {
+      // A connection that completes after the node began closing (or replaced it) must not join the group.
+      if (session.closing || session.current !== client) {
+        client.end(true);
+        return reject(new Error('the node closed while connecting'));
+      }
       log?.info({ clientId, sessionPresent: connack.sessionPresent }, 'mqtt: connected');
       // Subscribing again on a resumed session is harmless; on a lost one it is what restores the stream.
       client.subscribe(filter, { qos: 1 }, (error, granted) => {
@@ -273,6 +278,12 @@ async function closeSession(session: Session): Promise<void> {
   await within(session.inHand, deadline);
   session.current = undefined;
   if (client === undefined) return;
+  // Still connecting: a graceful end would return at once and leave the socket to finish connecting, join the
+  // share group and hold messages it never acknowledges. End it outright.
+  if (!client.connected) {
+    client.end(true);
+    return;
+  }
   // A clean DISCONNECT flushes the PUBACKs written before it; force only when something still hangs.
   if (!(await within(client.endAsync(false), deadline))) await client.endAsync(true);
 }

@@ -149,3 +149,14 @@ describe('a node on an external broker treats every code as docs/PROTOCOL.md §1
     });
   }
 });
+
+describe('a node closed on an external broker', () => {
+  it('leaves none of its connections open, not even one it closed while reconnecting', async () => {
+    // Retry cases above close their node while it reconnects; such a connection once finished connecting
+    // afterwards, joined the share group and held later messages without acknowledging them.
+    const nodeConnections = () =>
+      [...proxy.clientIds].filter(([, id]) => id.startsWith(`conformance-node-${process.pid}-`)).map(([n]) => n);
+    expect(nodeConnections().length).toBeGreaterThan(0);
+    await until(() => nodeConnections().every((n) => proxy.closed.has(n)), 'every node connection closed', 3000);
+  });
+});
