@@ -35,6 +35,7 @@ const INTEGRATION = [
   'test/simulator/simulate-command.test.ts',
   'test/store/duckdb-writer.test.ts',
   'test/store/influx-store-influxdb.test.ts',
+  'test/store/open-store.test.ts',
   'test/store/influx-store-refusals.test.ts',
   'test/store/victoria-metrics-store.test.ts',
 ];
