@@ -154,15 +154,21 @@ export class BrokerClient {
     const periodMs = this.#options.keepaliveSeconds * 1000;
     if (periodMs <= 0) return;
     this.#keepalive = setInterval(() => {
-      if (Date.now() - this.#lastReceived > periodMs * 1.5) return this.#endWith('keep-alive timeout');
-      this.#write({ cmd: 'pingreq' });
+      if (Date.now() - this.#lastReceived > periodMs * 1.5) this.#endWith('keep-alive timeout');
+      else this.#write({ cmd: 'pingreq' });
     }, periodMs);
     this.#keepalive.unref();
   }
 
   #dispatch(packet: Packet): void {
-    if (packet.cmd === 'publish') return this.#onPublish(packet);
-    if (packet.cmd === 'disconnect') return this.#endWith(`the broker disconnected (${packet.reasonCode ?? 0})`);
+    if (packet.cmd === 'publish') {
+      this.#onPublish(packet);
+      return;
+    }
+    if (packet.cmd === 'disconnect') {
+      this.#endWith(`the broker disconnected (${packet.reasonCode ?? 0})`);
+      return;
+    }
     const id = packet.messageId;
     if (id === undefined) return;
     const waiter = this.#waiting.get(id);
