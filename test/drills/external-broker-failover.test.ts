@@ -122,9 +122,11 @@ async function drill(restart: boolean): Promise<void> {
 
   let restarted: { accepted: number; written: number } | undefined;
   let restartedNode: ServeProcess | undefined;
+  let restartedAt: number | undefined;
   if (restart) {
     await at(RESTART_AT_MS, 'the run to reach the restart');
     restartedNode = await serve('a');
+    restartedAt = Date.now() - began;
   }
   const report = await run.done;
   const loadEndedAt = Date.now() - began;
@@ -143,6 +145,7 @@ async function drill(restart: boolean): Promise<void> {
       connectionsPerNode: CONNECTIONS,
       ackTimeoutMs: ACK_TIMEOUT_MS,
       killedAt,
+      ...(restartedAt === undefined ? {} : { restartedAt }),
       loadEndedAt,
       durationMs: Date.now() - began,
       acceptedBeforeKill,
@@ -154,6 +157,7 @@ async function drill(restart: boolean): Promise<void> {
         retries: report.retries,
         connects: report.totals.connects,
         disconnects: report.totals.disconnects,
+        problems: report.problems,
       },
       survivors: survivorCounters,
       ...(restarted === undefined ? {} : { restartedNode: restarted }),
