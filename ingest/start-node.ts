@@ -135,6 +135,8 @@ async function startMqtt(
       clientId: externalClientId(config.mqttClientId, worker),
       connections: config.mqttConnections,
       receiveMaximum: config.mqttReceiveMaximum,
+      ...(config.mqttUsername === '' ? {} : { username: config.mqttUsername }),
+      ...(config.mqttPassword === '' ? {} : { password: config.mqttPassword }),
       maximumPacketSize: config.maxMessageBytes + 4_096,
       logger,
     });
