@@ -32,7 +32,7 @@ export const RUN_OPTIONS: readonly SubcommandOption[] = [
     name: 'mqtt-acks',
     value: 'A',
     description:
-      'MQTT: what counts as delivered: puback (the embedded broker) or end-to-end (the node\'s ' +
+      "MQTT: what counts as delivered: puback (the embedded broker) or end-to-end (the node's " +
       'acknowledgement on devices/<id>/acks; use it through an external broker).',
     default: 'puback',
   },
