@@ -89,6 +89,11 @@ describe('deploy/haproxy/haproxy.cfg', () => {
       // What Prometheus scrapes (deploy/prometheus/prometheus.yml, job haproxy): the exporter, on the stats port.
       const exported = await (await fetch(`http://127.0.0.1:${ports[8404]}/metrics`)).text();
       expect(exported).toMatch(/^haproxy_backend_active_servers\{proxy="ingest_http"\} 0$/m);
+      // Every HAProxy metric the operations dashboard reads is one this HAProxy exports.
+      const dashboard = readRepoFile('deploy/grafana/dashboards/telemetry-operations.json');
+      const read = new Set([...dashboard.matchAll(/\b(haproxy_[a-z0-9_]+)/g)].map((m) => m[1] ?? ''));
+      expect(read.size).toBeGreaterThan(0);
+      for (const name of read) expect(exported, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
       // The compose healthcheck, as the container runs it, on the stats port moved to its free port.
       const check = services.haproxy?.healthcheck?.test ?? [];
       expect(check.slice(0, 3)).toEqual(['CMD', 'bash', '-c']);
