@@ -3,7 +3,7 @@ import type { ErrorCode } from '../src/errors.js';
 import type { BatchWriterEvents } from '../src/pipeline/batch-writer.js';
 import type { IngestContext, IngestEvents } from '../src/pipeline/ingest-pipeline.js';
 import type { VerifiedMessage } from '../src/protocol/message.js';
-import { packageVersion } from './build-info.js';
+import { packageVersion } from './package-version.js';
 
 /**
  * The node's Prometheus metrics, in a registry of its own so that several
