@@ -348,6 +348,8 @@ uint32_t td_backlog_pending(const td_backlog *backlog);
  * Send it, then call td_backlog_sent.
  */
 int td_backlog_next_due(const td_backlog *backlog, uint64_t now_ms, td_backlog_entry *entry);
+/** The waiting entry with this seq (for its attempts, say), or TD_ERR_NOT_FOUND. */
+int td_backlog_find(const td_backlog *backlog, uint64_t seq, td_backlog_entry *entry);
 /** Copies an entry's message into `out` (NUL-terminated). */
 int td_backlog_read(const td_backlog *backlog, const td_backlog_entry *entry, char *out, size_t cap);
 /** Records a send: the entry is due again at `next_due_ms` (now + ack timeout, or now + backoff). */

@@ -246,6 +246,34 @@ int td_backlog_next_due(const td_backlog *backlog, uint64_t now_ms, td_backlog_e
     return rc == 1 ? TD_OK : TD_ERR_NOT_FOUND;
 }
 
+typedef struct seq_search {
+    uint64_t seq;
+    td_backlog_entry *entry;
+} seq_search;
+
+static int find_seq(td_backlog *b, uint32_t offset, record *r, void *ctx) {
+    seq_search *s = (seq_search *)ctx;
+    (void)b;
+    if (r->kind != KIND_WAITING || r->seq != s->seq) return 0;
+    s->entry->seq = r->seq;
+    s->entry->due_ms = r->due_ms;
+    s->entry->attempts = r->attempts;
+    s->entry->offset = offset;
+    s->entry->len = r->len;
+    return 1;
+}
+
+int td_backlog_find(const td_backlog *backlog, uint64_t seq, td_backlog_entry *entry) {
+    seq_search s;
+    int rc;
+    if (backlog == NULL || entry == NULL) return TD_ERR_INVALID_ARGUMENT;
+    s.seq = seq;
+    s.entry = entry;
+    rc = each_record((td_backlog *)backlog, find_seq, &s);
+    if (rc < 0) return rc;
+    return rc == 1 ? TD_OK : TD_ERR_NOT_FOUND;
+}
+
 int td_backlog_read(const td_backlog *backlog, const td_backlog_entry *entry, char *out, size_t cap) {
     if (backlog == NULL || entry == NULL || out == NULL) return TD_ERR_INVALID_ARGUMENT;
     if ((size_t)entry->len + 1 > cap) return TD_ERR_BUFFER_TOO_SMALL;

@@ -487,6 +487,9 @@ static void keeps_messages_until_an_ack_names_their_seq_in_any_order(void) {
     CHECK(entry.seq == 12);
     CHECK_RC(td_backlog_next_due(&backlog, 30000, &entry), TD_OK);
     CHECK(entry.seq == 10 && entry.attempts == 1);
+    CHECK_RC(td_backlog_find(&backlog, 12, &entry), TD_OK);
+    CHECK(entry.seq == 12 && entry.attempts == 0);
+    CHECK_RC(td_backlog_find(&backlog, 11, &entry), TD_ERR_NOT_FOUND);
     CHECK_RC(td_backlog_drop(&backlog, 12), TD_OK);
     CHECK_RC(td_backlog_delivered(&backlog, 10), TD_OK);
     CHECK(td_backlog_pending(&backlog) == 0 && backlog.state.count == 0 && backlog.state.used == 0);
