@@ -26,6 +26,9 @@ import { type ServeProcess, startServe } from '../support/serve-process.js';
 const C_DIR = fileURLToPath(new URL('../../devices/c/', import.meta.url));
 const run = promisify(execFile);
 
+/** What the core may call from the C library: memory, strings and number text, nothing that allocates or does I/O. */
+const PURE_LIBC = ['memcmp', 'memcpy', 'memset', 'strlen', 'strcmp', 'snprintf', 'strtod', 'floor', 'ceil', 'fabs'];
+
 let build: string;
 let sanitized: string;
 
@@ -59,6 +62,18 @@ describe('the C device library (devices/c)', () => {
     const stdout = await program(join(build, 'unit_tests'), []);
     expect(stdout).toMatch(/^\d+ checks, 0 failed$/m);
     expect(stdout).not.toMatch(/^FAIL/m);
+  });
+
+  it('allocates nothing, does no I/O and keeps no global state outside its signers', async () => {
+    // The core's objects (the signers are mbedTLS's and libsodium's business): what they call, what they hold.
+    const core = ['td_encoding', 'td_message', 'td_answers', 'td_seq', 'td_backlog'].map((o) => join(build, `${o}.o`));
+    const { stdout } = await run('nm', core);
+    const symbols = stdout.split('\n').map((line) => line.trim().split(/\s+/));
+    const called = symbols.filter(([type, name]) => type === 'U' && !name?.startsWith('td_')).map(([, name]) => name);
+    expect(new Set(called)).toEqual(new Set(called.filter((name) => PURE_LIBC.includes(name ?? ''))));
+    expect(called).toContain('snprintf');
+    // .data and .bss symbols, global or static: state that would outlive a call. Constant tables are .rodata.
+    expect(symbols.filter(([, type]) => /^[BbDdCc]$/.test(type ?? ''))).toEqual([]);
   });
 
   it('passes them again under AddressSanitizer and UndefinedBehaviorSanitizer', async () => {

@@ -162,6 +162,14 @@ int td_format_double(double value, char *out, size_t cap, size_t *out_len) {
     int precision, n = 0;
     if (out == NULL) return TD_ERR_INVALID_ARGUMENT;
     if (!isfinite(value)) return TD_ERR_NOT_FINITE;
+    /* Whole numbers below 2^53 (counts, dBm, most sensor steps) are written without printf at all. */
+    if (value == floor(value) && fabs(value) <= 9007199254740991.0) {
+        td_writer w;
+        td_writer_init(&w, out, cap);
+        if (signbit(value)) td_writer_text(&w, "-");
+        td_writer_uint(&w, (uint64_t)fabs(value));
+        return td_writer_finish(&w, out_len);
+    }
     /* The fewest significant digits that read back as the same double; 17 always do (IEEE 754 binary64). */
     for (precision = 1; precision <= 17; precision++) {
         n = snprintf(text, sizeof text, "%.*g", precision, value);

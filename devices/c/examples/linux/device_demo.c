@@ -46,6 +46,7 @@ typedef struct device {
     /* MQTT */
     struct mosquitto *mosq;
     int connected, acks_granted, subscribed, acks_mid, errors_mid;
+    uint32_t reconnects; /* failed connection attempts in a row, for the backoff */
     int mids[1024];
     uint64_t mid_seqs[1024];
 } device;
@@ -103,6 +104,11 @@ static uint64_t read_persisted_seq(const char *path) {
 /* ------------------------------------------------------------------ answers */
 
 static void settle(device *dev, uint64_t seq, td_outcome outcome, const td_refusal *refusal) {
+    size_t i;
+    /* Answered: a disconnect must no longer make it due at once (that would skip a notice's retryAfter). */
+    for (i = 0; i < sizeof dev->mids / sizeof dev->mids[0]; i++) {
+        if (dev->mids[i] != 0 && dev->mid_seqs[i] == seq) dev->mids[i] = 0;
+    }
     if (outcome == TD_STORED) {
         if (td_backlog_delivered(&dev->backlog, seq) == TD_OK) dev->delivered++;
     } else if (outcome == TD_DROP) {
@@ -244,6 +250,7 @@ static void on_connect(struct mosquitto *mosq, void *ctx, int rc) {
     printf("CONNACK %d\n", rc);
     if (rc != 0) return;
     dev->connected = 1;
+    dev->reconnects = 0;
     dev->subscribed = 0;
     /* Subscribe before publishing, so no ack or notice for our messages is missed. */
     snprintf(topic, sizeof topic, "devices/%s/acks", dev->opt.device);
@@ -270,6 +277,7 @@ static void on_publish(struct mosquitto *mosq, void *ctx, int mid) {
     for (i = 0; i < sizeof dev->mids / sizeof dev->mids[0]; i++) {
         if (dev->mids[i] == mid) {
             dev->mids[i] = 0;
+            /* With end-to-end acks, the PUBACK only frees the slot: the ack decides. */
             if (!dev->acks_granted) settle(dev, dev->mid_seqs[i], TD_STORED, NULL);
             return;
         }
@@ -381,7 +389,7 @@ static int deliver(device *dev) {
         } else {
             if (dev->connected && dev->subscribed >= 2) mqtt_publish_due(dev);
             if (mosquitto_loop(dev->mosq, 50, 1) != MOSQ_ERR_SUCCESS) {
-                sleep_ms(td_backoff_ms(&dev->backoff, 0, randombytes_random(), 0));
+                sleep_ms(td_backoff_ms(&dev->backoff, dev->reconnects++, randombytes_random(), 0));
                 dev->connected = 0;
                 if (mqtt_connect(dev) != MOSQ_ERR_SUCCESS) printf("connect failed, retrying\n");
             }
