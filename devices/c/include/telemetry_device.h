@@ -55,9 +55,16 @@ const char *td_status_name(int status);
  */
 #define TD_PAYLOAD_MAX(device_chars, readings, values, name_chars)                                 \
     (48u + (device_chars) + 16u + (readings) * 36u + (values) * ((name_chars) + 4u + TD_DOUBLE_CHARS))
-/** An upper bound for a compact JWS whose header and payload JSON have these lengths. */
+/** An upper bound for the protected header JSON, with a kid (or credential) of `id_chars` characters. */
+#define TD_HEADER_MAX(id_chars) (46u + (id_chars))
+/** An upper bound for the claims JSON of a connection token. */
+#define TD_TOKEN_CLAIMS_MAX(device_chars, audience_chars) (65u + (device_chars) + (audience_chars))
+/**
+ * An upper bound for a compact JWS, its terminating NUL included, whose header and payload JSON have at
+ * most these lengths: TD_MESSAGE_MAX(TD_HEADER_MAX(kid), TD_PAYLOAD_MAX(...)) sizes a message buffer.
+ */
 #define TD_MESSAGE_MAX(header_chars, payload_chars)                                                 \
-    (TD_B64URL_LEN(header_chars) + 1u + TD_B64URL_LEN(payload_chars) + 1u + TD_SIGNATURE_B64_CHARS)
+    (TD_B64URL_LEN(header_chars) + 1u + TD_B64URL_LEN(payload_chars) + 1u + TD_SIGNATURE_B64_CHARS + 1u)
 
 /* ------------------------------------------------------------------ encoding */
 

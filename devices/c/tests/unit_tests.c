@@ -173,6 +173,28 @@ static void signs_the_eddsa_vector_byte_for_byte(void) {
     CHECK(n == strlen(EDDSA_VECTOR));
 }
 
+static void sizes_buffers_at_compile_time_with_its_macros(void) {
+    /* The EdDSA vector: device and kid of 12 and 15 characters, 2 readings, 3 values, names up to 9. */
+    enum { CAP = TD_MESSAGE_MAX(TD_HEADER_MAX(15), TD_PAYLOAD_MAX(12, 2, 3, 9)) };
+    enum { TOKEN_CAP = TD_MESSAGE_MAX(TD_HEADER_MAX(15), TD_TOKEN_CLAIMS_MAX(12, 16)) };
+    char out[CAP], token[TOKEN_CAP];
+    size_t n;
+    CHECK(CAP >= sizeof EDDSA_VECTOR);
+    CHECK_RC(td_sign_message(&eddsa_signer, &EDDSA_IDENTITY, 2, EDDSA_READINGS, 2, out, sizeof out, &n), TD_OK);
+    /* The largest seq, ts and numbers still fit the bounds. */
+    {
+        const td_value widest[] = {{"battery_v", -2.2250738585072014e-308}};
+        const td_reading reading = {TD_MAX_SAFE_INTEGER, widest, 1};
+        enum { ONE = TD_MESSAGE_MAX(TD_HEADER_MAX(15), TD_PAYLOAD_MAX(12, 1, 1, 9)) };
+        char one[ONE];
+        CHECK_RC(td_sign_message(&eddsa_signer, &EDDSA_IDENTITY, TD_MAX_SAFE_INTEGER, &reading, 1, one, sizeof one, &n),
+                 TD_OK);
+    }
+    CHECK_RC(td_connect_token(&eddsa_signer, &EDDSA_IDENTITY, TD_DEFAULT_AUDIENCE, TD_MAX_SAFE_INTEGER - 1,
+                              TD_MAX_SAFE_INTEGER, token, sizeof token, &n),
+             TD_OK);
+}
+
 static void refuses_every_buffer_one_byte_too_small_without_writing_past_it(void) {
     size_t cap, n;
     size_t need = strlen(EDDSA_VECTOR) + 1;
@@ -571,6 +593,7 @@ int main(void) {
     run("checks names as section 2.3 defines them", checks_names_as_section_2_3_defines_them);
     run("writes the payload of section 2.2", writes_the_payload_of_section_2_2);
     run("signs the EdDSA vector byte for byte", signs_the_eddsa_vector_byte_for_byte);
+    run("sizes buffers at compile time with its macros", sizes_buffers_at_compile_time_with_its_macros);
     run("refuses every buffer one byte too small without writing past it",
         refuses_every_buffer_one_byte_too_small_without_writing_past_it);
     run("refuses what a node would refuse, before signing", refuses_what_a_node_would_refuse_before_signing);
