@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { JWK } from 'jose';
+import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CredentialKeySource,
@@ -19,6 +20,7 @@ import {
   verifyMessage,
 } from '../../src/index.js';
 import { makeDevice, type TestDevice } from '../support/devices.js';
+import { startMosquitto } from '../support/mosquitto-server.js';
 import { type ServeProcess, startServe } from '../support/serve-process.js';
 
 // devices/c, built with gcc against Debian's libmbedtls-dev, libsodium-dev, libcurl4-openssl-dev and
@@ -43,6 +45,17 @@ async function program(path: string, args: readonly string[], env: NodeJS.Proces
   } catch (error) {
     const { stdout, stderr, code } = error as { stdout?: string; stderr?: string; code?: unknown };
     throw new Error(`${path} exited with ${String(code)}:\n${stdout ?? ''}\n${stderr ?? ''}`);
+  }
+}
+
+/** Runs a program of the build to its end and returns its exit code and output, whatever the code. */
+async function programExit(path: string, args: readonly string[]) {
+  try {
+    const { stdout } = await run(path, args, { timeout: 120_000 });
+    return { code: 0, stdout };
+  } catch (error) {
+    const { stdout, code } = error as { stdout?: string; code?: unknown };
+    return { code: typeof code === 'number' ? code : -1, stdout: stdout ?? '' };
   }
 }
 
@@ -308,4 +321,64 @@ describe('the Linux example device (devices/c/examples/linux) against a real tel
     },
     90_000,
   );
+});
+
+describe('the Linux example device over a broker that acknowledges end to end', () => {
+  it('counts a message delivered only when an ack names its seq, resends on silence and after retryAfter, and drops on a final notice', async () => {
+    const broker = await startMosquitto();
+    const standIn = await connectAsync(broker.url, { clientId: `stand-in-node-${process.pid}`, reconnectPeriod: 0 });
+    try {
+      // A stand-in for a node: it answers each message on the device's acks or errors topic, as PROTOCOL.md says.
+      const arrivals = new Map<number, number>();
+      standIn.on('message', (topic, payload) => {
+        const device = topic.split('/')[1];
+        const { seq } = JSON.parse(text(payload.toString().split('.')[1] ?? '')) as { seq: number };
+        const times = (arrivals.get(seq) ?? 0) + 1;
+        arrivals.set(seq, times);
+        const reply = (kind: 'acks' | 'errors', body: object) =>
+          standIn.publish(`devices/${device}/${kind}`, JSON.stringify(body));
+        if (seq === 0 && times === 1) return; // lost on the way: neither ack nor notice
+        if (seq === 1 && times === 1) {
+          reply('errors', { seq, code: 'ERR_OVERLOADED', message: 'busy', retryable: true, retryAfter: 1 });
+          return;
+        }
+        if (seq === 2) {
+          reply('errors', { seq, code: 'ERR_TIMESTAMP_UNIT', message: 'seconds?', retryable: false });
+          return;
+        }
+        if (seq === 3) return; // acknowledged with 4, in one ack, out of order and repeated
+        reply('acks', { seqs: seq === 4 ? [4, 3, 4] : [seq] });
+      });
+      await standIn.subscribeAsync('devices/+/messages', { qos: 1 });
+      const device = await makeDevice('c-acks', 'EdDSA');
+      const { code, stdout } = await programExit(join(build, 'device_demo'), [
+        '--device',
+        device.id,
+        '--kid',
+        String(device.privateJwk.kid),
+        '--alg',
+        'EdDSA',
+        '--d',
+        String(device.privateJwk.d),
+        '--mqtt',
+        broker.url.replace('mqtt://', ''),
+        '--readings',
+        '5',
+        '--ack-timeout',
+        '3000',
+      ]);
+      expect(stdout).toContain('acks subscription granted');
+      expect(stdout).toContain('dropped seq 2: ERR_TIMESTAMP_UNIT');
+      expect(stdout).toContain('messages 5, stored 4, dropped 1, evicted 0, pending 0');
+      expect(code).toBe(1); // something was dropped
+      // The broker's PUBACK for seq 0 did not count: without an ack it was published again, the same bytes.
+      expect(arrivals.get(0)).toBeGreaterThanOrEqual(2);
+      expect(arrivals.get(1)).toBe(2);
+      expect(arrivals.get(2)).toBe(1);
+      expect(arrivals.get(4)).toBe(1);
+    } finally {
+      await standIn.endAsync(true);
+      await broker.stop();
+    }
+  }, 60_000);
 });

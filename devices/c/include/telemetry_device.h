@@ -272,6 +272,14 @@ uint32_t td_backoff_ms(const td_backoff *policy, uint32_t attempt, uint32_t rand
 /** Recommended time to wait for an end-to-end acknowledgement before resending, in ms. */
 #define TD_ACK_TIMEOUT_MS 30000u
 
+/**
+ * When to publish a message again if neither an ack nor an error notice names it: `now_ms` plus the
+ * ack timeout, plus, for a resend (`sends_before` > 0), the backoff of attempt `sends_before - 1`.
+ * Pass it to td_backlog_sent right after publishing (sends_before = the entry's attempts).
+ */
+uint64_t td_ack_deadline_ms(const td_backoff *policy, uint64_t now_ms, uint32_t sends_before, uint32_t ack_timeout_ms,
+                            uint32_t random32);
+
 /* ------------------------------------------------------------------ seq */
 
 /**

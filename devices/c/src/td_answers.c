@@ -362,3 +362,10 @@ uint32_t td_backoff_ms(const td_backoff *policy, uint32_t attempt, uint32_t rand
     if (wait < floor_ms) wait = floor_ms;
     return wait > 0xffffffffu ? 0xffffffffu : (uint32_t)wait;
 }
+
+uint64_t td_ack_deadline_ms(const td_backoff *policy, uint64_t now_ms, uint32_t sends_before, uint32_t ack_timeout_ms,
+                            uint32_t random32) {
+    uint64_t deadline = now_ms + ack_timeout_ms;
+    if (sends_before > 0) deadline += td_backoff_ms(policy, sends_before - 1u, random32, 0);
+    return deadline;
+}

@@ -444,6 +444,10 @@ static void backs_off_exponentially_with_jitter_and_honours_retry_after(void) {
     CHECK(td_backoff_ms(&policy, 0, 0, 0) == 500 && td_backoff_ms(&policy, 0, 500, 0) == 1000);
     CHECK(td_backoff_ms(&policy, 0, 7, 30) == 30000);
     CHECK(td_backoff_ms(&policy, 40, 0xffffffffu, 0) <= 60000);
+    /* A first send waits for the ack only; a resend also backs off, further each time. */
+    CHECK(td_ack_deadline_ms(&policy, 5000, 0, TD_ACK_TIMEOUT_MS, 12345) == 35000);
+    CHECK(td_ack_deadline_ms(&policy, 5000, 1, TD_ACK_TIMEOUT_MS, 0) == 35500);
+    CHECK(td_ack_deadline_ms(&policy, 5000, 3, TD_ACK_TIMEOUT_MS, 0) == 37000);
 }
 
 typedef struct persisted_seq {
@@ -613,7 +617,7 @@ int main(void) {
     run("reads MQTT error notices of section 10.1", reads_mqtt_error_notices_of_section_10_1);
     run("reads end-to-end acks listing stored seqs", reads_end_to_end_acks_listing_stored_seqs);
     run("reads batch results in order", reads_batch_results_in_order);
-    run("backs off exponentially with jitter and honours Retry-After",
+    run("backs off exponentially with jitter, honours Retry-After, and waits for acks",
         backs_off_exponentially_with_jitter_and_honours_retry_after);
     run("hands out seqs that a reboot never reuses, with one write per block",
         hands_out_seqs_that_a_reboot_never_reuses_with_one_write_per_block);

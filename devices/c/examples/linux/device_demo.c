@@ -7,7 +7,7 @@
  *   device_demo --device boiler-7 --kid boiler-7.k1 --alg ES256 --d <JWK d> \
  *               --http http://127.0.0.1:8080 [--batch] [--readings 5] [--per-message 1] \
  *               [--ts 1795867199000] [--seq-file boiler-7.seq] [--twice]
- *   device_demo ... --mqtt 127.0.0.1:1883 [--audience telemetry-ingest]
+ *   device_demo ... --mqtt 127.0.0.1:1883 [--audience telemetry-ingest] [--ack-timeout 30000]
  *
  * Reading i has ts = ts + i * 1000 and values temperature = 20 + i * 0.1, rssi.dbm = -70 - i.
  * Prints one line per answer and a summary; exits 0 when every message was stored.
@@ -32,6 +32,7 @@
 typedef struct options {
     const char *device, *kid, *alg, *d, *http, *mqtt, *seq_file, *audience;
     int batch, twice, readings, per_message, timeout_s;
+    uint32_t ack_timeout_ms; /* MQTT: resend when neither an ack nor a notice came within this */
     uint64_t ts;
 } options;
 
@@ -338,8 +339,10 @@ static void mqtt_publish_due(device *dev) {
         if (mosquitto_publish(dev->mosq, &mid, topic, entry.len, message, 1, 0) != MOSQ_ERR_SUCCESS) return;
         dev->mids[slot] = mid;
         dev->mid_seqs[slot] = entry.seq;
-        /* Due again when neither an ack nor an error notice came within the ack timeout. */
-        td_backlog_sent(&dev->backlog, entry.seq, now + TD_ACK_TIMEOUT_MS);
+        /* Due again when neither an ack nor an error notice came within the ack timeout (and the backoff). */
+        td_backlog_sent(&dev->backlog, entry.seq,
+                        td_ack_deadline_ms(&dev->backoff, now, entry.attempts, dev->opt.ack_timeout_ms,
+                                           randombytes_random()));
         printf("PUBLISH seq %llu\n", (unsigned long long)entry.seq);
     }
 }
@@ -404,6 +407,7 @@ static int parse_options(int argc, char **argv, options *o) {
     o->readings = 3;
     o->per_message = 1;
     o->timeout_s = 60;
+    o->ack_timeout_ms = TD_ACK_TIMEOUT_MS;
     o->audience = TD_DEFAULT_AUDIENCE;
     o->ts = wall_ms() - 60000u;
     for (i = 1; i < argc; i++) {
@@ -422,6 +426,7 @@ static int parse_options(int argc, char **argv, options *o) {
         else if (strcmp(a, "--readings") == 0) o->readings = atoi(argv[++i]);
         else if (strcmp(a, "--per-message") == 0) o->per_message = atoi(argv[++i]);
         else if (strcmp(a, "--timeout") == 0) o->timeout_s = atoi(argv[++i]);
+        else if (strcmp(a, "--ack-timeout") == 0) o->ack_timeout_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(a, "--ts") == 0) o->ts = strtoull(argv[++i], NULL, 10);
         else return -1;
     }

@@ -271,11 +271,10 @@ static void publish_due(void) {
         xSemaphoreTake(dev.lock, portMAX_DELAY);
         rc = dev.connected ? td_backlog_next_due(&dev.backlog, now, &entry) : TD_ERR_NOT_FOUND;
         if (rc == TD_OK) rc = td_backlog_read(&dev.backlog, &entry, message, sizeof message);
-        /* Due again after the ack timeout on a first send, after the backoff on a resend. */
+        /* Due again when neither an ack nor a notice came within the ack timeout (plus the backoff on a resend). */
         if (rc == TD_OK)
             td_backlog_sent(&dev.backlog, entry.seq,
-                            now + (entry.attempts == 0 ? TD_ACK_TIMEOUT_MS
-                                                       : td_backoff_ms(&BACKOFF, entry.attempts, esp_random(), 0)));
+                            td_ack_deadline_ms(&BACKOFF, now, entry.attempts, TD_ACK_TIMEOUT_MS, esp_random()));
         xSemaphoreGive(dev.lock);
         if (rc != TD_OK) return;
         msg_id = esp_mqtt_client_publish(dev.mqtt, dev.topic_messages, message, entry.len, 1, 0);
