@@ -107,6 +107,7 @@ static int pop_oldest(td_backlog *b, int *was_waiting) {
     b->state.used -= gap + HEADER + r.len;
     b->state.count--;
     b->state.tail = (uint32_t)at + HEADER + r.len;
+    if (b->state.tail >= b->storage.size) b->state.tail = 0;
     if (b->state.count == 0) {
         b->state.head = 0;
         b->state.tail = 0;

@@ -588,6 +588,35 @@ static void finds_its_messages_again_after_a_reboot_from_the_persisted_state(voi
     free(area);
 }
 
+static void survives_a_reboot_at_any_point_of_a_wrapping_ring(void) {
+    const size_t size = 100; /* records of 25 bytes: the oldest one often ends exactly at the end of the area */
+    uint8_t *area = (uint8_t *)malloc(size);
+    td_backlog backlog;
+    td_backlog_state saved;
+    td_backlog_entry entry;
+    char back[8];
+    uint64_t seq;
+    memset(&saved, 0, sizeof saved);
+    for (seq = 0; seq < 300; seq++) {
+        /* Reboot before every step: only the area and the saved state are kept. */
+        CHECK_RC(td_backlog_open(&backlog, td_backlog_ram_storage(area, size), seq == 0 ? NULL : &saved), TD_OK);
+        backlog.on_state = save_backlog_state;
+        backlog.state_ctx = &saved;
+        CHECK_RC(td_backlog_push(&backlog, seq, "a", 1, 0), TD_OK);
+        /* The one before leaves, so the oldest record moves along the ring one record at a time. */
+        if (seq > 0) CHECK_RC(td_backlog_delivered(&backlog, seq - 1), TD_OK);
+        CHECK(td_backlog_pending(&backlog) == 1);
+        CHECK(backlog.state.used <= size && backlog.state.tail < size && backlog.state.head < size);
+    }
+    CHECK_RC(td_backlog_open(&backlog, td_backlog_ram_storage(area, size), &saved), TD_OK);
+    CHECK(td_backlog_pending(&backlog) == 1);
+    CHECK_RC(td_backlog_next_due(&backlog, 0, &entry), TD_OK);
+    CHECK_RC(td_backlog_read(&backlog, &entry, back, sizeof back), TD_OK);
+    CHECK(entry.seq == 299);
+    CHECK_STR(back, "a");
+    free(area);
+}
+
 int main(void) {
     if (sodium_init() < 0) return 2;
     load_eddsa();
@@ -627,6 +656,7 @@ int main(void) {
         wraps_around_and_drops_the_oldest_when_full_counting_them);
     run("finds its messages again after a reboot from the persisted state",
         finds_its_messages_again_after_a_reboot_from_the_persisted_state);
+    run("survives a reboot at any point of a wrapping ring", survives_a_reboot_at_any_point_of_a_wrapping_ring);
     td_sodium_ed25519_free(&eddsa_key);
     printf("%d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
