@@ -310,6 +310,8 @@ describe('the Linux example device (devices/c/examples/linux) against a real tel
         ],
         { ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=1', UBSAN_OPTIONS: 'halt_on_error=1' },
       );
+      // Over MQTT, delivered means the node's acknowledgement on devices/{device}/acks (PROTOCOL.md §10.3).
+      if (transport === 'mqtt') expect(stdout).toContain('acks subscription granted');
       const messageCount = shape === 'batch' ? 2 : readings;
       expect(stdout).toContain(
         `messages ${messageCount * 2}, stored ${messageCount * 2}, dropped 0, evicted 0, pending 0`,

@@ -264,7 +264,7 @@ static void on_subscribe(struct mosquitto *mosq, void *ctx, int mid, int count, 
     device *dev = (device *)ctx;
     (void)mosq;
     if (mid == dev->acks_mid) {
-        /* A broker without end-to-end acks refuses the filter (0x80): then its PUBACK means stored (§10.1). */
+        /* A node older than PROTOCOL.md §10.3 refuses the filter (0x80): its PUBACK means stored (§10.1). */
         dev->acks_granted = count == 1 && granted[0] != 0x80;
         printf("acks subscription %s\n", dev->acks_granted ? "granted" : "refused: PUBACK means stored");
     }

@@ -198,7 +198,7 @@ static void on_mqtt(void *arg, esp_event_base_t base, int32_t id, void *data) {
         esp_mqtt_client_subscribe(dev.mqtt, dev.topic_errors, 0);
         break;
     case MQTT_EVENT_SUBSCRIBED:
-        /* A broker without end-to-end acks refuses the filter (0x80); then a PUBACK means stored (§10.1). */
+        /* A node older than PROTOCOL.md §10.3 refuses the filter (0x80); its PUBACK means stored (§10.1). */
         if (event->msg_id == dev.acks_msg_id && event->data_len > 0 && (uint8_t)event->data[0] == 0x80)
             dev.acks_refused = 1;
         if (++dev.subscribed == 2) dev.connected = 1;
