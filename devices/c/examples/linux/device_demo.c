@@ -1,7 +1,7 @@
 /*
  * A Linux device built on the library: signs readings, keeps them in the backlog until the node
  * acknowledges them, and sends them over HTTP (libcurl) or MQTT (libmosquitto), resending with
- * backoff and jitter and dropping what the node refuses for good. test/devices/c-library.test.ts
+ * backoff and jitter and dropping what the node refuses for good. test/devices/c-example-device.test.ts
  * runs it against a real node; it is also the template for a gateway or a Linux-class sensor.
  *
  *   device_demo --device boiler-7 --kid boiler-7.k1 --alg ES256 --d <JWK d> \
