@@ -13,6 +13,8 @@ const INTEGRATION = [
   'test/drills/**/*.test.ts',
   'test/dashboard/dashboard.test.ts',
   'test/dashboard/dashboard-fleet.test.ts',
+  'test/devices/c-example-device.test.ts',
+  'test/devices/c-library.test.ts',
   'test/docs/docker-compose.test.ts',
   'test/docs/haproxy-config.test.ts',
   'test/docs/mosquitto-config.test.ts',
