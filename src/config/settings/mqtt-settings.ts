@@ -79,7 +79,7 @@ export const mqttSettings = {
     '',
   ),
   // mqtt.js reads a connection's next message only once the previous one is acknowledged, i.e. stored: one
-  // connection carries one message per batch wait plus store write (about 43/s with a 20 ms wait, measured with
+  // connection carries one message per batch wait plus store write (about 43/s at the defaults, measured with
   // scripts/measure-external-broker.ts), so a node opens several, each its own session in the share group.
   mqttConnections: integer(
     {
