@@ -1,6 +1,6 @@
 import type { JWSHeaderParameters } from 'jose';
 import { TelemetryError } from '../errors.js';
-import { CREDENTIAL_HEADER } from '../protocol/limits.js';
+import { CREDENTIAL_HEADER } from '../protocol/wire-types.js';
 import { isKeyId } from '../protocol/names.js';
 import type { DeviceKeySource, TrustedKey } from '../protocol/trusted-key.js';
 import type { CredentialKeySource } from './credential-key-source.js';

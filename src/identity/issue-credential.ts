@@ -1,6 +1,6 @@
 import { importJWK, type JWK, SignJWT } from 'jose';
 import { isDeviceAlgorithm, publicJwk, publicJwkProblem } from '../protocol/device-algorithm.js';
-import { CREDENTIAL_TYP } from '../protocol/limits.js';
+import { CREDENTIAL_TYP } from '../protocol/wire-types.js';
 import { isDeviceId, isKeyId } from '../protocol/names.js';
 
 export interface IssueCredentialOptions {

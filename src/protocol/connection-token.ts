@@ -1,7 +1,7 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { TelemetryError } from '../errors.js';
 import type { DeviceSigner } from './device-signer.js';
-import { CONNECTION_TOKEN_TYP } from './limits.js';
+import { CONNECTION_TOKEN_TYP } from './wire-types.js';
 import type { KeySourceKind } from './message.js';
 import { readJwsHeader } from './read-jws-header.js';
 import { deviceHeader } from './sign-message.js';

@@ -1,7 +1,7 @@
 import { TelemetryError } from '../errors.js';
 import { checkReadingTime } from './check-reading-time.js';
 import type { ProtocolLimits } from './limits.js';
-import { PROTOCOL_VERSION } from './limits.js';
+import { PROTOCOL_VERSION } from './wire-types.js';
 import type { TelemetryPayload } from './message.js';
 import { DEVICE_ID_PATTERN, isDeviceId, isMetricName, METRIC_NAME_PATTERN } from './names.js';
 
