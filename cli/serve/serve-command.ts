@@ -79,7 +79,7 @@ export const serveCommand: Command = {
     }
     // The node (fastify, aedes, the stores) is loaded only to run it, never for --help.
     const { startNode } = await import('../../ingest/index.js');
-    const running = await startNode(config);
+    const running = await startNode(config, cluster.worker === undefined ? {} : { worker: cluster.worker.id });
     io.stdout(
       `telemetry: ingest node listening on ${running.httpUrl} (mqtt: ${running.mqttUrl ?? 'off'}, store: ${config.store})\n`,
     );

@@ -61,8 +61,9 @@ async function handlePublish(
     const outcome = await context.deps.pipeline.handle(payload, { transport: 'mqtt', expectedDevice: session.device });
     if (!outcome.ok) return await refusePublish(context, session, callback, outcome.error, outcome.seq);
     session.accepted();
-    if (session.closing) session.hold(callback);
-    else callback(null);
+    if (session.closing) return session.hold(callback);
+    callback(null);
+    session.stored(outcome.message.seq);
   } catch (caught) {
     await refusePublish(context, session, callback, asTelemetryError(caught, 'ERR_INTERNAL'), undefined);
   } finally {
