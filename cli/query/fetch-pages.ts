@@ -1,3 +1,4 @@
+import { getJson, type JsonAnswer } from './get-json.js';
 import type { QueryItem } from './query-endpoints.js';
 import { QueryFailure } from './query-failure.js';
 
@@ -35,26 +36,23 @@ function isErrorAnswer(body: unknown): body is { error: { code: string; message:
 }
 
 /** Why a request failed, from the node's error body when it sent one (never echoing the token). */
-async function failure(response: Response): Promise<QueryFailure> {
-  const body: unknown = await response.json().catch(() => undefined);
-  if (isErrorAnswer(body)) {
-    return new QueryFailure(`${response.status} ${body.error.code}: ${body.error.message}`);
-  }
-  return new QueryFailure(`the node answered ${response.status} ${response.statusText}`);
+function failure({ status, statusText, body }: JsonAnswer): QueryFailure {
+  if (isErrorAnswer(body)) return new QueryFailure(`${status} ${body.error.code}: ${body.error.message}`);
+  return new QueryFailure(`the node answered ${status} ${statusText}`);
 }
 
 async function fetchPage(url: URL, token: string, columns: readonly string[]): Promise<QueryPage> {
-  let answer: Response;
+  let answer: JsonAnswer;
   try {
-    answer = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    answer = await getJson(url, { authorization: `Bearer ${token}`, accept: 'application/json' });
   } catch (error) {
-    const code = (error as { cause?: { code?: unknown } }).cause?.code;
+    const code = (error as { code?: unknown }).code;
     throw new QueryFailure(`cannot reach ${url.origin}${typeof code === 'string' ? `: ${code}` : ''}`, {
       cause: error,
     });
   }
-  if (!answer.ok) throw await failure(answer);
-  const body: unknown = await answer.json().catch(() => undefined);
+  if (answer.status < 200 || answer.status > 299) throw failure(answer);
+  const { body } = answer;
   if (
     !isRecord(body) ||
     !Array.isArray(body.items) ||
