@@ -34,6 +34,7 @@ const INTEGRATION = [
   'test/simulator/run-fleet.test.ts',
   'test/simulator/scale-smoke.test.ts',
   'test/simulator/simulate-command.test.ts',
+  'test/simulator/simulate-run-process.test.ts',
   'test/store/duckdb-writer.test.ts',
   'test/store/influx-store-influxdb.test.ts',
   'test/store/open-store.test.ts',

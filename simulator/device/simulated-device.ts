@@ -33,6 +33,8 @@ export class SimulatedDevice {
   #tickTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #idle: (() => void) | undefined;
+  #halted = false;
+  #quiet: (() => void) | undefined;
   #sent = 0;
   #lastAcknowledged: OutgoingMessage | undefined;
   #faultBusy = false;
@@ -122,6 +124,24 @@ export class SimulatedDevice {
     });
   }
 
+  /**
+   * Stops sampling and sending, as an interrupted run does: nothing new goes out and nothing is retried,
+   * while the answers to what is in flight still count.
+   */
+  halt(): void {
+    this.#halted = true;
+    clearTimeout(this.#tickTimer);
+    clearTimeout(this.#retryTimer);
+  }
+
+  /** Resolves once no message is in flight (after {@link halt}, once every answer still to come has come). */
+  whenNothingInFlight(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#quiet = resolve;
+    });
+  }
+
   /** Stops timers and the link; what is still pending stays unacknowledged. */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -143,7 +163,7 @@ export class SimulatedDevice {
   }
 
   #tick(): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#halted) return;
     const now = this.#o.now();
     this.#sample(now);
     this.#pump();
@@ -155,7 +175,7 @@ export class SimulatedDevice {
   }
 
   #pump(): void {
-    if (this.#stopped || !this.#online || !this.#o.link.ready) return;
+    if (this.#stopped || this.#halted || !this.#online || !this.#o.link.ready) return;
     const now = this.#o.now();
     if (now < this.#retries.pausedUntil) {
       this.#wakeAt(this.#retries.pausedUntil);
@@ -220,6 +240,11 @@ export class SimulatedDevice {
     } else {
       events.retrying(this.id, outcome.code);
       this.#retries.add(message, outcome, this.#o.backoff, this.#o.rng, this.#o.now());
+    }
+    if (this.#inFlight === 0 && this.#quiet !== undefined) {
+      const quiet = this.#quiet;
+      this.#quiet = undefined;
+      quiet();
     }
     this.#pump();
     this.#checkIdle();
