@@ -44,9 +44,12 @@ interface StartedMqtt {
  */
 export async function startNode(config: Config, place: NodePlace = {}): Promise<RunningNode> {
   const logger = nodeLogger(config);
-  const keys = await openKeySources(config, (error) =>
-    logger.warn({ err: error }, 'key set refresh failed; keeping the previous one'),
-  );
+  // Refreshes run on timers, after the node (and its metrics) exist.
+  let countRefreshFailure = (): void => {};
+  const keys = await openKeySources(config, (error) => {
+    countRefreshFailure();
+    logger.warn({ err: error }, 'key set refresh failed; keeping the previous one');
+  });
   const store = await openStore(config);
   const { operatorIssuers } = keys;
   const node = await buildIngest({
@@ -57,6 +60,7 @@ export async function startNode(config: Config, place: NodePlace = {}): Promise<
     logger,
     processMetrics: true,
   });
+  countRefreshFailure = () => node.metrics.keySourceRefreshFailed();
   const httpUrl = await listenHttp(node, config);
   // MQTT after HTTP, so /readyz answers while the broker comes up.
   const transports: Transport[] = [];
@@ -135,6 +139,8 @@ async function startMqtt(
       clientId: externalClientId(config.mqttClientId, worker),
       connections: config.mqttConnections,
       receiveMaximum: config.mqttReceiveMaximum,
+      ...(config.mqttUsername === '' ? {} : { username: config.mqttUsername }),
+      ...(config.mqttPassword === '' ? {} : { password: config.mqttPassword }),
       maximumPacketSize: config.maxMessageBytes + 4_096,
       logger,
     });

@@ -28,7 +28,7 @@ const SUCCESS = 0x00;
 const FIRST_FAILURE = 0x80;
 
 /** A refusal by the broker (CONNACK, SUBACK) with its MQTT 5 reason code. */
-export class BrokerRefusal extends Error {
+class BrokerRefusal extends Error {
   readonly reasonCode: number;
   constructor(what: string, reasonCode: number) {
     super(`the broker refused ${what} (reason code 0x${reasonCode.toString(16).padStart(2, '0')})`);

@@ -230,11 +230,13 @@ class SubscriberConnection {
       if (messageId !== undefined) client.puback(messageId, REASON_TOPIC_NAME_INVALID);
       return;
     }
+    const received = performance.now();
     const work = deps.pipeline.handle(packet.payload, { transport: 'mqtt', expectedDevice: device }).then((outcome) => {
       if (outcome.ok) {
         this.#delayMs = this.#minMs;
         this.#acks.stored(device, outcome.message.seq);
         if (messageId !== undefined) client.puback(messageId, REASON_SUCCESS);
+        deps.metrics.acknowledged('mqtt', (performance.now() - received) / 1000);
         return;
       }
       this.#turnAway(client, device, outcome.error, outcome.seq);

@@ -36,16 +36,21 @@ export function authorizePublishHook(context: BrokerContext): NonNullable<AedesO
     const pacing = context.backpressure.get(session.client);
     if (pacing === undefined) return callback(new Error('publish on a connection the broker did not accept'));
     context.startedOne();
-    pacing.run(() => handlePublish(context, session, packet, callback));
+    const received = performance.now();
+    pacing.run(() => handlePublish(context, session, packet, callback, received));
   };
 }
 
-/** Runs one message through the pipeline; the aedes callback (PUBACK) runs only after it settled. */
+/**
+ * Runs one message through the pipeline; the aedes callback (PUBACK) runs only after it settled. `received`
+ * (performance.now()) is when the PUBLISH was read, so the acknowledgement latency includes its wait for a turn.
+ */
 async function handlePublish(
   context: BrokerContext,
   session: DeviceSession,
   packet: PublishPacket,
   callback: AedesCallback,
+  received: number,
 ): Promise<void> {
   try {
     const payload = packet.payload;
@@ -63,6 +68,7 @@ async function handlePublish(
     session.accepted();
     if (session.closing) return session.hold(callback);
     callback(null);
+    context.deps.metrics.acknowledged('mqtt', (performance.now() - received) / 1000);
     session.stored(outcome.message.seq);
   } catch (caught) {
     await refusePublish(context, session, callback, asTelemetryError(caught, 'ERR_INTERNAL'), undefined);

@@ -299,11 +299,17 @@ export class MqttLink implements DeviceLink {
 
   #notice(topic: string, payload: Buffer): void {
     const { device } = this.#o.signer;
-    if (this.#endToEnd && topic === acksTopic(device)) return this.#acknowledged(payload);
+    if (this.#endToEnd && topic === acksTopic(device)) {
+      this.#acknowledged(payload);
+      return;
+    }
     if (topic !== errorsTopic(device)) return;
     const notice = parseErrorNotice(payload);
     if (notice === undefined) return;
-    if (this.#endToEnd) return this.#noticeEndToEnd(notice);
+    if (this.#endToEnd) {
+      this.#noticeEndToEnd(notice);
+      return;
+    }
     if (notice.retryable && notice.retryAfter !== undefined) this.#retryAfterMs = notice.retryAfter * 1000;
     const probe = this.#probe;
     if (
@@ -327,7 +333,9 @@ export class MqttLink implements DeviceLink {
 
   /** End-to-end mode: a notice settles its message (or the probe in flight, for a notice without a seq). */
   #noticeEndToEnd(notice: ErrorNotice): void {
-    const outcome: SendOutcome = notice.retryable ? this.#retryOutcome(notice) : { kind: 'rejected', code: notice.code };
+    const outcome: SendOutcome = notice.retryable
+      ? this.#retryOutcome(notice)
+      : { kind: 'rejected', code: notice.code };
     const probe = this.#probe;
     if (notice.seq !== null && this.#inFlight.has(notice.seq)) this.#settleEndToEnd(notice.seq, outcome);
     else if (probe !== undefined && notice.seq === null && !CONNECTION_CODES.has(notice.code))

@@ -64,6 +64,14 @@ export const mqttSettings = {
     },
     '',
   ),
+  mqttUsername: text(
+    { env: 'TELEMETRY_MQTT_USERNAME', description: 'User name on the external broker (empty: none)' },
+    '',
+  ),
+  mqttPassword: text(
+    { env: 'TELEMETRY_MQTT_PASSWORD', description: 'Password on the external broker (empty: none); never logged' },
+    '',
+  ),
   mqttShareGroup: text(
     { env: 'TELEMETRY_MQTT_SHARE_GROUP', description: 'Shared subscription group on the external broker' },
     'telemetry-ingest',
