@@ -37,6 +37,10 @@ export { parseStrictJson } from './protocol/parse-strict-json.js';
 export { signMessage, signPayload } from './protocol/sign-message.js';
 export type { ErrorNotice } from './protocol/topics.js';
 export { acksTopic, deviceOfMessagesTopic, errorsTopic, messagesTopic } from './protocol/topics.js';
+export type { DeviceKeySource, TrustedKey } from './protocol/trusted-key.js';
+export { validatePayload } from './protocol/validate-payload.js';
+export type { VerifyContext, VerifyMessageDeps } from './protocol/verify-message.js';
+export { verifyMessage } from './protocol/verify-message.js';
 export {
   CONNECTION_TOKEN_TYP,
   CREDENTIAL_HEADER,
@@ -45,7 +49,3 @@ export {
   OPERATOR_TOKEN_TYP,
   PROTOCOL_VERSION,
 } from './protocol/wire-types.js';
-export type { DeviceKeySource, TrustedKey } from './protocol/trusted-key.js';
-export { validatePayload } from './protocol/validate-payload.js';
-export type { VerifyContext, VerifyMessageDeps } from './protocol/verify-message.js';
-export { verifyMessage } from './protocol/verify-message.js';
