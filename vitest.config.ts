@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
  */
 const INTEGRATION = [
   'test/bench/**/*.test.ts',
+  'test/cli/cli-start-time.test.ts',
   'test/conformance/mqtt-*.test.ts',
   'test/drills/**/*.test.ts',
   'test/dashboard/dashboard.test.ts',
@@ -38,6 +39,7 @@ const INTEGRATION = [
   'test/simulator/run-fleet.test.ts',
   'test/simulator/scale-smoke.test.ts',
   'test/simulator/simulate-command.test.ts',
+  'test/simulator/simulate-run-process.test.ts',
   'test/store/duckdb-writer.test.ts',
   'test/store/influx-store-influxdb.test.ts',
   'test/store/open-store.test.ts',

@@ -7,6 +7,7 @@ const io: CommandIo = {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   cwd: process.cwd(),
+  ...(process.stdout.isTTY && process.stdout.columns > 0 ? { columns: process.stdout.columns } : {}),
 };
 
 runCli(process.argv.slice(2), io).then(

@@ -6,14 +6,16 @@ export interface CommandIo {
   readonly stderr: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** The terminal's width when stdout is one; help is wrapped to it (to 80 columns when absent). */
+  readonly columns?: number;
 }
 
 /** A `telemetry` subcommand. `run` resolves to the process exit code. */
 export interface Command {
   readonly name: string;
   readonly summary: string;
-  /** The full `--help` text. */
-  readonly help: string;
+  /** The full `--help` text, wrapped to `io.columns` where it has long rows. */
+  help(io: CommandIo): string;
   run(argv: readonly string[], io: CommandIo): Promise<number>;
 }
 

@@ -1,3 +1,4 @@
+import { closestName } from './closest-name.js';
 import { type Command, CommandFailure, type CommandIo, UsageError } from './command.js';
 
 /** One subcommand as the dispatcher sees it: found by name, listed, helped, and run. */
@@ -23,6 +24,8 @@ export interface SubcommandTable {
   readonly placeholder?: string;
   /** Lines printed right under the summary in the overview. */
   readonly notes?: readonly string[];
+  /** Each group's own summary (`registry`: what the `registry …` subcommands do), for the group's overview. */
+  readonly groups?: Readonly<Record<string, string>>;
   /** In the order the overview lists them. */
   readonly subcommands: readonly SubcommandEntry[];
 }
@@ -40,8 +43,7 @@ export function overview(table: SubcommandTable, group = ''): string {
   return [
     `Usage: telemetry ${prefix} ${placeholder} [options]`,
     '',
-    `${table.summary}.`,
-    ...(table.notes ?? []),
+    ...(group === '' ? [`${table.summary}.`, ...(table.notes ?? [])] : [`${table.groups?.[group] ?? table.summary}.`]),
     '',
     'Subcommands:',
     ...listed.map((s) => `  ${s.name.padEnd(width)}  ${s.summary}`),
@@ -63,6 +65,23 @@ function findSubcommand(table: SubcommandTable, argv: readonly string[]) {
 /** The group (`registry`, `issuer`) `word` names, or undefined. */
 function findGroup(table: SubcommandTable, word: string | undefined): string | undefined {
   return table.subcommands.some((s) => s.name.startsWith(`${word} `)) ? word : undefined;
+}
+
+/**
+ * What to print for an unknown subcommand (`word`), or an unknown one in a
+ * group (`group word`): a guess when one is a typo away, else the overview.
+ */
+function unknownSubcommand(table: SubcommandTable, first: string, second: string | undefined): string {
+  const group = second === undefined ? '' : first;
+  const word = second ?? first;
+  const names = table.subcommands
+    .filter((s) => group === '' || s.name.startsWith(`${group} `))
+    .map((s) => (group === '' ? s.name : s.name.slice(group.length + 1)).split(' ')[0] ?? '');
+  const guess = closestName(word, [...new Set(names)]);
+  const prefix = group === '' ? table.command : `${table.command} ${group}`;
+  const unknown = `telemetry ${table.command}: unknown subcommand '${group === '' ? word : `${group} ${word}`}'`;
+  if (guess === undefined) return `${unknown}\n\n${overview(table, group)}`;
+  return `${unknown}; did you mean '${group === '' ? guess : `${group} ${guess}`}'?\nRun 'telemetry ${prefix} --help' for the list.\n`;
 }
 
 /**
@@ -95,8 +114,7 @@ export async function dispatchSubcommands(
       (second === undefined ? io.stderr : io.stdout)(overview(table, group));
       return second === undefined ? 2 : 0;
     }
-    const unknown = group === undefined ? first : `${first} ${second}`;
-    io.stderr(`telemetry ${table.command}: unknown subcommand '${unknown}'\n\n${overview(table, group ?? '')}`);
+    io.stderr(unknownSubcommand(table, first, group === undefined ? undefined : second));
     return 2;
   }
   return runSubcommand(table.command, found.subcommand, found.rest, io);
@@ -134,7 +152,7 @@ export function subcommandsCommand(table: SubcommandTable): Command {
   return {
     name: table.command,
     summary: table.summary,
-    help: overview(table),
+    help: () => overview(table),
     run: (argv, io) => dispatchSubcommands(table, argv, io),
   };
 }

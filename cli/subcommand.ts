@@ -2,6 +2,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { type CommandIo, parseCommandArgs } from './command.js';
 import type { SubcommandEntry } from './dispatch-subcommands.js';
 import { type OptionValues, SubcommandArgs } from './subcommand-args.js';
+import { wrapText } from './wrap-text.js';
 
 /** One option of a subcommand (`telemetry keys generate`): the parser and the help text both read it. */
 export interface SubcommandOption {
@@ -73,20 +74,9 @@ function defaultLabel(option: SubcommandOption): string {
 
 const HELP_WIDTH = 100;
 
-/** Wraps a paragraph at word boundaries to lines of at most HELP_WIDTH characters. */
+/** A paragraph wrapped to HELP_WIDTH, or as is when it starts with two spaces. */
 function wrap(paragraph: string): string[] {
-  if (paragraph.startsWith('  ')) return [paragraph];
-  const lines: string[] = [];
-  let line = '';
-  for (const word of paragraph.split(' ')) {
-    if (line !== '' && line.length + 1 + word.length > HELP_WIDTH) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line === '' ? word : `${line} ${word}`;
-    }
-  }
-  return [...lines, line];
+  return paragraph.startsWith('  ') ? [paragraph] : wrapText(paragraph, HELP_WIDTH);
 }
 
 /** The `--help` text of a subcommand of `command`: usage, every option with its default, and an example. */

@@ -30,15 +30,7 @@ export { DEVICE_ALGORITHMS, isDeviceAlgorithm } from './protocol/device-algorith
 export type { DeviceSigner } from './protocol/device-signer.js';
 export { deviceSignerFromJwk } from './protocol/device-signer.js';
 export type { ProtocolLimits } from './protocol/limits.js';
-export {
-  CONNECTION_TOKEN_TYP,
-  CREDENTIAL_HEADER,
-  CREDENTIAL_TYP,
-  DEFAULT_LIMITS,
-  MESSAGE_TYP,
-  OPERATOR_TOKEN_TYP,
-  PROTOCOL_VERSION,
-} from './protocol/limits.js';
+export { DEFAULT_LIMITS } from './protocol/limits.js';
 export type { KeySourceKind, Reading, TelemetryPayload, VerifiedMessage, WireReading } from './protocol/message.js';
 export { DEVICE_ID_PATTERN, isDeviceId, isMetricName, METRIC_NAME_PATTERN } from './protocol/names.js';
 export { parseStrictJson } from './protocol/parse-strict-json.js';
@@ -49,3 +41,11 @@ export type { DeviceKeySource, TrustedKey } from './protocol/trusted-key.js';
 export { validatePayload } from './protocol/validate-payload.js';
 export type { VerifyContext, VerifyMessageDeps } from './protocol/verify-message.js';
 export { verifyMessage } from './protocol/verify-message.js';
+export {
+  CONNECTION_TOKEN_TYP,
+  CREDENTIAL_HEADER,
+  CREDENTIAL_TYP,
+  MESSAGE_TYP,
+  OPERATOR_TOKEN_TYP,
+  PROTOCOL_VERSION,
+} from './protocol/wire-types.js';

@@ -30,5 +30,9 @@ const SUBCOMMANDS: readonly Subcommand[] = [
 export const keysCommand: Command = subcommandsCommand({
   command: 'keys',
   summary: 'Generate device and issuer keys, manage a key registry, issue credentials and tokens',
+  groups: {
+    registry: 'Manage a JWKS registry of device public keys: add a key, remove (revoke) keys, list them',
+    issuer: 'Create the issuer keys that sign device credentials (fleet) and operator tokens (operator)',
+  },
   subcommands: SUBCOMMANDS.map((subcommand) => subcommandEntry('keys', subcommand)),
 });

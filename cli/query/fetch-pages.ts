@@ -1,10 +1,8 @@
-import type { TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
-import { ErrorResponse } from '../../src/query/query-schemas.js';
+import { getJson, type JsonAnswer } from './get-json.js';
 import type { QueryItem } from './query-endpoints.js';
 import { QueryFailure } from './query-failure.js';
 
-/** One page of a query answer, checked against the endpoint's schema. */
+/** One page of a query answer, its items checked against the endpoint's columns. */
 export interface QueryPage {
   /** The whole JSON answer, as the node sent it. */
   readonly body: Readonly<Record<string, unknown>>;
@@ -16,32 +14,51 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isItem(value: unknown): value is QueryItem {
-  return isRecord(value) && Object.values(value).every((v) => typeof v === 'string' || typeof v === 'number');
+const isCell = (value: unknown) => typeof value === 'string' || typeof value === 'number';
+
+// The answers are checked by hand, not against the node's TypeBox schemas: loading TypeBox (some 200 modules)
+// took longer than the rest of `telemetry query`. What is checked is what printing relies on: items whose
+// fields are the endpoint's columns, each a name, time or value.
+
+/** Whether `value` is one item with each of `columns` a string or a number, and nothing else in it. */
+function isItem(value: unknown, columns: readonly string[]): value is QueryItem {
+  return isRecord(value) && columns.every((c) => isCell(value[c])) && Object.values(value).every(isCell);
+}
+
+/** Whether `body` is the node's error answer: `{ error: { code, message, retryable } }`. */
+function isErrorAnswer(body: unknown): body is { error: { code: string; message: string } } {
+  return (
+    isRecord(body) &&
+    isRecord(body.error) &&
+    typeof body.error.code === 'string' &&
+    typeof body.error.message === 'string'
+  );
 }
 
 /** Why a request failed, from the node's error body when it sent one (never echoing the token). */
-async function failure(response: Response): Promise<QueryFailure> {
-  const body: unknown = await response.json().catch(() => undefined);
-  if (Value.Check(ErrorResponse, body)) {
-    return new QueryFailure(`${response.status} ${body.error.code}: ${body.error.message}`);
-  }
-  return new QueryFailure(`the node answered ${response.status} ${response.statusText}`);
+function failure({ status, statusText, body }: JsonAnswer): QueryFailure {
+  if (isErrorAnswer(body)) return new QueryFailure(`${status} ${body.error.code}: ${body.error.message}`);
+  return new QueryFailure(`the node answered ${status} ${statusText}`);
 }
 
-async function fetchPage(url: URL, token: string, response: TSchema): Promise<QueryPage> {
-  let answer: Response;
+async function fetchPage(url: URL, token: string, columns: readonly string[]): Promise<QueryPage> {
+  let answer: JsonAnswer;
   try {
-    answer = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    answer = await getJson(url, { authorization: `Bearer ${token}`, accept: 'application/json' });
   } catch (error) {
-    const code = (error as { cause?: { code?: unknown } }).cause?.code;
+    const code = (error as { code?: unknown }).code;
     throw new QueryFailure(`cannot reach ${url.origin}${typeof code === 'string' ? `: ${code}` : ''}`, {
       cause: error,
     });
   }
-  if (!answer.ok) throw await failure(answer);
-  const body: unknown = await answer.json().catch(() => undefined);
-  if (!isRecord(body) || !Value.Check(response, body) || !Array.isArray(body.items) || !body.items.every(isItem)) {
+  if (answer.status < 200 || answer.status > 299) throw failure(answer);
+  const { body } = answer;
+  if (
+    !isRecord(body) ||
+    !Array.isArray(body.items) ||
+    !body.items.every((item) => isItem(item, columns)) ||
+    !(body.nextCursor === undefined || typeof body.nextCursor === 'string')
+  ) {
     throw new QueryFailure(`${url.pathname} answered something that is not a query answer`);
   }
   const nextCursor = typeof body.nextCursor === 'string' ? body.nextCursor : undefined;
@@ -54,11 +71,11 @@ async function fetchPage(url: URL, token: string, response: TSchema): Promise<Qu
  */
 export async function* fetchPages(
   url: URL,
-  options: { readonly token: string; readonly response: TSchema; readonly all: boolean },
+  options: { readonly token: string; readonly columns: readonly string[]; readonly all: boolean },
 ): AsyncGenerator<QueryPage> {
   let next: URL | undefined = url;
   while (next !== undefined) {
-    const page = await fetchPage(next, options.token, options.response);
+    const page = await fetchPage(next, options.token, options.columns);
     yield page;
     if (!options.all || page.nextCursor === undefined) return;
     next = new URL(next);

@@ -36,7 +36,7 @@ async function runQuery(endpoint: QueryEndpoint, argv: readonly string[], io: Co
   }
   const plan = parseQueryPlan(endpoint, argv, io, Date.now());
   const pages: QueryPage[] = [];
-  for await (const page of fetchPages(plan.url, { token: plan.token, response: endpoint.response, all: plan.all })) {
+  for await (const page of fetchPages(plan.url, { token: plan.token, columns: endpoint.columns, all: plan.all })) {
     pages.push(page);
   }
   io.stdout(renderPages(plan, pages));

@@ -1,15 +1,42 @@
 import cluster from 'node:cluster';
-import { startNode } from '../../ingest/index.js';
 import { ConfigSchema } from '../../src/config/config-schema.js';
 import { listSettings, parseConfig } from '../../src/config/parse-config.js';
 import { type Command, parseCommandArgs } from '../command.js';
+import { wrapText } from '../wrap-text.js';
 import { runWorkers } from './run-workers.js';
 
-function serveHelp(): string {
-  const lines = listSettings().map(({ schema }) => {
-    const flag = schema.flag === undefined ? '' : `--${schema.flag}`;
-    return `  ${flag.padEnd(22)} ${schema.env.padEnd(38)} ${schema.description} [default: ${JSON.stringify(schema.default)}]`;
-  });
+/** Narrower than this, each setting's meaning goes under its names instead of beside them. */
+const MIN_MEANING_WIDTH = 40;
+
+/**
+ * One row per setting (flag, environment variable, meaning and default), the
+ * meaning wrapped to `width`: beside the names when it leaves the meaning room, under them otherwise.
+ */
+function settingRows(width: number): string[] {
+  const settings = listSettings().map(({ schema }) => ({
+    flag: schema.flag === undefined ? '' : `--${schema.flag}`,
+    env: schema.env,
+    meaning: `${schema.description} [default: ${JSON.stringify(schema.default)}]`,
+  }));
+  const flagWidth = Math.max(...settings.map((s) => s.flag.length));
+  const envWidth = Math.max(...settings.map((s) => s.env.length));
+  const column = 2 + flagWidth + 2 + envWidth + 2;
+  if (width - column >= MIN_MEANING_WIDTH) {
+    return settings.flatMap((s) => {
+      const [first = '', ...more] = wrapText(s.meaning, width - column);
+      return [
+        `  ${s.flag.padEnd(flagWidth)}  ${s.env.padEnd(envWidth)}  ${first}`,
+        ...more.map((l) => ' '.repeat(column) + l),
+      ];
+    });
+  }
+  return settings.flatMap((s) => [
+    `  ${s.flag === '' ? s.env : `${s.flag}, ${s.env}`}`,
+    ...wrapText(s.meaning, width, '      '),
+  ]);
+}
+
+function serveHelp(width: number): string {
   return [
     'Usage: telemetry serve [options]',
     '',
@@ -17,10 +44,11 @@ function serveHelp(): string {
     'the embedded store, keeping data and the device key registry under ./data.',
     '',
     'Settings (flag, environment variable, meaning):',
-    ...lines,
+    ...settingRows(width),
     '',
     'Example:',
-    '  TELEMETRY_STORE=influxdb TELEMETRY_INFLUX_URL=http://127.0.0.1:8086 telemetry serve --http-port 8080',
+    '  TELEMETRY_STORE=influxdb TELEMETRY_INFLUX_URL=http://127.0.0.1:8086 \\',
+    '    telemetry serve --http-port 8080',
     '',
   ].join('\n');
 }
@@ -35,9 +63,8 @@ const flagOptions = Object.fromEntries(
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run an ingest node (HTTP, MQTT) writing to the configured store',
-  get help() {
-    return serveHelp();
-  },
+  // Never narrower than 40 columns, where every meaning would take a line a word.
+  help: (io) => serveHelp(Math.max(40, io.columns ?? 80)),
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, flagOptions);
     const config = parseConfig(io.env, values as Record<string, string | undefined>);
@@ -50,6 +77,8 @@ export const serveCommand: Command = {
       });
       return 0;
     }
+    // The node (fastify, aedes, the stores) is loaded only to run it, never for --help.
+    const { startNode } = await import('../../ingest/index.js');
     const running = await startNode(config, cluster.worker === undefined ? {} : { worker: cluster.worker.id });
     io.stdout(
       `telemetry: ingest node listening on ${running.httpUrl} (mqtt: ${running.mqttUrl ?? 'off'}, store: ${config.store})\n`,

@@ -8,7 +8,7 @@ import {
   type RunOptions,
 } from '../../simulator/index.js';
 import { DEFAULT_LIMITS, DEFAULT_TOKEN_AUDIENCE } from '../../src/index.js';
-import { UsageError } from '../command.js';
+import { type CommandIo, UsageError } from '../command.js';
 import type { SubcommandOption } from '../subcommand.js';
 import type { SubcommandArgs } from '../subcommand-args.js';
 import { durationMs, numberOption, positiveInteger } from './option-readers.js';
@@ -16,12 +16,25 @@ import { durationMs, numberOption, positiveInteger } from './option-readers.js';
 /** What the options of `telemetry simulate run` set: all of the run but the fleet itself. */
 export type RunSettings = Omit<RunOptions, 'fleet' | 'signers'>;
 
+/** Where a run sends without --url / --mqtt-url or TELEMETRY_URL / TELEMETRY_MQTT_URL: a node on this machine. */
+const DEFAULT_URLS = { http: 'http://127.0.0.1:8080', mqtt: 'mqtt://127.0.0.1:1883' } as const;
+
 /** The options of `telemetry simulate run`, in the order its help lists them. */
 export const RUN_OPTIONS: readonly SubcommandOption[] = [
   { name: 'fleet', value: 'DIR', description: 'The fleet folder from "simulate provision".', required: true },
   { name: 'transport', value: 'T', description: 'http or mqtt.', default: 'http' },
-  { name: 'url', value: 'URL', description: 'The node HTTP API.', default: 'http://127.0.0.1:8080' },
-  { name: 'mqtt-url', value: 'URL', description: 'The MQTT broker.', default: 'mqtt://127.0.0.1:1883' },
+  {
+    name: 'url',
+    value: 'URL',
+    description: 'The node HTTP API.',
+    defaultText: `TELEMETRY_URL, else ${DEFAULT_URLS.http}`,
+  },
+  {
+    name: 'mqtt-url',
+    value: 'URL',
+    description: 'The MQTT broker.',
+    defaultText: `TELEMETRY_MQTT_URL, else ${DEFAULT_URLS.mqtt}`,
+  },
   { name: 'rate', value: 'R', description: 'Messages a second per device.', default: '1' },
   { name: 'readings-per-message', value: 'K', description: 'Readings in each message.', default: '1' },
   { name: 'duration', value: 'D', description: 'How long devices take readings (30s, 5m).' },
@@ -91,7 +104,13 @@ export const RUN_OPTIONS: readonly SubcommandOption[] = [
   },
   { name: 'verify', description: 'After the run, audit the store through the query API (--token) or the store.' },
   { name: 'token', value: 'TOKEN', description: 'Operator token for --verify (or TELEMETRY_TOKEN).' },
-  { name: 'report', value: 'FILE', description: 'Write the JSON report to FILE.' },
+  { name: 'report', value: 'FILE', description: 'Write the JSON report to FILE (also when interrupted).' },
+  {
+    name: 'progress-every',
+    value: 'D',
+    description: 'When stderr is not a terminal (CI, docker compose logs): print a progress line this often; 0: never.',
+    default: '10s',
+  },
   { name: 'json', description: 'Print the JSON report on stdout (the summary goes to stderr).' },
 ];
 
@@ -101,7 +120,7 @@ export const RUN_OPTIONS: readonly SubcommandOption[] = [
  *
  * @throws UsageError naming the first bad option.
  */
-export function readRunSettings(args: SubcommandArgs): RunSettings {
+export function readRunSettings(args: SubcommandArgs, env: CommandIo['env']): RunSettings {
   const transport = args.string('transport');
   if (transport !== 'http' && transport !== 'mqtt') throw new UsageError('--transport must be http or mqtt');
   const hasDuration = args.optional('duration') !== undefined;
@@ -123,7 +142,10 @@ export function readRunSettings(args: SubcommandArgs): RunSettings {
   const settings: RunSettings = {
     fleetDir,
     transport,
-    url: transport === 'http' ? args.string('url') : args.string('mqtt-url'),
+    url:
+      transport === 'http'
+        ? (args.optional('url') ?? (env.TELEMETRY_URL || DEFAULT_URLS.http))
+        : (args.optional('mqtt-url') ?? (env.TELEMETRY_MQTT_URL || DEFAULT_URLS.mqtt)),
     rate,
     readingsPerMessage,
     ...(hasDuration ? { durationMs: durationMs(args, 'duration') } : {}),

@@ -5,8 +5,6 @@ import {
   type FaultPlan,
   FleetError,
   loadFleetSigners,
-  progressLine,
-  type RunHandle,
   type RunReport,
   readFleet,
   runSummary,
@@ -16,6 +14,9 @@ import {
 import type { CommandIo } from '../command.js';
 import type { Subcommand } from '../subcommand.js';
 import { readingsSource, verifyWith } from './audit-source.js';
+import { awaitRun, SIGNAL_EXIT_CODES } from './await-run.js';
+import { durationMs } from './option-readers.js';
+import { probeNode } from './probe-node.js';
 import { RUN_OPTIONS, readFaults, readRunSettings } from './run-options.js';
 
 /** The fleet issuer's private key, for expired-credential faults. */
@@ -45,25 +46,6 @@ async function loadFleet(dir: string, faults: FaultPlan | undefined, io: Command
   }
 }
 
-/** Waits for the run to end, showing its progress on one line when stderr is a terminal. */
-async function awaitWithProgress(run: RunHandle, io: CommandIo): Promise<RunReport> {
-  const live = process.stderr.isTTY === true;
-  let last = { at: 0, acked: 0 };
-  const progress = live
-    ? setInterval(() => {
-        const snapshot = run.snapshot();
-        const acked = snapshot.stats.messagesAcknowledged + snapshot.stats.messagesUnconfirmed;
-        const rate = ((acked - last.acked) * 1000) / Math.max(1, snapshot.elapsedMs - last.at);
-        last = { at: snapshot.elapsedMs, acked };
-        io.stderr(`\r${progressLine(snapshot, rate)}\u001b[K`);
-      }, 1000)
-    : undefined;
-  const report = await run.done;
-  clearInterval(progress);
-  if (live) io.stderr('\n');
-  return report;
-}
-
 /** Writes the report to `path` when given, and prints the summary, with the JSON report on stdout when `json`. */
 async function printReport(report: RunReport, path: string | undefined, json: boolean, io: CommandIo): Promise<void> {
   const text = `${JSON.stringify(report)}\n`;
@@ -78,6 +60,9 @@ async function printReport(report: RunReport, path: string | undefined, json: bo
   }
 }
 
+/** How long the run looks for its node before giving up: long enough for a node still starting. */
+const PROBE_WITHIN_MS = 5_000;
+
 /** `telemetry simulate run`: runs a provisioned fleet against a node, optionally auditing the store after. */
 export const runSubcommand: Subcommand<number> = {
   name: 'run',
@@ -89,19 +74,42 @@ export const runSubcommand: Subcommand<number> = {
       'The report lists, per device, the readings acknowledged (index ranges; values are recomputed from --seed). ' +
       'Exit status 1 when something went wrong that was not injected on purpose: a message refused for good, a ' +
       'device that never got through, messages unacknowledged at the end.',
+    'It sends to --url (HTTP) or --mqtt-url, else TELEMETRY_URL or TELEMETRY_MQTT_URL, else a node on this machine, ' +
+      'and says which at the start. When nothing answers there within 5 s it stops at once with exit status 69. ' +
+      'SIGINT (Ctrl-C) or SIGTERM stops the devices sending, waits up to 5 s for the acknowledgements of what is in ' +
+      'flight (a second signal stops the wait), then prints the summary and writes the report marked "interrupted": ' +
+      'true, and exits with 130 (SIGINT) or 143 (SIGTERM).',
   ],
   usage: '--fleet DIR (--duration D | --messages N)',
   options: RUN_OPTIONS,
   example: 'telemetry simulate run --fleet fleet --transport mqtt --rate 2 --duration 30s --ramp 10s --report run.json',
   async run(args, io) {
-    const settings = readRunSettings(args);
+    const settings = readRunSettings(args, io.env);
+    const progressEveryMs = durationMs(args, 'progress-every');
     const reportPath = args.optionalPath('report');
     const faults = readFaults(args);
     const loaded = await loadFleet(settings.fleetDir, faults, io);
     if (loaded === undefined) return 1;
     const verifySource = args.flag('verify') ? readingsSource(args, io) : undefined;
+    io.stderr(
+      `telemetry simulate run: ${loaded.fleet.devices.length} devices over ${settings.transport} to ${settings.url}\n`,
+    );
+    const unreachable = await probeNode(settings.url, PROBE_WITHIN_MS);
+    if (unreachable !== undefined) {
+      const flags = settings.transport === 'http' ? '--url or TELEMETRY_URL' : '--mqtt-url or TELEMETRY_MQTT_URL';
+      io.stderr(
+        `telemetry simulate run: nothing answers at ${settings.url} (${unreachable}): ` +
+          `start a node there (telemetry serve) or name the one to use with ${flags}\n`,
+      );
+      return 69; // EX_UNAVAILABLE (sysexits.h)
+    }
     const run = startRun({ ...settings, ...loaded, ...(faults === undefined ? {} : { faults }) });
-    let report = await awaitWithProgress(run, io);
+    const { report: finished, signal } = await awaitRun(run, io, progressEveryMs);
+    let report = finished;
+    if (signal !== undefined) {
+      await printReport(report, reportPath, args.flag('json'), io);
+      return SIGNAL_EXIT_CODES[signal];
+    }
     if (verifySource !== undefined) {
       const verification = await verifyWith(verifySource, report, io);
       if (verification === undefined) return 1;

@@ -35,6 +35,8 @@ export class SimulatedDevice {
   /** Set by the tick that found sampling over, after it sampled the last readings due. */
   #samplingFinished = false;
   #idle: (() => void) | undefined;
+  #halted = false;
+  #quiet: (() => void) | undefined;
   #sent = 0;
   #lastAcknowledged: OutgoingMessage | undefined;
   #faultBusy = false;
@@ -124,6 +126,24 @@ export class SimulatedDevice {
     });
   }
 
+  /**
+   * Stops sampling and sending, as an interrupted run does: nothing new goes out and nothing is retried,
+   * while the answers to what is in flight still count.
+   */
+  halt(): void {
+    this.#halted = true;
+    clearTimeout(this.#tickTimer);
+    clearTimeout(this.#retryTimer);
+  }
+
+  /** Resolves once no message is in flight (after {@link halt}, once every answer still to come has come). */
+  whenNothingInFlight(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#quiet = resolve;
+    });
+  }
+
   /** Stops timers and the link; what is still pending stays unacknowledged. */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -145,7 +165,7 @@ export class SimulatedDevice {
   }
 
   #tick(): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#halted) return;
     const now = this.#o.now();
     this.#sample(now);
     // Only a tick past the end has sampled every reading due before it: a late timer may still owe some.
@@ -159,7 +179,7 @@ export class SimulatedDevice {
   }
 
   #pump(): void {
-    if (this.#stopped || !this.#online || !this.#o.link.ready) return;
+    if (this.#stopped || this.#halted || !this.#online || !this.#o.link.ready) return;
     const now = this.#o.now();
     if (now < this.#retries.pausedUntil) {
       this.#wakeAt(this.#retries.pausedUntil);
@@ -224,6 +244,11 @@ export class SimulatedDevice {
     } else {
       events.retrying(this.id, outcome.code);
       this.#retries.add(message, outcome, this.#o.backoff, this.#o.rng, this.#o.now());
+    }
+    if (this.#inFlight === 0 && this.#quiet !== undefined) {
+      const quiet = this.#quiet;
+      this.#quiet = undefined;
+      quiet();
     }
     this.#pump();
     this.#checkIdle();

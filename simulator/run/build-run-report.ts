@@ -25,6 +25,8 @@ export interface RunOutcome {
   /** Devices whose clock was off, by how much, ms. */
   readonly clockOffsets?: ReadonlyMap<string, number>;
   readonly tolerance?: ClockTolerance;
+  /** Why the run was cut short (`SIGINT`), when it was. */
+  readonly interruptedBy?: string;
 }
 
 /** Messages refused with ERR_TIMESTAMP_OUT_OF_RANGE by devices whose clock is beyond the node's tolerance. */
@@ -50,6 +52,8 @@ const round = (value: number, decimals = 3) => Math.round(value * 10 ** decimals
 function problemsOf(outcome: RunOutcome): string[] {
   const { devices, stats } = outcome;
   const problems: string[] = [];
+  if (outcome.interruptedBy !== undefined)
+    problems.push(`interrupted by ${outcome.interruptedBy} before the run was over`);
   const expected = expectedOutOfRange(outcome).rejected;
   for (const [code, count] of stats.rejections) {
     const unexpected = code === OUT_OF_RANGE_CODE ? count - expected : count;
@@ -193,6 +197,7 @@ export function buildRunReport(outcome: RunOutcome): RunReport {
     connectFailures: record(stats.connectFailures),
     cpu: cpuOf(outcome),
     ...optionalSections(outcome),
+    ...(outcome.interruptedBy === undefined ? {} : { interrupted: true as const }),
     ok: problems.length === 0,
     problems,
     devices: deviceReports,

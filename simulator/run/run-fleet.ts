@@ -21,8 +21,55 @@ export interface RunSnapshot {
 /** A run under way. */
 export interface RunHandle {
   snapshot(): RunSnapshot;
-  /** Resolves with the report once every device has settled or the drain timeout passed. */
+  /**
+   * Ends the run early (a signal): devices stop sampling and sending, the answers to what is in flight
+   * are awaited for up to `graceMs`, and the report, marked interrupted, follows. A second call stops the
+   * wait at once.
+   */
+  interrupt(reason: string, graceMs: number): void;
+  /** Resolves with the report once every device has settled, the drain timeout passed, or the run was interrupted. */
   readonly done: Promise<RunReport>;
+}
+
+/** Why and how a run was cut short, once it is. */
+interface Interruption {
+  readonly reason: string;
+  readonly graceMs: number;
+  /** Resolves when the wait for answers is to end now. */
+  readonly hurry: Promise<void>;
+}
+
+/** The interrupt side of a run: a promise that resolves on the first interrupt, and the call that makes it. */
+function interruptible() {
+  let first: ((interruption: Interruption) => void) | undefined;
+  let hurry: (() => void) | undefined;
+  const interrupted = new Promise<Interruption>((resolve) => {
+    first = resolve;
+  });
+  const interrupt = (reason: string, graceMs: number) => {
+    if (first === undefined) {
+      hurry?.();
+      return;
+    }
+    const resolve = first;
+    first = undefined;
+    resolve({ reason, graceMs, hurry: new Promise<void>((done) => (hurry = done)) });
+  };
+  return { interrupted, interrupt };
+}
+
+/** Halts every device and waits, at most `graceMs` or until hurried, for the answers to what is in flight. */
+async function haltDevices(devices: readonly SimulatedDevice[], interruption: Interruption): Promise<void> {
+  for (const device of devices) device.halt();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(devices.map((d) => d.whenNothingInFlight())),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, interruption.graceMs);
+    }),
+    interruption.hurry,
+  ]);
+  clearTimeout(timer);
 }
 
 /**
@@ -78,6 +125,7 @@ async function finishRun(
   devices: readonly SimulatedDevice[],
   timers: readonly NodeJS.Timeout[],
   http: RunHttp | undefined,
+  interrupted: Promise<Interruption>,
 ): Promise<RunReport> {
   const { options, now, start, offline } = plan;
   const lastBack = Math.max(start + plan.samplingMs, ...[...offline.values()].map((w) => w.to));
@@ -85,9 +133,14 @@ async function finishRun(
   const deadline = new Promise<void>((resolve) => {
     deadlineTimer = setTimeout(resolve, lastBack + options.drainTimeoutMs - now());
   });
-  await Promise.race([Promise.all(devices.map((d) => d.whenSettled())), deadline]);
+  const interruption = await Promise.race([
+    Promise.all(devices.map((d) => d.whenSettled())).then(() => undefined),
+    deadline.then(() => undefined),
+    interrupted,
+  ]);
   clearTimeout(deadlineTimer);
   for (const timer of timers) clearTimeout(timer);
+  if (interruption !== undefined) await haltDevices(devices, interruption);
   await Promise.all(devices.map((d) => d.stop()));
   http?.client.close();
   const cpu = process.cpuUsage(plan.cpuStart);
@@ -103,6 +156,7 @@ async function finishRun(
     dropping: plan.dropping.size,
     clockOffsets: plan.clockOffsets,
     tolerance: options.tolerance ?? DEFAULT_CLOCK_TOLERANCE,
+    ...(interruption === undefined ? {} : { interruptedBy: interruption.reason }),
   });
 }
 
@@ -120,5 +174,10 @@ export function startRun(options: RunOptions): RunHandle {
   const http = openHttp(options);
   const devices = buildDevices(plan, http);
   const timers = scheduleDevices(plan, devices);
-  return { snapshot: () => snapshotOf(plan, devices), done: finishRun(plan, devices, timers, http) };
+  const { interrupted, interrupt } = interruptible();
+  return {
+    snapshot: () => snapshotOf(plan, devices),
+    interrupt,
+    done: finishRun(plan, devices, timers, http, interrupted),
+  };
 }

@@ -118,6 +118,8 @@ export interface RunReport {
   readonly skew?: SkewReport;
   /** The store audit of `--verify` or `simulate verify`. */
   readonly verification?: VerificationReport;
+  /** Present when the run was cut short (SIGINT, SIGTERM): what was sampled after it was never sent. */
+  readonly interrupted?: true;
   /** False when something went wrong that was not injected on purpose; `problems` says what. */
   readonly ok: boolean;
   readonly problems: readonly string[];

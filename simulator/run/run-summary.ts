@@ -29,7 +29,7 @@ export function runSummary(report: RunReport): string {
   const { totals, latencyMs, throughput } = report;
   const seconds = (Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 1000;
   return [
-    `${report.ok ? 'ok' : 'FAILED'}: ${totals.devices} devices over ${report.settings.transport} for ${seconds.toFixed(1)} s`,
+    `${report.interrupted === true ? 'INTERRUPTED' : report.ok ? 'ok' : 'FAILED'}: ${totals.devices} devices over ${report.settings.transport} for ${seconds.toFixed(1)} s`,
     `  connected      ${totals.devicesConnected}/${totals.devices} (connects ${totals.connects}, disconnects ${totals.disconnects})`,
     `  messages       ${totals.messagesSent} sent, ${totals.attempts} attempts, ${totals.messagesAcknowledged} acknowledged, ${totals.messagesUnconfirmed} unconfirmed (QoS 0), ${totals.messagesRejected} rejected, ${totals.messagesPendingAtEnd} pending at end`,
     `  readings       ${totals.readingsSampled} sampled, ${totals.readingsAcknowledged} acknowledged`,

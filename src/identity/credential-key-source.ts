@@ -3,9 +3,9 @@ import type { CryptoKey } from 'jose';
 import { errors, importJWK, type JWK, type JWTPayload, jwtVerify } from 'jose';
 import { TelemetryError } from '../errors.js';
 import { DEVICE_ALGORITHMS, isDeviceAlgorithm, publicJwk, publicJwkProblem } from '../protocol/device-algorithm.js';
-import { CREDENTIAL_TYP } from '../protocol/limits.js';
 import { isDeviceId } from '../protocol/names.js';
 import type { TrustedKey } from '../protocol/trusted-key.js';
+import { CREDENTIAL_TYP } from '../protocol/wire-types.js';
 import type { JwksRegistry } from './jwks-registry.js';
 
 export interface CredentialKeySourceOptions {

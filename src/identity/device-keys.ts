@@ -1,8 +1,8 @@
 import type { JWSHeaderParameters } from 'jose';
 import { TelemetryError } from '../errors.js';
-import { CREDENTIAL_HEADER } from '../protocol/limits.js';
 import { isKeyId } from '../protocol/names.js';
 import type { DeviceKeySource, TrustedKey } from '../protocol/trusted-key.js';
+import { CREDENTIAL_HEADER } from '../protocol/wire-types.js';
 import type { CredentialKeySource } from './credential-key-source.js';
 import type { JwksRegistry } from './jwks-registry.js';
 

@@ -1,7 +1,7 @@
 import { importJWK, type JWK, SignJWT } from 'jose';
 import { isDeviceAlgorithm, publicJwk, publicJwkProblem } from '../protocol/device-algorithm.js';
-import { CREDENTIAL_TYP } from '../protocol/limits.js';
 import { isDeviceId, isKeyId } from '../protocol/names.js';
+import { CREDENTIAL_TYP } from '../protocol/wire-types.js';
 
 export interface IssueCredentialOptions {
   /** The fleet issuer's private JWK (with kid and alg). */

@@ -1,8 +1,8 @@
 import { errors, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
 import { TelemetryError } from '../errors.js';
 import { DEVICE_ALGORITHMS, isDeviceAlgorithm } from '../protocol/device-algorithm.js';
-import { OPERATOR_TOKEN_TYP } from '../protocol/limits.js';
 import { isKeyId } from '../protocol/names.js';
+import { OPERATOR_TOKEN_TYP } from '../protocol/wire-types.js';
 import type { JwksRegistry } from './jwks-registry.js';
 
 /**

@@ -1,11 +1,11 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { TelemetryError } from '../errors.js';
 import type { DeviceSigner } from './device-signer.js';
-import { CONNECTION_TOKEN_TYP } from './limits.js';
 import type { KeySourceKind } from './message.js';
 import { readJwsHeader } from './read-jws-header.js';
 import { deviceHeader } from './sign-message.js';
 import type { DeviceKeySource } from './trusted-key.js';
+import { CONNECTION_TOKEN_TYP } from './wire-types.js';
 
 /** The audience MQTT connection tokens are issued for unless configured otherwise. */
 export const DEFAULT_TOKEN_AUDIENCE = 'telemetry-ingest';

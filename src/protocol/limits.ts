@@ -31,17 +31,3 @@ export function limitsOf(
 
 /** The limits of a node with default settings (64 KiB, 1,000 readings of 64 values, 7 days back, 60 s ahead). */
 export const DEFAULT_LIMITS: ProtocolLimits = Object.freeze(limitsOf(CONFIG_DEFAULTS));
-
-/** Protocol version carried in every payload as `v`. */
-export const PROTOCOL_VERSION = 1;
-
-/** JWS `typ` of a telemetry message (RFC 7515 §4.1.9; media type without the application/ prefix). */
-export const MESSAGE_TYP = 'telemetry+jws';
-/** JWT `typ` of an MQTT connection token. */
-export const CONNECTION_TOKEN_TYP = 'connect+jwt';
-/** JWT `typ` of a device credential issued by a fleet issuer. */
-export const CREDENTIAL_TYP = 'device-credential+jwt';
-/** JWT `typ` of an operator token for the query API. */
-export const OPERATOR_TOKEN_TYP = 'operator+jwt';
-/** JWS header member that carries a device credential. */
-export const CREDENTIAL_HEADER = 'dcr';

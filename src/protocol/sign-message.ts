@@ -1,7 +1,7 @@
 import { type CompactJWSHeaderParameters, CompactSign } from 'jose';
 import type { DeviceSigner } from './device-signer.js';
-import { CREDENTIAL_HEADER, MESSAGE_TYP, PROTOCOL_VERSION } from './limits.js';
 import type { TelemetryPayload, WireReading } from './message.js';
+import { CREDENTIAL_HEADER, MESSAGE_TYP, PROTOCOL_VERSION } from './wire-types.js';
 
 const encoder = new TextEncoder();
 

@@ -1,9 +1,9 @@
 import { TelemetryError } from '../errors.js';
 import { checkReadingTime } from './check-reading-time.js';
 import type { ProtocolLimits } from './limits.js';
-import { PROTOCOL_VERSION } from './limits.js';
 import type { TelemetryPayload } from './message.js';
 import { DEVICE_ID_PATTERN, isDeviceId, isMetricName, METRIC_NAME_PATTERN } from './names.js';
+import { PROTOCOL_VERSION } from './wire-types.js';
 
 const PAYLOAD_MEMBERS = new Set(['v', 'device', 'seq', 'readings']);
 const READING_MEMBERS = new Set(['ts', 'values']);

@@ -1,12 +1,12 @@
 import { verify } from 'node:crypto';
 import { TelemetryError } from '../errors.js';
 import type { ProtocolLimits } from './limits.js';
-import { MESSAGE_TYP } from './limits.js';
 import type { Reading, TelemetryPayload, VerifiedMessage } from './message.js';
 import { parseStrictJson } from './parse-strict-json.js';
 import { readCompactJws, utf8Text } from './read-jws-header.js';
 import type { DeviceKeySource, TrustedKey } from './trusted-key.js';
 import { validatePayload } from './validate-payload.js';
+import { MESSAGE_TYP } from './wire-types.js';
 
 export interface VerifyMessageDeps {
   readonly keys: DeviceKeySource;

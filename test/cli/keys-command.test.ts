@@ -24,14 +24,14 @@ describe('telemetry keys help', () => {
   it('prints the overview listing every subcommand for keys --help', async () => {
     const { code, stdout } = await cli('--help');
     expect(code).toBe(0);
-    expect(stdout).toBe(keysCommand.help);
+    expect(stdout).toBe(keysCommand.help(capturingIo({ cwd: dir }).io));
     for (const [name] of SUBCOMMANDS) expect(stdout).toContain(`  ${name} `);
   });
 
   it('prints the overview for keys help and keys help help', async () => {
     for (const args of [['help'], ['help', 'help'], ['-h', '--help']]) {
       const { io, result } = capturingIo({ cwd: dir });
-      expect(result(await keysCommand.run(args, io))).toEqual({ code: 0, stdout: keysCommand.help, stderr: '' });
+      expect(result(await keysCommand.run(args, io))).toEqual({ code: 0, stdout: keysCommand.help(io), stderr: '' });
     }
   });
 
