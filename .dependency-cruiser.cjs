@@ -5,9 +5,9 @@
 //
 // src/ is the pure core; ingest/ (the node) and simulator/ (the fleet) are its two users and never
 // import each other; cli/ (the telemetry command) is the only layer that imports both, and nothing
-// imports it. Inside src/: errors ← config ← protocol ← identity ← store ← pipeline ← query.
+// imports it. Inside src/: errors ← config ← protocol ← device-client ← identity ← store ← pipeline ← query.
 /** The folders of src/, lowest first; each may import only those before it. */
-const CORE_LAYERS = ['errors', 'config', 'protocol', 'identity', 'store', 'pipeline', 'query'];
+const CORE_LAYERS = ['errors', 'config', 'protocol', 'device-client', 'identity', 'store', 'pipeline', 'query'];
 
 /** One rule per core folder: `core-order-<folder>` names the folder that imported upwards. */
 function coreOrder() {
