@@ -1,11 +1,12 @@
 import { ConfigError } from '../src/errors.js';
+import { bridgeCommand } from './bridge/bridge-command.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
 import { keysCommand } from './keys/keys-command.js';
 import { queryCommand } from './query/query-command.js';
 import { serveCommand } from './serve/serve-command.js';
 import { simulateCommand } from './simulate/simulate-command.js';
 
-const COMMANDS: readonly Command[] = [serveCommand, keysCommand, simulateCommand, queryCommand];
+const COMMANDS: readonly Command[] = [serveCommand, keysCommand, simulateCommand, queryCommand, bridgeCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

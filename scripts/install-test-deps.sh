@@ -5,12 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # influxdb: InfluxDB 1.6 (v1 /write and InfluxQL); victoria-metrics: a second line-protocol store;
-# mosquitto: the external MQTT broker; openssl: test certificates for MQTT over TLS;
+# mosquitto: the external MQTT broker; mosquitto-clients: mosquitto_pub, the plain devices of the bridge test
+# (test/bridge); openssl: test certificates for MQTT over TLS;
 # python3-cryptography: the example Python device (examples/python) that proves the protocol doc;
 # chromium (with fonts-liberation for legible screenshots): the headless browser the dashboard test
 # drives through playwright-core (browsers are never downloaded by Playwright); haproxy: the load balancer
 # in front of three nodes in the failure drills (test/drills).
-packages=(influxdb victoria-metrics mosquitto openssl python3 python3-cryptography chromium fonts-liberation haproxy)
+packages=(influxdb victoria-metrics mosquitto mosquitto-clients openssl python3 python3-cryptography chromium fonts-liberation haproxy)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -35,6 +35,7 @@ export { JwksRegistry, parseJwks } from './identity/jwks-registry.js';
 export { loadJsonDocument } from './identity/load-json-document.js';
 export { isOperatorScope, issueOperatorToken, verifyOperatorToken } from './identity/operator-token.js';
 export { RefreshingRegistry } from './identity/refreshing-registry.js';
+export { addRegistryKey } from './identity/registry-file.js';
 export type { ConnectionTokenOptions, VerifiedConnection } from './protocol/connection-token.js';
 export { DEFAULT_TOKEN_AUDIENCE, signConnectionToken, verifyConnectionToken } from './protocol/connection-token.js';
 export type { DeviceAlgorithm } from './protocol/device-algorithm.js';

@@ -48,7 +48,10 @@ export function parseConfig(
     result[key] = value;
   }
   for (const name of Object.keys(env)) {
-    if (name.startsWith('TELEMETRY_') && !known.has(name)) problems.push(`${name} is not a known setting`);
+    // TELEMETRY_BRIDGE_* are `telemetry bridge`'s, which checks them itself; a node and a bridge may share an env file.
+    if (name.startsWith('TELEMETRY_') && !name.startsWith('TELEMETRY_BRIDGE_') && !known.has(name)) {
+      problems.push(`${name} is not a known setting`);
+    }
   }
   let config = result as Config;
   if (problems.length === 0) {

@@ -64,6 +64,11 @@ export class BoundedBacklog<E extends BacklogEntry> {
     return entry;
   }
 
+  /** Every entry held, in flight or not, oldest first. */
+  entries(): IterableIterator<E> {
+    return this.#entries.values();
+  }
+
   /** The entries not in flight, oldest first. */
   *waiting(): Generator<E> {
     for (const entry of this.#entries.values()) if (!this.#inFlight.has(entry.id)) yield entry;
