@@ -10,6 +10,7 @@ import { defineConfig } from 'vitest/config';
 const INTEGRATION = [
   'test/bench/**/*.test.ts',
   'test/bridge/bridge-for-real.test.ts',
+  'test/bridge/forwarder.test.ts',
   'test/conformance/mqtt-*.test.ts',
   'test/drills/**/*.test.ts',
   'test/dashboard/dashboard.test.ts',

@@ -278,28 +278,30 @@ export function parseBridgeSettings(
   for (const name of Object.keys(env)) {
     if (name.startsWith('TELEMETRY_BRIDGE_') && !known.has(name)) problems.push(`${name} is not a known setting`);
   }
-  const settings = result as BridgeSettings;
-  if (problems.length === 0) problems.push(...crossCheck(settings));
+  // Checked on what parsed, so one error lists every problem, of values and of meanings alike.
+  problems.push(...crossCheck(result as Partial<BridgeSettings>));
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(settings);
+  return Object.freeze(result as BridgeSettings);
 }
 
-/** Rules that involve a setting's meaning or more than one setting. */
-function crossCheck(settings: BridgeSettings): string[] {
+/** Rules that involve a setting's meaning or more than one setting; a setting that did not parse is left out. */
+function crossCheck(settings: Partial<BridgeSettings>): string[] {
   const problems: string[] = [];
-  if (!/^https?:\/\/[^/]/.test(settings.nodeUrl))
+  const { nodeUrl, mqttUrl, mappings, stateDir, retryBaseMs, retryMaxMs, mqttPassword, mqttUsername } = settings;
+  if (nodeUrl !== undefined && !/^https?:\/\/[^/]/.test(nodeUrl)) {
     problems.push('TELEMETRY_BRIDGE_NODE_URL must be an http:// or https:// URL');
-  if (settings.mqttUrl !== '' && !/^(mqtts?|wss?|tcp|ssl):\/\/[^/]/.test(settings.mqttUrl)) {
+  }
+  if (mqttUrl !== undefined && mqttUrl !== '' && !/^(mqtts?|wss?|tcp|ssl):\/\/[^/]/.test(mqttUrl)) {
     problems.push('TELEMETRY_BRIDGE_MQTT_URL must be an mqtt:// or mqtts:// URL, or empty');
   }
-  if (parseMappingList(settings.mappings) === undefined) {
+  if (mappings !== undefined && parseMappingList(mappings) === undefined) {
     problems.push(`TELEMETRY_BRIDGE_MAPPINGS must name only ${BUILT_IN_MAPPINGS.join(', ')} (or none)`);
   }
-  if (settings.stateDir === '') problems.push('TELEMETRY_BRIDGE_STATE_DIR must not be empty');
-  if (settings.retryBaseMs > settings.retryMaxMs) {
+  if (stateDir === '') problems.push('TELEMETRY_BRIDGE_STATE_DIR must not be empty');
+  if (retryBaseMs !== undefined && retryMaxMs !== undefined && retryBaseMs > retryMaxMs) {
     problems.push('TELEMETRY_BRIDGE_RETRY_BASE_MS must not exceed TELEMETRY_BRIDGE_RETRY_MAX_MS');
   }
-  if (settings.mqttPassword !== '' && settings.mqttUsername === '') {
+  if (mqttPassword !== undefined && mqttPassword !== '' && mqttUsername === '') {
     problems.push('TELEMETRY_BRIDGE_MQTT_PASSWORD needs TELEMETRY_BRIDGE_MQTT_USERNAME');
   }
   return problems;
