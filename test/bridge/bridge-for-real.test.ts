@@ -121,7 +121,7 @@ async function publishRound(round: number): Promise<void> {
   }
 }
 
-/** Posts one round of InfluxDB line protocol (what Telegraf sends) to the bridge. */
+/** Posts one round of InfluxDB line protocol (what Telegraf sends) and of JSON (what Node-RED sends) to the bridge. */
 async function postLineProtocol(round: number): Promise<void> {
   const lines: string[] = [];
   for (let i = 1; i <= 3; i++) {
@@ -134,6 +134,15 @@ async function postLineProtocol(round: number): Promise<void> {
   }
   const response = await fetch(`${bridge?.httpUrl}/write`, { method: 'POST', body: lines.join('\n') });
   expect(response.status).toBe(204);
+  // And one JSON reading, as a Node-RED flow posts it.
+  const ts = T0 + round * 10_000;
+  const json = await fetch(`${bridge?.httpUrl}/v1/readings`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ device: 'nodered-1', ts, values: { flow: round } }),
+  });
+  expect(json.status).toBe(204);
+  published.push({ device: 'nodered-1', metric: 'flow', ts, value: round });
 }
 
 /** Publishes input the bridge must skip: not JSON, and a number sent as a string. */
@@ -168,7 +177,7 @@ describe('telemetry bridge against Mosquitto and a real node', () => {
     await postLineProtocol(1);
     await publishBadInput();
     await pollUntil(
-      async () => (await bridgeMetrics(bridge?.httpUrl ?? ''))('telemetry_bridge_readings_acknowledged_total') >= 12,
+      async () => (await bridgeMetrics(bridge?.httpUrl ?? ''))('telemetry_bridge_readings_acknowledged_total') >= 13,
       'the bridge to forward round 1',
       60_000,
     );
@@ -178,7 +187,7 @@ describe('telemetry bridge against Mosquitto and a real node', () => {
     await publishRound(2);
     await postLineProtocol(2);
     await pollUntil(
-      async () => (await bridgeMetrics(bridge?.httpUrl ?? ''))('telemetry_bridge_backlog_readings') >= 12,
+      async () => (await bridgeMetrics(bridge?.httpUrl ?? ''))('telemetry_bridge_backlog_readings') >= 13,
       'round 2 to wait in the backlog',
       60_000,
     );
@@ -203,8 +212,11 @@ describe('telemetry bridge against Mosquitto and a real node', () => {
       'the backlog to empty',
     );
     const second = await bridgeMetrics(bridge.httpUrl);
+    const health = await fetch(`${bridge.httpUrl}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', mqtt: 'connected', backlog: 0 });
     // The second bridge found round 2 in its backlog, and its counters add up.
-    expect(second('telemetry_bridge_readings_loaded_total')).toBeGreaterThanOrEqual(12);
+    expect(second('telemetry_bridge_readings_loaded_total')).toBeGreaterThanOrEqual(13);
     expect(second('telemetry_bridge_readings_loaded_total') + second('telemetry_bridge_readings_received_total')).toBe(
       second('telemetry_bridge_readings_acknowledged_total') +
         second('telemetry_bridge_readings_rejected_total') +
@@ -212,11 +224,11 @@ describe('telemetry bridge against Mosquitto and a real node', () => {
         second('telemetry_bridge_backlog_readings'),
     );
     expect(second('telemetry_bridge_backlog_dropped_readings_total')).toBe(0);
-    // 36 readings in 3 rounds of 12; each reached the node through one of the two bridges (one may have been
+    // 39 readings in 3 rounds of 13; each reached the node through one of the two bridges (one may have been
     // taken twice, when the first bridge died between writing it down and acknowledging it to Mosquitto).
     const acknowledged =
       first('telemetry_bridge_readings_acknowledged_total') + second('telemetry_bridge_readings_acknowledged_total');
-    expect(acknowledged).toBeGreaterThanOrEqual(36);
+    expect(acknowledged).toBeGreaterThanOrEqual(39);
     // The bad input: twice not JSON, twice a number sent as a string, each skipped and counted once.
     for (const reason of ['not_json', 'string_value']) {
       const series = `telemetry_bridge_input_skipped_total{reason="${reason}"}`;
