@@ -27,6 +27,12 @@ interface Transport {
 }
 
 /** The MQTT transport the configuration chose, and the URL it is reached at. */
+/** Where this node runs, as the command that starts it knows. */
+export interface NodePlace {
+  /** The worker's number when `serve` runs several (TELEMETRY_WORKERS); each makes its own broker connections. */
+  readonly worker?: number;
+}
+
 interface StartedMqtt {
   readonly transport: Transport;
   readonly url: string;
@@ -36,11 +42,14 @@ interface StartedMqtt {
  * Starts a node from its configuration: opens the store and key sources,
  * builds the pipeline and listens. The process entry point adds signal handling.
  */
-export async function startNode(config: Config): Promise<RunningNode> {
+export async function startNode(config: Config, place: NodePlace = {}): Promise<RunningNode> {
   const logger = nodeLogger(config);
-  const keys = await openKeySources(config, (error) =>
-    logger.warn({ err: error }, 'key set refresh failed; keeping the previous one'),
-  );
+  // Refreshes run on timers, after the node (and its metrics) exist.
+  let countRefreshFailure = (): void => {};
+  const keys = await openKeySources(config, (error) => {
+    countRefreshFailure();
+    logger.warn({ err: error }, 'key set refresh failed; keeping the previous one');
+  });
   const store = await openStore(config);
   const { operatorIssuers } = keys;
   const node = await buildIngest({
@@ -51,12 +60,13 @@ export async function startNode(config: Config): Promise<RunningNode> {
     logger,
     processMetrics: true,
   });
+  countRefreshFailure = () => node.metrics.keySourceRefreshFailed();
   const httpUrl = await listenHttp(node, config);
   // MQTT after HTTP, so /readyz answers while the broker comes up.
   const transports: Transport[] = [];
   let mqttUrl: string | undefined;
   try {
-    const mqtt = await startMqtt(config, node, keys.deviceKeys, logger);
+    const mqtt = await startMqtt(config, node, keys.deviceKeys, logger, place.worker);
     if (mqtt !== undefined) {
       transports.push(mqtt.transport);
       mqttUrl = mqtt.url;
@@ -103,21 +113,35 @@ async function listenHttp(node: IngestNode, config: Config): Promise<string> {
   return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
 }
 
+/**
+ * This process's client id on the external broker: the configured one (with `-w<worker id>` in a worker, since
+ * every worker connects on its own), else `telemetry-ingest-<hostname>-<pid>`. Sessions end with the connection,
+ * so the id only has to be unique among the connections of the moment, not stable across restarts.
+ */
+function externalClientId(configured: string, worker: number | undefined): string {
+  if (configured === '') return `telemetry-ingest-${hostname()}-${process.pid}`;
+  return worker === undefined ? configured : `${configured}-w${worker}`;
+}
+
 /** Starts the MQTT transport TELEMETRY_MQTT names: the embedded broker, the external subscription, or none. */
 async function startMqtt(
   config: Config,
   node: IngestNode,
   deviceKeys: DeviceKeys,
   logger: Logger,
+  worker: number | undefined,
 ): Promise<StartedMqtt | undefined> {
   if (config.mqtt === 'embedded') return startBroker(config, node, deviceKeys, logger);
   if (config.mqtt === 'external') {
     const subscriber = await startExternalSubscriber(node, {
       url: config.mqttBrokerUrl,
       shareGroup: config.mqttShareGroup,
-      clientId: config.mqttClientId === '' ? `telemetry-ingest-${hostname()}` : config.mqttClientId,
+      clientId: externalClientId(config.mqttClientId, worker),
       connections: config.mqttConnections,
-      sessionExpirySeconds: config.mqttSessionExpirySeconds,
+      receiveMaximum: config.mqttReceiveMaximum,
+      ...(config.mqttUsername === '' ? {} : { username: config.mqttUsername }),
+      ...(config.mqttPassword === '' ? {} : { password: config.mqttPassword }),
+      maximumPacketSize: config.maxMessageBytes + 4_096,
       logger,
     });
     return { transport: subscriber, url: config.mqttBrokerUrl };

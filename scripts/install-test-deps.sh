@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 # python3-cryptography: the example Python device (examples/python) that proves the protocol doc;
 # chromium (with fonts-liberation for legible screenshots): the headless browser the dashboard test
 # drives through playwright-core (browsers are never downloaded by Playwright); haproxy: the load balancer
-# in front of three nodes in the failure drills (test/drills).
-packages=(influxdb victoria-metrics mosquitto mosquitto-clients openssl python3 python3-cryptography chromium fonts-liberation haproxy)
+# in front of three nodes in the failure drills (test/drills); prometheus: Prometheus and promtool, which run
+# deploy/prometheus/prometheus.yml against a real node (test/docs/prometheus-stack.test.ts).
+packages=(influxdb victoria-metrics mosquitto mosquitto-clients openssl python3 python3-cryptography chromium fonts-liberation haproxy prometheus)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -50,7 +50,7 @@ export const serveCommand: Command = {
       });
       return 0;
     }
-    const running = await startNode(config);
+    const running = await startNode(config, cluster.worker === undefined ? {} : { worker: cluster.worker.id });
     io.stdout(
       `telemetry: ingest node listening on ${running.httpUrl} (mqtt: ${running.mqttUrl ?? 'off'}, store: ${config.store})\n`,
     );

@@ -38,6 +38,16 @@ describe('publishing over the embedded broker', () => {
     expect(await stored(alice.id)).toEqual([{ device: alice.id, metric: 't', ts: NOW - 1, value: 1 }]);
   });
 
+  it('counts the latency of each PUBACK it sends for a stored message, and none for a rejected one', async () => {
+    const client = await connect(alice);
+    await client.publishAsync(messagesTopic(alice.id), await reading(1), { qos: 1 });
+    await client.publishAsync(messagesTopic(alice.id), await reading(2), { qos: 1 });
+    await client.publishAsync(messagesTopic(alice.id), 'not a jws', { qos: 1 });
+    const metrics = await node.metrics.registry.metrics();
+    expect(metrics).toMatch(/^telemetry_ack_seconds_count\{transport="mqtt"\} 2$/m);
+    expect(metrics).toContain('telemetry_messages_rejected_total{transport="mqtt",code="ERR_MESSAGE_MALFORMED"} 1');
+  });
+
   it('stores a QoS 0 message too', async () => {
     const client = await connect(alice);
     await client.publishAsync(messagesTopic(alice.id), await reading(2), { qos: 0 });
