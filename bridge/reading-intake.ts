@@ -45,7 +45,15 @@ export class ReadingIntake {
         skipped.push({ reason: 'too_many_values', device: reading.device });
         continue;
       }
-      const signer = await this.#d.keys.signerFor(reading.device);
+      let signer: Awaited<ReturnType<DeviceKeysFolder['signerFor']>>;
+      try {
+        signer = await this.#d.keys.signerFor(reading.device);
+      } catch (error) {
+        // An unreadable key file (or a full disk while writing a new one) is this device's problem alone.
+        this.#d.logger.error({ err: error, device: reading.device }, 'the device key cannot be read or created');
+        skipped.push({ reason: 'key_error', device: reading.device });
+        continue;
+      }
       if (signer === undefined) {
         skipped.push({ reason: 'no_key', device: reading.device });
         continue;

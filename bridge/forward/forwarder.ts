@@ -201,9 +201,14 @@ export class Forwarder {
     }
     const messages: Outgoing[] = [];
     for (const [device, chunks] of perDevice) {
-      const key = await this.#d.keys.signerFor(device);
-      if (key === undefined) continue;
-      for (const chunk of chunks) messages.push(...(await this.#sign(device, key, chunk)));
+      try {
+        const key = await this.#d.keys.signerFor(device);
+        if (key === undefined) continue;
+        for (const chunk of chunks) messages.push(...(await this.#sign(device, key, chunk)));
+      } catch (error) {
+        // One device whose key went bad waits in the backlog; the others go on.
+        this.#d.logger.error({ err: error, device }, 'cannot sign for the device; its readings wait');
+      }
     }
     return messages;
   }

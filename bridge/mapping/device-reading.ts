@@ -16,7 +16,8 @@ export interface DeviceReading {
  * - `bad_device_id`: the device id the mapping gives is no device id (§2.3);
  * - `bad_timestamp`: the timestamp field is missing, unreadable, or not a time;
  * - `too_many_values`: more values than one reading may carry;
- * - `no_key`: the device has no key file and TELEMETRY_BRIDGE_NEW_KEYS=off.
+ * - `no_key`: the device has no key file and TELEMETRY_BRIDGE_NEW_KEYS=off;
+ * - `key_error`: the device's key file cannot be read, or a new one cannot be written.
  */
 export type SkipReason =
   | 'not_json'
@@ -27,7 +28,8 @@ export type SkipReason =
   | 'bad_device_id'
   | 'bad_timestamp'
   | 'too_many_values'
-  | 'no_key';
+  | 'no_key'
+  | 'key_error';
 
 /** Something of the input the bridge did not forward, and why. */
 export interface Skip {
