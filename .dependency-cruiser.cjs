@@ -5,9 +5,9 @@
 //
 // src/ is the pure core; ingest/ (the node) and simulator/ (the fleet) are its two users and never
 // import each other; cli/ (the telemetry command) is the only layer that imports both, and nothing
-// imports it. Inside src/: errors ← config ← protocol ← identity ← store ← pipeline ← query.
+// imports it. Inside src/: errors ← config ← protocol ← device-client ← identity ← store ← pipeline ← query.
 /** The folders of src/, lowest first; each may import only those before it. */
-const CORE_LAYERS = ['errors', 'config', 'protocol', 'identity', 'store', 'pipeline', 'query'];
+const CORE_LAYERS = ['errors', 'config', 'protocol', 'device-client', 'identity', 'store', 'pipeline', 'query'];
 
 /** One rule per core folder: `core-order-<folder>` names the folder that imported upwards. */
 function coreOrder() {
@@ -26,9 +26,9 @@ module.exports = {
     {
       name: 'core-imports-no-layer-above',
       severity: 'error',
-      comment: 'src/ is the core that ingest/, simulator/ and cli/ are built on; it imports none of them.',
+      comment: 'src/ is the core that ingest/, simulator/, bridge/ and cli/ are built on; it imports none of them.',
       from: { path: '^src/' },
-      to: { path: '^(ingest|simulator|cli)/' },
+      to: { path: '^(ingest|simulator|bridge|cli)/' },
     },
     {
       name: 'core-has-no-sockets',
@@ -44,7 +44,7 @@ module.exports = {
       name: 'core-has-no-process-handling',
       severity: 'error',
       comment: "Signals, workers and exit codes are the command line's (cli/), not the core's.",
-      from: { path: '^(src|ingest|simulator)/' },
+      from: { path: '^(src|ingest|simulator|bridge)/' },
       to: { path: '^(node:)?(cluster|child_process)$', dependencyTypes: ['core'] },
     },
     {
@@ -55,18 +55,38 @@ module.exports = {
       to: { path: '^(ingest|simulator)/', pathNot: '^$1/' },
     },
     {
+      name: 'bridge-depends-on-the-core-only',
+      comment:
+        'bridge/ (the signing bridge) is a client of the protocol beside the simulator: it imports src/ only, through src/index.ts.',
+      severity: 'error',
+      from: { path: '^bridge/' },
+      to: { path: '^(ingest|simulator|cli)/|^src/', pathNot: '^src/index\\.ts$' },
+    },
+    {
+      name: 'nothing-imports-the-bridge',
+      severity: 'error',
+      comment:
+        'Only the command line (cli/bridge/) starts the bridge; the node, the simulator and the core never import it.',
+      from: { path: '^(src|ingest|simulator)/' },
+      to: { path: '^bridge/' },
+    },
+    {
       name: 'nothing-imports-the-cli',
       severity: 'error',
       comment: 'cli/ is the top layer: only tests, benchmarks and scripts may import it.',
-      from: { path: '^(src|ingest|simulator)/' },
+      from: { path: '^(src|ingest|simulator|bridge)/' },
       to: { path: '^cli/' },
     },
     {
       name: 'cli-uses-public-faces',
       severity: 'error',
-      comment: 'The command starts the node and the simulator through their index.ts, their public faces.',
+      comment:
+        'The command starts the node, the simulator and the bridge through their index.ts, their public faces (and reads the bridge settings, for its help, from their own file).',
       from: { path: '^cli/' },
-      to: { path: '^(ingest|simulator)/', pathNot: '^(ingest|simulator)/index\\.ts$' },
+      to: {
+        path: '^(ingest|simulator|bridge)/',
+        pathNot: '^(ingest|simulator|bridge)/index\\.ts$|^bridge/settings/bridge-settings\\.ts$',
+      },
     },
     {
       name: 'simulator-uses-the-public-core',

@@ -33,6 +33,11 @@ const COMMANDS: readonly CommandEntry[] = [
     summary: 'Query stored telemetry through a node (readings, windows, latest, series)',
     load: async () => (await import('./query/query-command.js')).queryCommand,
   },
+  {
+    name: 'bridge',
+    summary: 'Sign and forward readings of devices that cannot sign (MQTT, HTTP, line protocol)',
+    load: async () => (await import('./bridge/bridge-command.js')).bridgeCommand,
+  },
 ];
 
 /** The names and summaries `telemetry --help` lists, for tests that hold them to each command's own. */

@@ -5,15 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # influxdb: InfluxDB 1.6 (v1 /write and InfluxQL); victoria-metrics: a second line-protocol store;
-# mosquitto: the external MQTT broker; openssl: test certificates for MQTT over TLS;
+# mosquitto: the external MQTT broker; mosquitto-clients: mosquitto_pub, the plain devices of the bridge test
+# (test/bridge); openssl: test certificates for MQTT over TLS;
 # python3-cryptography: the example Python device (examples/python) that proves the protocol doc;
 # chromium (with fonts-liberation for legible screenshots): the headless browser the dashboard test
 # drives through playwright-core (browsers are never downloaded by Playwright); haproxy: the load balancer
 # in front of three nodes in the failure drills (test/drills); prometheus: Prometheus and promtool, which run
 # deploy/prometheus/prometheus.yml against a real node (test/docs/prometheus-stack.test.ts); gcc, make,
 # pkg-config, libmbedtls-dev (ES256), libsodium-dev (EdDSA), libcurl4-openssl-dev and libmosquitto-dev: the C
-# device library (devices/c) and its Linux example device, built and run against a node by test/devices.
-packages=(influxdb victoria-metrics mosquitto openssl python3 python3-cryptography chromium fonts-liberation haproxy
+# device library (devices/c) and its Linux example device, built and run against a node by test/devices;
+# mosquitto-clients: mosquitto_pub, which plays Tasmota, Shelly and Zigbee2MQTT devices for the bridge tests.
+packages=(influxdb victoria-metrics mosquitto mosquitto-clients openssl python3 python3-cryptography chromium fonts-liberation haproxy
   prometheus gcc make pkg-config libmbedtls-dev libsodium-dev libcurl4-openssl-dev libmosquitto-dev)
 
 missing=()

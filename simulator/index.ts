@@ -4,9 +4,9 @@
  * client-side state real devices keep, reporting what was acknowledged.
  */
 
+export { DEFAULT_BACKOFF, retryDelay } from '../src/index.js';
 export type { IndexRange } from './device/index-ranges.js';
 export { IndexRanges, indicesOf } from './device/index-ranges.js';
-export type { MessageLimits } from './device/message-budget.js';
 export type { ReadingSchedule } from './device/reading-schedule.js';
 export { readingTime } from './device/reading-schedule.js';
 export type { DeviceEvents, DeviceFaults, SimulatedDeviceOptions } from './device/simulated-device.js';
@@ -50,7 +50,6 @@ export type { VerificationReport } from './run/verification-report.js';
 export type { AnySensorModel, Sample, SampleContext, SensorModel } from './sensors/sensor-model.js';
 export type { DeviceLink, OutgoingMessage, SendOutcome } from './transport/device-link.js';
 export type { BackoffPolicy } from './transport/retry-delay.js';
-export { DEFAULT_BACKOFF, retryDelay } from './transport/retry-delay.js';
 export type { ReadingsSource, StoredValue } from './verify/readings-source.js';
 export { QueryApiError, QueryApiSource } from './verify/readings-source.js';
 export { verificationSummary } from './verify/verification-summary.js';

@@ -3,6 +3,19 @@
  * ingest node share. Everything here runs without sockets.
  */
 
+export type { BacklogEntry } from './device-client/bounded-backlog.js';
+export { BoundedBacklog } from './device-client/bounded-backlog.js';
+export { outcomeOfBatchResult, outcomeOfResponse } from './device-client/http-outcome.js';
+export type { MessageLimits } from './device-client/message-budget.js';
+export { messageOverhead, readingsThatFit } from './device-client/message-budget.js';
+export { parseErrorNotice } from './device-client/parse-error-notice.js';
+export type { BackoffPolicy, Jitter } from './device-client/retry-delay.js';
+export { DEFAULT_BACKOFF, RANDOM_JITTER, retryDelay } from './device-client/retry-delay.js';
+export type { Pending } from './device-client/retry-queue.js';
+export { firstAttempt, RetryQueue } from './device-client/retry-queue.js';
+export type { SendOutcome } from './device-client/send-outcome.js';
+export type { SeqCounterOptions } from './device-client/seq-counter.js';
+export { SeqCounter } from './device-client/seq-counter.js';
 export type { ErrorCode, ErrorPolicy, MqttErrorCode } from './errors.js';
 export {
   asTelemetryError,
@@ -22,6 +35,7 @@ export { JwksRegistry, parseJwks } from './identity/jwks-registry.js';
 export { loadJsonDocument } from './identity/load-json-document.js';
 export { isOperatorScope, issueOperatorToken, verifyOperatorToken } from './identity/operator-token.js';
 export { RefreshingRegistry } from './identity/refreshing-registry.js';
+export { addRegistryKey } from './identity/registry-file.js';
 export type { ConnectionTokenOptions, VerifiedConnection } from './protocol/connection-token.js';
 export { DEFAULT_TOKEN_AUDIENCE, signConnectionToken, verifyConnectionToken } from './protocol/connection-token.js';
 export { type DeliveryAck, encodeDeliveryAck, parseDeliveryAck } from './protocol/delivery-ack.js';

@@ -1,8 +1,7 @@
-import type { DeviceSigner } from '../../src/index.js';
+import { type BackoffPolicy, type DeviceSigner, retryDelay } from '../../src/index.js';
 import type { FaultKind } from '../faults/fault-kind.js';
 import { buildFaultMessage } from '../faults/fault-message.js';
 import type { DeviceLink, OutgoingMessage, SendOutcome } from '../transport/device-link.js';
-import { type BackoffPolicy, retryDelay } from '../transport/retry-delay.js';
 import type { DeviceFaults } from './device-options.js';
 
 /** Attempts at getting a fault answered before it counts as unanswered. */

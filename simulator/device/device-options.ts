@@ -1,11 +1,9 @@
-import type { DeviceSigner } from '../../src/index.js';
+import type { BackoffPolicy, DeviceSigner, MessageLimits } from '../../src/index.js';
 import type { FaultInjector } from '../faults/fault-injector.js';
 import type { FaultContext } from '../faults/fault-message.js';
 import type { KindSampler } from '../kinds/device-kind.js';
 import type { SeededRandom } from '../random/seeded-random.js';
 import type { DeviceLink } from '../transport/device-link.js';
-import type { BackoffPolicy } from '../transport/retry-delay.js';
-import type { MessageLimits } from './message-budget.js';
 import type { ReadingSchedule } from './reading-schedule.js';
 
 /** What a device tells the run about its messages. */

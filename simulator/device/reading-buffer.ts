@@ -1,5 +1,4 @@
-import type { WireReading } from '../../src/index.js';
-import { type MessageLimits, readingsThatFit } from './message-budget.js';
+import { type MessageLimits, readingsThatFit, type WireReading } from '../../src/index.js';
 
 /** A reading sampled and not yet sent, with its index in the device's sequence of readings. */
 export interface BufferedReading extends WireReading {

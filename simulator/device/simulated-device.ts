@@ -1,12 +1,10 @@
-import { signMessage } from '../../src/index.js';
+import { firstAttempt, messageOverhead, type Pending, RetryQueue, SeqCounter, signMessage } from '../../src/index.js';
 import type { OutgoingMessage, SendOutcome } from '../transport/device-link.js';
 import { type FaultHost, pickFault, sendFault } from './device-fault-sender.js';
 import type { SimulatedDeviceOptions } from './device-options.js';
 import { IndexRanges } from './index-ranges.js';
-import { messageOverhead } from './message-budget.js';
 import { type BufferedReading, takeChunk } from './reading-buffer.js';
 import { type ReadingSchedule, readingDueTime, readingsDue, readingTime } from './reading-schedule.js';
-import { firstAttempt, type Pending, RetryQueue } from './retry-queue.js';
 
 export type { DeviceEvents, DeviceFaults, SimulatedDeviceOptions } from './device-options.js';
 
@@ -24,9 +22,10 @@ export class SimulatedDevice {
   #o: SimulatedDeviceOptions;
   #overhead: number;
   #sampled = 0;
-  #seq = 0;
+  // A simulated device starts from nothing each run, so its seq needs no persistence.
+  #seq = new SeqCounter({ reserved: 0, reserve: () => undefined, block: Number.MAX_SAFE_INTEGER });
   #buffer: BufferedReading[] = [];
-  #retries = new RetryQueue();
+  #retries = new RetryQueue<OutgoingMessage>();
   #inFlight = 0;
   #online = false;
   #stopped = false;
@@ -52,7 +51,7 @@ export class SimulatedDevice {
       backoff: options.backoff,
       now: options.now,
       lastAcknowledged: () => this.#lastAcknowledged,
-      nextSeq: () => ++this.#seq,
+      nextSeq: () => this.#seq.next(),
       online: () => this.#online,
       stopped: () => this.#stopped,
     };
@@ -202,7 +201,7 @@ export class SimulatedDevice {
 
   #sendNew(): void {
     const { first, last, readings } = takeChunk(this.#buffer, this.#overhead, this.#o.limits);
-    const seq = ++this.#seq;
+    const seq = this.#seq.next();
     this.#inFlight++;
     this.#sent++;
     this.#maybeInjectFault();
@@ -216,18 +215,18 @@ export class SimulatedDevice {
     );
   }
 
-  #send(message: Pending): void {
+  #send(message: Pending<OutgoingMessage>): void {
     this.#inFlight++;
     this.#attempt(message);
   }
 
-  #attempt(message: Pending): void {
+  #attempt(message: Pending<OutgoingMessage>): void {
     this.#o.events.attempted(this.id);
     const started = performance.now();
     void this.#o.link.send(message).then((outcome) => this.#settle(message, performance.now() - started, outcome));
   }
 
-  #settle(message: Pending, latencyMs: number, outcome: SendOutcome): void {
+  #settle(message: Pending<OutgoingMessage>, latencyMs: number, outcome: SendOutcome): void {
     this.#inFlight--;
     const readings = message.last - message.first + 1;
     const { events } = this.#o;

@@ -1,9 +1,7 @@
 import type { JWK } from 'jose';
-import type { DeviceSigner } from '../../src/index.js';
-import type { MessageLimits } from '../device/message-budget.js';
+import type { BackoffPolicy, DeviceSigner, MessageLimits } from '../../src/index.js';
 import type { FaultPlan } from '../faults/fault-plan.js';
 import type { FleetManifest } from '../fleet/fleet-manifest.js';
-import type { BackoffPolicy } from '../transport/retry-delay.js';
 import type { ClockTolerance } from './clock-skew-plan.js';
 
 /** Everything a run needs; the CLI builds it from flags, tests directly. */

@@ -1,3 +1,5 @@
+import type { SendOutcome as ClientSendOutcome } from '../../src/index.js';
+
 /** A signed message a device sends, and which of its readings it carries. */
 export interface OutgoingMessage {
   readonly seq: number;
@@ -12,16 +14,11 @@ export interface OutgoingMessage {
   readonly probe?: boolean;
 }
 
-/** What became of one attempt to send a message. */
-export type SendOutcome =
-  /** Stored: HTTP 200 or MQTT PUBACK without a notice. */
-  | { readonly kind: 'acknowledged' }
-  /** Written with MQTT QoS 0: nobody will say whether it was stored. */
-  | { readonly kind: 'sent' }
-  /** Refused for good; sending it again cannot help. */
-  | { readonly kind: 'rejected'; readonly code: string }
-  /** Not stored now, or unknown (no answer): send again later, not before `retryAfterMs`. */
-  | { readonly kind: 'retry'; readonly code: string; readonly retryAfterMs?: number };
+/**
+ * What became of one attempt to send a message: the shared device client's
+ * outcomes, and `sent` for MQTT QoS 0 (written, and nobody will say whether it was stored).
+ */
+export type SendOutcome = ClientSendOutcome | { readonly kind: 'sent' };
 
 /** Connection-level happenings a link reports to the run. */
 export interface LinkEvents {

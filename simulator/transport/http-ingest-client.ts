@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:http';
+import { outcomeOfBatchResult, outcomeOfResponse } from '../../src/index.js';
 import type { SendOutcome } from './device-link.js';
-import { outcomeOfBatchResult, outcomeOfResponse } from './http-outcome.js';
 
 export interface HttpIngestClientOptions {
   /** The node's base URL, e.g. http://127.0.0.1:8080. */

@@ -1,19 +1,3 @@
-import type { ErrorNotice } from '../../src/index.js';
-
-/** Reads a notice; undefined when the payload is not one. */
-export function parseErrorNotice(payload: Uint8Array): ErrorNotice | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(payload).toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  const n = value as Record<string, unknown> | null;
-  if (n === null || typeof n !== 'object' || typeof n.code !== 'string' || typeof n.retryable !== 'boolean') {
-    return undefined;
-  }
-  const seq = typeof n.seq === 'number' ? n.seq : null;
-  const retryAfter = typeof n.retryAfter === 'number' ? n.retryAfter : undefined;
-  const message = typeof n.message === 'string' ? n.message : '';
-  return { seq, code: n.code, message, retryable: n.retryable, ...(retryAfter === undefined ? {} : { retryAfter }) };
-}
+// Reading error notices moved to the shared device-client module (src/device-client/parse-error-notice.ts);
+// mqtt-link.ts still imports it from here while its MQTT acknowledgement is being reworked, so this file forwards it.
+export { parseErrorNotice } from '../../src/index.js';

@@ -55,7 +55,8 @@ export function parseConfig(
     result[key] = value;
   }
   for (const name of Object.keys(env)) {
-    if (!name.startsWith('TELEMETRY_') || known.has(name)) continue;
+    // TELEMETRY_BRIDGE_* are `telemetry bridge`'s, which checks them itself; a node and a bridge may share an env file.
+    if (!name.startsWith('TELEMETRY_') || name.startsWith('TELEMETRY_BRIDGE_') || known.has(name)) continue;
     const retired = RETIRED_SETTINGS[name];
     problems.push(
       retired === undefined ? `${name} is not a known setting` : `${name} is no longer a setting: ${retired}`,

@@ -1,4 +1,4 @@
-import type { SendOutcome } from './device-link.js';
+import type { SendOutcome } from './send-outcome.js';
 
 /** Delay from a Retry-After header given in seconds (RFC 9110 §10.2.3); HTTP dates are not used by nodes. */
 function retryAfterMs(header: string | string[] | undefined): number | undefined {
@@ -15,7 +15,7 @@ function errorCode(status: number, body: unknown): string {
 
 /**
  * What an answer to POST /v1/messages means for the device (docs/PROTOCOL.md §9.3):
- * 2xx stored; 429, 503 and 5xx retry (after Retry-After); any other status refused for good.
+ * 2xx stored; 408, 429 and 5xx retry (after Retry-After); any other status refused for good.
  */
 export function outcomeOfResponse(
   status: number,
@@ -24,7 +24,7 @@ export function outcomeOfResponse(
 ): SendOutcome {
   if (status >= 200 && status < 300) return { kind: 'acknowledged' };
   const code = errorCode(status, body);
-  if (status === 429 || status >= 500) {
+  if (status === 408 || status === 429 || status >= 500) {
     const after = retryAfterMs(retryAfter);
     return after === undefined ? { kind: 'retry', code } : { kind: 'retry', code, retryAfterMs: after };
   }
@@ -35,6 +35,6 @@ export function outcomeOfResponse(
 export function outcomeOfBatchResult(result: unknown): SendOutcome {
   const r = result as { status?: unknown; code?: unknown; retryable?: unknown } | null;
   if (r?.status === 'accepted') return { kind: 'acknowledged' };
-  const code = typeof r?.code === 'string' ? r.code : 'SIM_BAD_BATCH_RESULT';
+  const code = typeof r?.code === 'string' ? r.code : 'CLIENT_BAD_BATCH_RESULT';
   return r?.retryable === true ? { kind: 'retry', code } : { kind: 'rejected', code };
 }

@@ -1,4 +1,5 @@
-import type { DeviceSigner, WireReading } from '../../src/index.js';
+import type { DeviceSigner } from '../protocol/device-signer.js';
+import type { WireReading } from '../protocol/message.js';
 
 /** The node limits a device sizes its messages by. */
 export interface MessageLimits {

@@ -1,0 +1,77 @@
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { BridgeMetrics } from '../bridge-metrics.js';
+import type { MqttMapping } from '../mapping/mqtt-mapping.js';
+import type { ReadingIntake } from '../reading-intake.js';
+
+/** How the bridge connects to the local broker. */
+export interface MqttIntakeOptions {
+  readonly url: string;
+  readonly clientId: string;
+  readonly username: string;
+  readonly password: string;
+  readonly mappings: readonly MqttMapping[];
+}
+
+/** The subscription on the local broker: connected or not, and how to end it. */
+export interface MqttIntake {
+  readonly connected: () => boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Subscribes to the mappings' topics on the local broker with a persistent
+ * session (clean session off, QoS 1), and acknowledges each PUBLISH only once
+ * its readings are in the backlog journal: a message the bridge had not
+ * written down when it stopped is delivered again by the broker. Messages no
+ * mapping understands are skipped and counted, never fatal.
+ */
+export function startMqttIntake(
+  options: MqttIntakeOptions,
+  intake: ReadingIntake,
+  metrics: BridgeMetrics,
+  logger: Logger,
+): MqttIntake {
+  const clientOptions: IClientOptions = {
+    clientId: options.clientId,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 1_000,
+    ...(options.username === '' ? {} : { username: options.username, password: options.password }),
+  };
+  const client: MqttClient = connect(options.url, clientOptions);
+  const filters = [...new Set(options.mappings.flatMap((m) => m.filters))];
+  // PUBACK goes out when `done` is called: after the readings are written, not when the message arrives.
+  client.handleMessage = (packet, done) => {
+    void take(packet.topic, packet.payload as Buffer).then(
+      () => done(),
+      (error: unknown) => {
+        // Not acknowledged: the broker delivers it again after the reconnect.
+        logger.error({ err: error, topic: packet.topic }, 'could not write a message to the backlog');
+        client.end(true, () => client.reconnect());
+      },
+    );
+  };
+  async function take(topic: string, payload: Buffer): Promise<void> {
+    for (const mapping of options.mappings) {
+      const mapped = mapping.map(topic, payload);
+      if (mapped === undefined) continue;
+      metrics.inputs.inc({ source: 'mqtt', mapping: mapping.name });
+      await intake.take(mapped, `mqtt ${mapping.name}`);
+      return;
+    }
+  }
+  client.on('connect', (connack) => {
+    logger.info({ url: options.url, sessionPresent: connack.sessionPresent }, 'connected to the local broker');
+    // Subscribing again on a kept session is harmless, and needed when the broker lost it.
+    client.subscribe(Object.fromEntries(filters.map((topic) => [topic, { qos: 1 as const }])), (error) => {
+      if (error !== null && error !== undefined) logger.error({ err: error }, 'subscribing on the local broker failed');
+    });
+  });
+  client.on('error', (error) => logger.warn({ err: error }, 'local broker connection error'));
+  client.on('offline', () => logger.warn({ url: options.url }, 'local broker unreachable; reconnecting'));
+  return {
+    connected: () => client.connected,
+    close: () => new Promise<void>((resolve) => client.end(false, {}, () => resolve())),
+  };
+}

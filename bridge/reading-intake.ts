@@ -1,0 +1,92 @@
+import type { Logger } from 'pino';
+import { DEFAULT_LIMITS } from '../src/index.js';
+import type { BridgeMetrics } from './bridge-metrics.js';
+import type { DeviceKeysFolder } from './keys/device-keys-folder.js';
+import type { MappedInput, Skip } from './mapping/device-reading.js';
+import type { ReadingJournal } from './state/reading-journal.js';
+
+/** What the intake needs: where readings go, the keys, the counters and a clock. */
+export interface ReadingIntakeDeps {
+  readonly journal: ReadingJournal;
+  readonly keys: DeviceKeysFolder;
+  readonly metrics: BridgeMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Called after readings were added, so the forwarder wakes up. */
+  readonly added: () => void;
+}
+
+/**
+ * Where mapped input enters the backlog: every reading gets a time (the
+ * device's, or its arrival, kept strictly increasing per device so two
+ * readings never share one), a key for its device, and a line in the journal,
+ * all before its source is acknowledged. Whatever cannot be forwarded is
+ * skipped, counted and logged by reason; one bad device never stops another.
+ */
+export class ReadingIntake {
+  readonly #d: ReadingIntakeDeps;
+  readonly #lastArrival = new Map<string, number>();
+
+  constructor(deps: ReadingIntakeDeps) {
+    this.#d = deps;
+  }
+
+  /** Takes what one input mapped to; resolves once its readings are in the journal. */
+  async take(input: MappedInput, source: string): Promise<{ accepted: number; skipped: number }> {
+    const skipped = [...input.skipped];
+    let accepted = 0;
+    for (const reading of input.readings) {
+      const count = Object.keys(reading.values).length;
+      if (count === 0) {
+        skipped.push({ reason: 'no_values', device: reading.device });
+        continue;
+      }
+      if (count > DEFAULT_LIMITS.maxValuesPerReading) {
+        skipped.push({ reason: 'too_many_values', device: reading.device });
+        continue;
+      }
+      let signer: Awaited<ReturnType<DeviceKeysFolder['signerFor']>>;
+      try {
+        signer = await this.#d.keys.signerFor(reading.device);
+      } catch (error) {
+        // An unreadable key file (or a full disk while writing a new one) is this device's problem alone.
+        this.#d.logger.error({ err: error, device: reading.device }, 'the device key cannot be read or created');
+        skipped.push({ reason: 'key_error', device: reading.device });
+        continue;
+      }
+      if (signer === undefined) {
+        skipped.push({ reason: 'no_key', device: reading.device });
+        continue;
+      }
+      const ts = reading.ts ?? this.#arrival(reading.device);
+      const { dropped } = this.#d.journal.append({ device: reading.device, ts, values: reading.values });
+      accepted++;
+      this.#d.metrics.received.inc();
+      if (dropped.length > 0) {
+        this.#d.metrics.dropped.inc(dropped.length);
+        this.#d.logger.warn({ dropped: dropped.length }, 'backlog full: dropped the oldest readings');
+      }
+    }
+    for (const skip of skipped) this.#skip(skip, source);
+    this.#d.metrics.waiting.set(this.#d.journal.size);
+    this.#d.metrics.waitingBytes.set(this.#d.journal.bytes);
+    if (accepted > 0) this.#d.added();
+    return { accepted, skipped: skipped.length };
+  }
+
+  /** Counts and logs a skip: the reason, the device and the field, never the payload. */
+  skip(skip: Skip, source: string): void {
+    this.#skip(skip, source);
+  }
+
+  #skip(skip: Skip, source: string): void {
+    this.#d.metrics.skip(skip.reason);
+    this.#d.logger.warn({ reason: skip.reason, device: skip.device, field: skip.field, source }, 'input skipped');
+  }
+
+  #arrival(device: string): number {
+    const ts = Math.max(this.#d.now(), (this.#lastArrival.get(device) ?? 0) + 1);
+    this.#lastArrival.set(device, ts);
+    return ts;
+  }
+}
