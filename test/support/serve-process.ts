@@ -59,7 +59,9 @@ export async function startServe(options: {
         resolve(match[1]);
       }
     };
+    // The human "listening on" line is on stderr: stdout holds JSON log lines only.
     child.stdout?.on('data', look);
+    child.stderr?.on('data', look);
     exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`serve exited with ${code}:\n${output}`));
