@@ -58,6 +58,8 @@ export async function openMqttListeners(
       servers.push(http);
       const wss = new WebSocketServer({ server: http, maxPayload: options.maxWsPayloadBytes });
       wss.on('connection', (socket) => accept(createWebSocketStream(socket)));
+      // ws re-emits the HTTP server's errors (a port in use) on wss; listenServer below already rejects with them.
+      wss.on('error', () => undefined);
       closers.push(() => new Promise((resolve) => wss.close(() => resolve())));
       const port = options.wsPort;
       wsPort = await listenAs('mqtt-ws', options.host, port, () => listenServer(http, options.host, port));
