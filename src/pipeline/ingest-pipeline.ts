@@ -80,7 +80,8 @@ export class IngestPipeline {
       return { ok: true, message };
     } catch (caught) {
       const error = asTelemetryError(caught, 'ERR_INTERNAL');
-      const who = device ?? context.expectedDevice;
+      // Once the signature verified, the key says which device sent it, even if the payload then fails.
+      const who = device ?? authenticated?.key.device ?? context.expectedDevice;
       this.#deps.events?.rejected?.(error.code, context, who);
       const seq = authenticated === undefined ? undefined : authenticatedSeq(authenticated);
       return { ok: false, error, seq, device: who };
