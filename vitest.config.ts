@@ -12,6 +12,7 @@ const INTEGRATION = [
   'test/conformance/mqtt-*.test.ts',
   'test/drills/**/*.test.ts',
   'test/dashboard/dashboard.test.ts',
+  'test/cli/serve-output.test.ts',
   'test/cli/serve-start-failures.test.ts',
   'test/docs/docker-compose.test.ts',
   'test/docs/haproxy-config.test.ts',
