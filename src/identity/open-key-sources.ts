@@ -20,7 +20,7 @@ export interface KeySources {
 type KeySetting = 'keyRegistry' | 'credentialIssuers' | 'operatorIssuers';
 
 /** Which key set a refresh event is about: its setting, as an operator names it, and where it is read from. */
-export interface KeySourceOrigin {
+interface KeySourceOrigin {
   /** e.g. `TELEMETRY_KEY_REGISTRY (--key-registry)`. */
   readonly setting: string;
   /** The file, or the URL without its query or user info. */
