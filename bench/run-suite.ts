@@ -55,6 +55,11 @@ const SECTIONS: readonly Section[] = [
     },
   },
   { name: 'naive-baseline', script: 'bench/naive-baseline.ts', title: '3. Against a naive baseline server' },
+  {
+    name: 'external-broker',
+    script: 'bench/external-broker.ts',
+    title: 'External broker: one node through Mosquitto against the embedded broker',
+  },
   { name: 'workers-scaling', script: 'bench/workers-scaling.ts', title: '4. Worker processes' },
   { name: 'ack-latency', script: 'bench/ack-latency.ts', title: '5. Acknowledgement latency at half the maximum rate' },
   { name: 'idle-connections', script: 'bench/idle-connections.ts', title: 'Memory per idle MQTT connection' },

@@ -35,6 +35,12 @@ interface Transport {
   close(): Promise<void>;
 }
 
+/** Where this node runs, as the command that starts it knows. */
+export interface NodePlace {
+  /** The worker's number when `serve` runs several (TELEMETRY_WORKERS); each makes its own broker connections. */
+  readonly worker?: number;
+}
+
 /** The MQTT transport the configuration chose, and where it is reached. */
 interface StartedMqtt extends ListenAddress {
   readonly transport: Transport;
@@ -48,9 +54,14 @@ interface StartedMqtt extends ListenAddress {
  * the start with a ConfigError naming the setting, its value and what to do;
  * whatever was opened by then is closed again.
  */
-export async function startNode(config: Config): Promise<RunningNode> {
+export async function startNode(config: Config, place: NodePlace = {}): Promise<RunningNode> {
   const logger = nodeLogger(config);
-  const keys = await openKeySources(config, keySourceLog(logger));
+  // Refreshes run on timers, after the node (and its metrics) exist.
+  let countRefreshFailure = (): void => {};
+  const keys = await openKeySources(
+    config,
+    keySourceLog(logger, () => countRefreshFailure()),
+  );
   const opened: Array<() => Promise<void> | void> = [() => keys.close()];
   const closeOpened = async () => {
     for (const close of opened.reverse()) await close();
@@ -68,10 +79,11 @@ export async function startNode(config: Config): Promise<RunningNode> {
       processMetrics: true,
     });
     opened.push(() => node.close());
+    countRefreshFailure = () => node.metrics.keySourceRefreshFailed();
     const http = await listenHttp(node, config);
     // MQTT after HTTP, so /readyz answers while the broker comes up.
     const transports: Transport[] = [];
-    const mqtt = await startMqtt(config, node, keys.deviceKeys, logger);
+    const mqtt = await startMqtt(config, node, keys.deviceKeys, logger, place.worker);
     if (mqtt !== undefined) transports.push(mqtt.transport);
     logger.info({ http: http.listening, mqtt: mqtt?.listening ?? 'off', store: config.store }, 'ingest node listening');
     return {
@@ -88,10 +100,11 @@ export async function startNode(config: Config): Promise<RunningNode> {
   }
 }
 
-/** The key sets' background events as log lines: a failure when it starts, and when it ends. */
-function keySourceLog(logger: Logger): KeySourceEvents {
+/** The key sets' background events as log lines (a failure when it starts, and when it ends), each failure counted. */
+function keySourceLog(logger: Logger, countFailure: () => void): KeySourceEvents {
   return {
     refreshFailed(error, origin, firstInARow) {
+      countFailure();
       const fields = { setting: origin.setting, location: origin.location, error: errorText(error) };
       if (firstInARow) logger.warn(fields, 'key source refresh failed; keeping the previous keys');
       else logger.debug(fields, 'key source refresh failed again');
@@ -181,21 +194,35 @@ async function listenHttp(node: IngestNode, config: Config): Promise<ListenAddre
   return addressOf('http', address.address, address.port);
 }
 
+/**
+ * This process's client id on the external broker: the configured one (with `-w<worker id>` in a worker, since
+ * every worker connects on its own), else `telemetry-ingest-<hostname>-<pid>`. Sessions end with the connection,
+ * so the id only has to be unique among the connections of the moment, not stable across restarts.
+ */
+function externalClientId(configured: string, worker: number | undefined): string {
+  if (configured === '') return `telemetry-ingest-${hostname()}-${process.pid}`;
+  return worker === undefined ? configured : `${configured}-w${worker}`;
+}
+
 /** Starts the MQTT transport TELEMETRY_MQTT names: the embedded broker, the external subscription, or none. */
 async function startMqtt(
   config: Config,
   node: IngestNode,
   deviceKeys: DeviceKeys,
   logger: Logger,
+  worker: number | undefined,
 ): Promise<StartedMqtt | undefined> {
   if (config.mqtt === 'embedded') return startBroker(config, node, deviceKeys, logger);
   if (config.mqtt === 'external') {
     const subscriber = await startExternalSubscriber(node, {
       url: config.mqttBrokerUrl,
       shareGroup: config.mqttShareGroup,
-      clientId: config.mqttClientId === '' ? `telemetry-ingest-${hostname()}` : config.mqttClientId,
+      clientId: externalClientId(config.mqttClientId, worker),
       connections: config.mqttConnections,
-      sessionExpirySeconds: config.mqttSessionExpirySeconds,
+      receiveMaximum: config.mqttReceiveMaximum,
+      ...(config.mqttUsername === '' ? {} : { username: config.mqttUsername }),
+      ...(config.mqttPassword === '' ? {} : { password: config.mqttPassword }),
+      maximumPacketSize: config.maxMessageBytes + 4_096,
       logger,
     });
     return { transport: subscriber, url: config.mqttBrokerUrl, listening: shownValue(config.mqttBrokerUrl) };

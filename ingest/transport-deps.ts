@@ -10,7 +10,10 @@ import type { IngestMetrics } from './ingest-metrics.js';
  */
 export interface TransportDeps {
   readonly pipeline: Pick<IngestPipeline, 'handle'>;
-  readonly metrics: Pick<IngestMetrics, 'rejected' | 'mqttConnections'>;
+  readonly metrics: Pick<
+    IngestMetrics,
+    'rejected' | 'mqttConnections' | 'acknowledged' | 'connectionRefused' | 'observePausedConnections'
+  >;
   readonly limits: ProtocolLimits;
   readonly now: () => number;
   readonly draining: () => boolean;

@@ -9,8 +9,12 @@ cd "$(dirname "$0")/.."
 # python3-cryptography: the example Python device (examples/python) that proves the protocol doc;
 # chromium (with fonts-liberation for legible screenshots): the headless browser the dashboard test
 # drives through playwright-core (browsers are never downloaded by Playwright); haproxy: the load balancer
-# in front of three nodes in the failure drills (test/drills).
-packages=(influxdb victoria-metrics mosquitto openssl python3 python3-cryptography chromium fonts-liberation haproxy)
+# in front of three nodes in the failure drills (test/drills); prometheus: Prometheus and promtool, which run
+# deploy/prometheus/prometheus.yml against a real node (test/docs/prometheus-stack.test.ts); gcc, make,
+# pkg-config, libmbedtls-dev (ES256), libsodium-dev (EdDSA), libcurl4-openssl-dev and libmosquitto-dev: the C
+# device library (devices/c) and its Linux example device, built and run against a node by test/devices.
+packages=(influxdb victoria-metrics mosquitto openssl python3 python3-cryptography chromium fonts-liberation haproxy
+  prometheus gcc make pkg-config libmbedtls-dev libsodium-dev libcurl4-openssl-dev libmosquitto-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -24,6 +24,7 @@ export { isOperatorScope, issueOperatorToken, verifyOperatorToken } from './iden
 export { RefreshingRegistry } from './identity/refreshing-registry.js';
 export type { ConnectionTokenOptions, VerifiedConnection } from './protocol/connection-token.js';
 export { DEFAULT_TOKEN_AUDIENCE, signConnectionToken, verifyConnectionToken } from './protocol/connection-token.js';
+export { type DeliveryAck, encodeDeliveryAck, parseDeliveryAck } from './protocol/delivery-ack.js';
 export type { DeviceAlgorithm } from './protocol/device-algorithm.js';
 export { DEVICE_ALGORITHMS, isDeviceAlgorithm } from './protocol/device-algorithm.js';
 export type { DeviceSigner } from './protocol/device-signer.js';
@@ -43,7 +44,7 @@ export { DEVICE_ID_PATTERN, isDeviceId, isMetricName, METRIC_NAME_PATTERN } from
 export { parseStrictJson } from './protocol/parse-strict-json.js';
 export { signMessage, signPayload } from './protocol/sign-message.js';
 export type { ErrorNotice } from './protocol/topics.js';
-export { deviceOfMessagesTopic, errorsTopic, messagesTopic } from './protocol/topics.js';
+export { acksTopic, deviceOfMessagesTopic, errorsTopic, messagesTopic } from './protocol/topics.js';
 export type { DeviceKeySource, TrustedKey } from './protocol/trusted-key.js';
 export { validatePayload } from './protocol/validate-payload.js';
 export type { VerifyContext, VerifyMessageDeps } from './protocol/verify-message.js';

@@ -54,7 +54,7 @@ export const serveCommand: Command = {
     }
     let running: RunningNode;
     try {
-      running = await startNode(config);
+      running = await startNode(config, cluster.worker === undefined ? {} : { worker: cluster.worker.id });
     } catch (error) {
       const report = startFailureReport(error, config.logLevel === 'debug' || config.logLevel === 'trace');
       // A worker hands its report to the primary, which prints the first one and stops the pool.

@@ -28,6 +28,20 @@ export const RUN_OPTIONS: readonly SubcommandOption[] = [
   { name: 'messages', value: 'N', description: 'Or: messages per device, then stop.' },
   { name: 'ramp', value: 'D', description: 'Spread device starts over this long.', default: '0' },
   { name: 'qos', value: 'Q', description: 'MQTT QoS, 0 or 1 (only 1 is acknowledged).', default: '1' },
+  {
+    name: 'mqtt-acks',
+    value: 'A',
+    description:
+      "MQTT: what counts as delivered: puback (the embedded broker) or end-to-end (the node's " +
+      'acknowledgement on devices/<id>/acks; use it through an external broker).',
+    default: 'puback',
+  },
+  {
+    name: 'ack-timeout',
+    value: 'D',
+    description: 'With --mqtt-acks end-to-end: resend a message not acknowledged within this long.',
+    default: '30s',
+  },
   { name: 'gateway-batch', value: 'M', description: 'HTTP: post gateway batches of up to M messages.' },
   { name: 'offline-share', value: 'F', description: 'Share of devices (0–1) that go offline once.', default: '0' },
   { name: 'offline-for', value: 'D', description: 'How long they stay offline.', default: '20s' },
@@ -100,6 +114,10 @@ export function readRunSettings(args: SubcommandArgs): RunSettings {
   }
   const qos = args.string('qos');
   if (qos !== '0' && qos !== '1') throw new UsageError('--qos must be 0 or 1');
+  const mqttAcks = args.string('mqtt-acks');
+  if (mqttAcks !== 'puback' && mqttAcks !== 'end-to-end') {
+    throw new UsageError('--mqtt-acks must be puback or end-to-end');
+  }
   const gateway = args.optional('gateway-batch');
   const fleetDir = args.path('fleet');
   const settings: RunSettings = {
@@ -112,6 +130,8 @@ export function readRunSettings(args: SubcommandArgs): RunSettings {
     ...(hasMessages ? { messages: positiveInteger(args, 'messages', 1, Number.MAX_SAFE_INTEGER) } : {}),
     rampMs: durationMs(args, 'ramp'),
     qos: qos === '0' ? 0 : 1,
+    mqttAcks,
+    ackTimeoutMs: durationMs(args, 'ack-timeout'),
     ...(gateway === undefined ? {} : { gatewayBatch: positiveInteger(args, 'gateway-batch', 1, 1000) }),
     offlineShare: numberOption(args, 'offline-share', 0, 1),
     offlineForMs: durationMs(args, 'offline-for'),

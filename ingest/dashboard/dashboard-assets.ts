@@ -34,6 +34,7 @@ const PAGE_FILES = [
   'dashboard.js',
   'dashboard-api.js',
   'fleet-view.js',
+  'fleet-table.js',
   'chart-view.js',
   'dashboard.css',
 ];

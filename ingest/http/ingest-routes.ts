@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TelemetryError } from '../../src/errors.js';
 import type { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import type { IngestMetrics } from '../ingest-metrics.js';
@@ -128,6 +128,10 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
   // A message and its request line: a little more than the largest message.
   const messageLimit = options.maxMessageBytes + 1024;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  // An answer of 200 acknowledges the message (or the batch): its latency from the request's arrival.
+  const acknowledged = async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (reply.statusCode === 200) options.metrics.acknowledged('http', reply.elapsedTime / 1000);
+  };
 
   // A compact JWS is ASCII text under its own media type (RFC 7515 §9.2.1). It is taken as the bytes received:
   // verifyMessage reads them as text itself and checks the signature over a view of them, with no copy.
@@ -144,6 +148,7 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
         requireContentType(JWS_MEDIA_TYPES, 'send the compact JWS as application/jose'),
         options.budget.hook('message', messageLimit),
       ],
+      onResponse: acknowledged,
     },
     async (request) => ingestMessage(pipeline, request.body, request.log),
   );
@@ -160,6 +165,7 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
         requireContentType(JSON_MEDIA_TYPES, 'send the batch as application/json'),
         options.budget.hook('batch', options.maxBatchBytes),
       ],
+      onResponse: acknowledged,
       // BatchBody documents the body (OpenAPI); batchMessages checks it strictly. Fastify's validator would
       // coerce ("x" into ["x"]) and drop unknown members instead of refusing them.
       validatorCompiler: () => () => true,

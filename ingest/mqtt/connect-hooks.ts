@@ -34,6 +34,7 @@ export function authenticateHook(
       context.count(error.code);
       log?.debug({ transport: 'mqtt', device: username, code: error.code }, 'mqtt connection refused');
       const returnCode = connackReturnCode(error.code) as AuthErrorCode;
+      deps.metrics.connectionRefused(error.code, returnCode);
       callback(Object.assign(new Error(error.code), { returnCode }), null);
     };
     if (context.closing || deps.draining()) {

@@ -1,5 +1,6 @@
 import type { Aedes, Client } from 'aedes';
 import type { ErrorNotice } from '../../src/protocol/topics.js';
+import { DeliveryAcks } from './delivery-acks.js';
 import { noticePacket } from './error-notice.js';
 
 /** Longest a closing connection waits for the device to close its side before it is destroyed. */
@@ -25,6 +26,8 @@ export class DeviceSession {
   #expiry: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
+  /** Set once the device subscribed to its acks topic: from then on each stored message is acknowledged there too. */
+  #acks: DeliveryAcks | undefined;
 
   constructor(broker: Aedes, client: Client, device: string) {
     this.#broker = broker;
@@ -83,6 +86,25 @@ export class DeviceSession {
     return new Promise((resolve) => {
       this.#broker.publish(noticePacket(this.device, notice), () => resolve());
     });
+  }
+
+  /**
+   * The device subscribed to `devices/{id}/acks`: from now on every message of
+   * it that is stored is also acknowledged there (docs/PROTOCOL.md §10.3), as a
+   * node on an external broker does, so a device can use one code path for both.
+   */
+  wantAcks(): void {
+    this.#acks ??= new DeliveryAcks((topic, payload) =>
+      this.#broker.publish(
+        { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false },
+        () => undefined,
+      ),
+    );
+  }
+
+  /** A message of this device was stored: acknowledge it on the acks topic if the device asked for that. */
+  stored(seq: number): void {
+    this.#acks?.stored(this.device, seq);
   }
 
   /**

@@ -85,15 +85,19 @@ export async function startEmbeddedBroker(
     throw error;
   }
 
+  const pausedConnections = (): number => {
+    let paused = 0;
+    for (const client of context.connections.values()) if (context.backpressure.get(client)?.paused === true) paused++;
+    return paused;
+  };
+  deps.metrics.observePausedConnections(pausedConnections);
+
   return {
     tcpPort: listeners.tcpPort,
     ...(listeners.tlsPort === undefined ? {} : { tlsPort: listeners.tlsPort }),
     ...(listeners.wsPort === undefined ? {} : { wsPort: listeners.wsPort }),
     get pausedConnections() {
-      let paused = 0;
-      for (const client of context.connections.values())
-        if (context.backpressure.get(client)?.paused === true) paused++;
-      return paused;
+      return pausedConnections();
     },
     async close() {
       if (context.closing) return;

@@ -40,16 +40,21 @@ export function authorizePublishHook(context: BrokerContext): NonNullable<AedesO
     const pacing = context.backpressure.get(session.client);
     if (pacing === undefined) return callback(new Error('publish on a connection the broker did not accept'));
     context.startedOne();
-    pacing.run(() => handlePublish(context, session, packet, callback));
+    const received = performance.now();
+    pacing.run(() => handlePublish(context, session, packet, callback, received));
   };
 }
 
-/** Runs one message through the pipeline; the aedes callback (PUBACK) runs only after it settled. */
+/**
+ * Runs one message through the pipeline; the aedes callback (PUBACK) runs only after it settled. `received`
+ * (performance.now()) is when the PUBLISH was read, so the acknowledgement latency includes its wait for a turn.
+ */
 async function handlePublish(
   context: BrokerContext,
   session: DeviceSession,
   packet: PublishPacket,
   callback: AedesCallback,
+  received: number,
 ): Promise<void> {
   try {
     const payload = packet.payload;
@@ -65,8 +70,10 @@ async function handlePublish(
     const outcome = await context.deps.pipeline.handle(payload, { transport: 'mqtt', expectedDevice: session.device });
     if (!outcome.ok) return await refusePublish(context, session, callback, outcome.error, outcome.seq);
     session.accepted();
-    if (session.closing) session.hold(callback);
-    else callback(null);
+    if (session.closing) return session.hold(callback);
+    callback(null);
+    context.deps.metrics.acknowledged('mqtt', (performance.now() - received) / 1000);
+    session.stored(outcome.message.seq);
   } catch (caught) {
     await refusePublish(context, session, callback, asTelemetryError(caught, 'ERR_INTERNAL'), undefined);
   } finally {

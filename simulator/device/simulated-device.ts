@@ -32,6 +32,8 @@ export class SimulatedDevice {
   #stopped = false;
   #tickTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** Set by the tick that found sampling over, after it sampled the last readings due. */
+  #samplingFinished = false;
   #idle: (() => void) | undefined;
   #sent = 0;
   #lastAcknowledged: OutgoingMessage | undefined;
@@ -89,7 +91,7 @@ export class SimulatedDevice {
   }
   /** Whether everything sampled has been settled (acknowledged, sent unconfirmed or dropped). */
   get settled(): boolean {
-    return this.samplingDone && this.#buffer.length === 0 && this.pending === 0 && !this.#faultBusy;
+    return this.#samplingFinished && this.#buffer.length === 0 && this.pending === 0 && !this.#faultBusy;
   }
 
   /** Starts sampling and connects. */
@@ -146,9 +148,11 @@ export class SimulatedDevice {
     if (this.#stopped) return;
     const now = this.#o.now();
     this.#sample(now);
+    // Only a tick past the end has sampled every reading due before it: a late timer may still owe some.
+    if (this.samplingDone) this.#samplingFinished = true;
     this.#pump();
     this.#checkIdle();
-    if (this.samplingDone) return;
+    if (this.#samplingFinished) return;
     const interval = 1000 / this.#o.messagesPerSecond;
     const next = this.#o.schedule.t0 + (Math.floor((now - this.#o.schedule.t0) / interval) + 1) * interval;
     this.#tickTimer = setTimeout(() => this.#tick(), Math.max(1, next - now));

@@ -98,6 +98,7 @@ function settingsOf(options: RunOptions): RunReport['settings'] {
     transport: options.transport,
     url: options.url,
     qos: options.qos,
+    mqttAcks: options.mqttAcks ?? 'puback',
     rate: options.rate,
     readingsPerMessage: options.readingsPerMessage,
     maxReadingsPerMessage: options.limits.maxReadingsPerMessage,

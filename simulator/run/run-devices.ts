@@ -17,6 +17,8 @@ function deviceLink(plan: RunPlan, http: RunHttp | undefined, entry: FleetDevice
       url: options.url,
       signer,
       qos: options.qos,
+      acks: options.mqttAcks ?? 'puback',
+      ...(options.ackTimeoutMs === undefined ? {} : { ackTimeoutMs: options.ackTimeoutMs }),
       tokenTtlSeconds: options.tokenTtlSeconds,
       audience: options.audience,
       backoff: options.backoff,

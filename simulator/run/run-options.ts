@@ -24,6 +24,13 @@ export interface RunOptions {
   /** Devices start spread over this long. */
   readonly rampMs: number;
   readonly qos: 0 | 1;
+  /**
+   * MQTT: what counts as delivered, the PUBACK (`puback`, the embedded broker's, sent once stored) or the
+   * node's acknowledgement on the acks topic (`end-to-end`, needed through an external broker). Default puback.
+   */
+  readonly mqttAcks?: 'puback' | 'end-to-end';
+  /** End-to-end acknowledgements: resend what got none within this long (default 30 s). */
+  readonly ackTimeoutMs?: number;
   /** HTTP: post messages in gateway batches of up to this many. */
   readonly gatewayBatch?: number;
   /** Share of devices (0–1) that go offline once, for `offlineForMs`. */

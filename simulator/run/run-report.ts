@@ -60,6 +60,8 @@ export interface RunReport {
     readonly transport: 'http' | 'mqtt';
     readonly url: string;
     readonly qos: 0 | 1;
+    /** MQTT: what counted as delivered, the PUBACK or the node's end-to-end acknowledgement (absent before it existed). */
+    readonly mqttAcks?: 'puback' | 'end-to-end';
     readonly rate: number;
     readonly readingsPerMessage: number;
     readonly maxReadingsPerMessage: number;

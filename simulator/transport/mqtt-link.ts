@@ -1,9 +1,11 @@
 import { connect, type MqttClient } from 'mqtt';
 import {
+  acksTopic,
   type DeviceSigner,
   type ErrorNotice,
   errorsTopic,
   messagesTopic,
+  parseDeliveryAck,
   signConnectionToken,
 } from '../../src/index.js';
 import type { SeededRandom } from '../random/seeded-random.js';
@@ -15,6 +17,14 @@ export interface MqttLinkOptions {
   readonly url: string;
   readonly signer: DeviceSigner;
   readonly qos: 0 | 1;
+  /**
+   * What counts as delivered for a QoS 1 message: the PUBACK (`puback`; the embedded broker sends it once
+   * stored), or the node's acknowledgement on `devices/{id}/acks` (`end-to-end`, docs/PROTOCOL.md §10.3; what
+   * an external broker's PUBACK cannot say). Default `puback`.
+   */
+  readonly acks?: 'puback' | 'end-to-end';
+  /** End-to-end mode: resend a message that got neither an acknowledgement nor a notice within this long. */
+  readonly ackTimeoutMs?: number;
   /** Lifetime of each connection token; the link reconnects with a fresh one at 80 % of it. */
   readonly tokenTtlSeconds: number;
   readonly audience: string;
@@ -33,13 +43,18 @@ const CONNECTION_CODES: ReadonlySet<string> = new Set(['ERR_TOKEN_EXPIRED', 'ERR
 const RENEW_GRACE_MS = 5_000;
 /** How long a fault probe's PUBACK waits for the notice that may follow it. */
 const PROBE_NOTICE_GRACE_MS = 2_000;
+/** End-to-end mode: how long a message waits for its acknowledgement by default (docs/PROTOCOL.md §10.3). */
+const DEFAULT_ACK_TIMEOUT_MS = 30_000;
 
 /**
  * A device's MQTT connection (MQTT 3.1.1, one per device): username = device
  * id, password = a connection token it signs (docs/PROTOCOL.md §4.3),
  * subscribed to its errors topic. QoS 1 messages are acknowledged by PUBACK
- * unless a notice for their seq came first. Lost connections are re-established
- * with backoff and jitter, and the token is renewed before it expires.
+ * unless a notice for their seq came first, or, in end-to-end mode (an external
+ * broker, whose PUBACK means only that the broker has the message), by the
+ * node's acknowledgement on the acks topic, and resent when none comes in time.
+ * Lost connections are re-established with backoff and jitter, and the token is
+ * renewed before it expires.
  */
 export class MqttLink implements DeviceLink {
   readonly #o: MqttLinkOptions;
@@ -56,6 +71,8 @@ export class MqttLink implements DeviceLink {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #renewTimer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Map<number, (outcome: SendOutcome) => void>();
+  /** End-to-end mode: the timer that gives up waiting for each in-flight message's acknowledgement. */
+  readonly #ackTimers = new Map<number, NodeJS.Timeout>();
   readonly #notices = new Map<number, ErrorNotice>();
   /**
    * The fault probe in flight, which notices without a seq are about. The node
@@ -83,9 +100,14 @@ export class MqttLink implements DeviceLink {
     void this.#connect();
   }
 
+  get #endToEnd(): boolean {
+    return this.#o.acks === 'end-to-end' && this.#o.qos === 1;
+  }
+
   send(message: OutgoingMessage): Promise<SendOutcome> {
     const client = this.#client;
     if (client === undefined || !this.#ready) return Promise.resolve({ kind: 'retry', code: 'SIM_NOT_CONNECTED' });
+    if (this.#endToEnd) return this.#sendEndToEnd(client, message);
     return new Promise((settle) => {
       const { seq } = message;
       if (this.#o.qos === 1) this.#inFlight.set(seq, settle);
@@ -113,6 +135,42 @@ export class MqttLink implements DeviceLink {
       // mqtt.js hands the packet to the socket asynchronously: cut once it has.
       if (this.#cutNext) setImmediate(() => this.#cutNow());
     });
+  }
+
+  /**
+   * Publishes at QoS 1 and waits for the node's acknowledgement of its seq (or a notice) rather than the
+   * broker's PUBACK; gives up after the ack timeout, and the message is resent with the same bytes.
+   */
+  #sendEndToEnd(client: MqttClient, message: OutgoingMessage): Promise<SendOutcome> {
+    const { seq } = message;
+    return new Promise((settle) => {
+      this.#inFlight.set(seq, settle);
+      if (message.probe === true) this.#probe = { seq };
+      this.#ackTimers.set(
+        seq,
+        setTimeout(
+          () => this.#settleEndToEnd(seq, { kind: 'retry', code: 'SIM_ACK_TIMEOUT' }),
+          this.#o.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
+        ),
+      );
+      client.publish(messagesTopic(this.#o.signer.device), message.jws, { qos: 1 }, (error) => {
+        if (error !== undefined && error !== null) this.#settleEndToEnd(seq, this.#lostOutcome(seq));
+      });
+      if (this.#cutNext) setImmediate(() => this.#cutNow());
+    });
+  }
+
+  /** End-to-end mode: settles the in-flight message `seq` (once), whatever settled it. */
+  #settleEndToEnd(seq: number, outcome: SendOutcome): void {
+    const settle = this.#inFlight.get(seq);
+    if (settle === undefined) return;
+    this.#inFlight.delete(seq);
+    clearTimeout(this.#ackTimers.get(seq));
+    this.#ackTimers.delete(seq);
+    this.#notices.delete(seq);
+    if (this.#probe?.seq === seq) this.#probe = undefined;
+    if (this.#inFlight.size === 0) this.#emptied?.();
+    settle(outcome);
   }
 
   /**
@@ -174,8 +232,11 @@ export class MqttLink implements DeviceLink {
   }
 
   async #connected(client: MqttClient): Promise<void> {
+    const { device } = this.#o.signer;
     try {
-      await client.subscribeAsync(errorsTopic(this.#o.signer.device), { qos: 1 });
+      await client.subscribeAsync(this.#endToEnd ? [errorsTopic(device), acksTopic(device)] : errorsTopic(device), {
+        qos: 1,
+      });
     } catch {
       return; // the close handler takes over
     }
@@ -227,6 +288,8 @@ export class MqttLink implements DeviceLink {
     this.#client = undefined;
     this.#ready = false;
     clearTimeout(this.#renewTimer);
+    for (const timer of this.#ackTimers.values()) clearTimeout(timer);
+    this.#ackTimers.clear();
     for (const [seq, settle] of this.#inFlight) settle(this.#lostOutcome(seq));
     this.#inFlight.clear();
     this.#notices.clear();
@@ -235,9 +298,18 @@ export class MqttLink implements DeviceLink {
   }
 
   #notice(topic: string, payload: Buffer): void {
-    if (topic !== errorsTopic(this.#o.signer.device)) return;
+    const { device } = this.#o.signer;
+    if (this.#endToEnd && topic === acksTopic(device)) {
+      this.#acknowledged(payload);
+      return;
+    }
+    if (topic !== errorsTopic(device)) return;
     const notice = parseErrorNotice(payload);
     if (notice === undefined) return;
+    if (this.#endToEnd) {
+      this.#noticeEndToEnd(notice);
+      return;
+    }
     if (notice.retryable && notice.retryAfter !== undefined) this.#retryAfterMs = notice.retryAfter * 1000;
     const probe = this.#probe;
     if (
@@ -248,6 +320,26 @@ export class MqttLink implements DeviceLink {
       if (probe.settle === undefined) this.#notices.set(probe.seq, notice);
       else this.#settleProbe(notice.retryable ? this.#retryOutcome(notice) : { kind: 'rejected', code: notice.code });
     } else if (notice.seq !== null && this.#inFlight.has(notice.seq)) this.#notices.set(notice.seq, notice);
+    else if (notice.seq === null && CONNECTION_CODES.has(notice.code)) {
+      this.#o.events.connectFailed(this.#o.signer.device, notice.code);
+    } else this.#o.events.lateRejection(this.#o.signer.device, notice.code, notice.retryable);
+  }
+
+  /** End-to-end mode: the node stored the messages whose seqs an acknowledgement lists. */
+  #acknowledged(payload: Buffer): void {
+    const ack = parseDeliveryAck(payload);
+    for (const seq of ack?.seqs ?? []) this.#settleEndToEnd(seq, { kind: 'acknowledged' });
+  }
+
+  /** End-to-end mode: a notice settles its message (or the probe in flight, for a notice without a seq). */
+  #noticeEndToEnd(notice: ErrorNotice): void {
+    const outcome: SendOutcome = notice.retryable
+      ? this.#retryOutcome(notice)
+      : { kind: 'rejected', code: notice.code };
+    const probe = this.#probe;
+    if (notice.seq !== null && this.#inFlight.has(notice.seq)) this.#settleEndToEnd(notice.seq, outcome);
+    else if (probe !== undefined && notice.seq === null && !CONNECTION_CODES.has(notice.code))
+      this.#settleEndToEnd(probe.seq, outcome);
     else if (notice.seq === null && CONNECTION_CODES.has(notice.code)) {
       this.#o.events.connectFailed(this.#o.signer.device, notice.code);
     } else this.#o.events.lateRejection(this.#o.signer.device, notice.code, notice.retryable);

@@ -23,6 +23,13 @@ function describeValue(schema: SettingSchema): string {
   return 'a string';
 }
 
+/** Settings that existed once, and why a node no longer takes them: said at start, so an old config is not a puzzle. */
+const RETIRED_SETTINGS: Readonly<Record<string, string>> = {
+  TELEMETRY_MQTT_SESSION_EXPIRY_SECONDS:
+    'a node keeps no session on the external broker (its sessions end with the connection; devices resend what ' +
+    'the node did not acknowledge end to end, docs/PROTOCOL.md §10.3); remove it',
+};
+
 /**
  * Builds the node's configuration from environment variables and flags (flags
  * win), applying defaults, and fails with one ConfigError naming every bad
@@ -48,7 +55,11 @@ export function parseConfig(
     result[key] = value;
   }
   for (const name of Object.keys(env)) {
-    if (name.startsWith('TELEMETRY_') && !known.has(name)) problems.push(`${name} is not a known setting`);
+    if (!name.startsWith('TELEMETRY_') || known.has(name)) continue;
+    const retired = RETIRED_SETTINGS[name];
+    problems.push(
+      retired === undefined ? `${name} is not a known setting` : `${name} is no longer a setting: ${retired}`,
+    );
   }
   let config = result as Config;
   if (problems.length === 0) {

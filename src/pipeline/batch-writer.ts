@@ -7,7 +7,13 @@ import type { TelemetryStore } from '../store/telemetry-store.js';
 export interface BatchPolicy {
   /** A batch is written as soon as it holds this many readings. */
   readonly maxBatchReadings: number;
-  /** ...or when its first reading has waited this long, in milliseconds. */
+  /**
+   * 0 (the default): group commit. A reading is written as soon as no write is
+   * under way (at the end of the event-loop turn it arrived in, so messages
+   * that came together share the write); while one is, readings gather and go
+   * together in the next. Above 0: a batch is also written once its first
+   * reading has waited this long, in milliseconds, and not before unless full.
+   */
   readonly maxWaitMs: number;
   /** Readings accepted but not yet stored, at most; beyond it submit() fails with ERR_OVERLOADED. */
   readonly maxInflightReadings: number;
@@ -58,6 +64,11 @@ export interface BatchWriterEvents {
  * what lets a transport acknowledge a message after, and only after, its
  * readings are durable. Memory is bounded by maxInflightReadings: past it,
  * submit() fails at once with ERR_OVERLOADED instead of queueing.
+ *
+ * By default nothing waits for a timer (group commit, as databases commit
+ * their log): an idle store gets a message's readings at once, and the
+ * readings that arrive while a write is under way make up the next write, so
+ * batches grow with the load and shrink to one message when it is light.
  */
 export class BatchWriter {
   readonly #store: TelemetryStore;
@@ -69,6 +80,8 @@ export class BatchWriter {
   #writing = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #refusing = false;
+  /** The end-of-turn flush of group commit, while one is scheduled. */
+  #immediate: ReturnType<typeof setImmediate> | undefined;
   readonly #idle = new Set<() => void>();
 
   constructor(store: TelemetryStore, policy: Partial<BatchPolicy> = {}, events: BatchWriterEvents = {}) {
@@ -114,6 +127,14 @@ export class BatchWriter {
   #schedule(): void {
     if (this.#pendingReadings >= this.#policy.maxBatchReadings) {
       this.#flushAll();
+    } else if (this.#policy.maxWaitMs === 0) {
+      // Group commit: a write under way takes these readings along when it finishes (#startBatch).
+      if (this.#writing === 0 && this.#immediate === undefined) {
+        this.#immediate = setImmediate(() => {
+          this.#immediate = undefined;
+          if (this.#writing === 0) this.#flushAll();
+        });
+      }
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
@@ -126,6 +147,10 @@ export class BatchWriter {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
+    }
+    if (this.#immediate !== undefined) {
+      clearImmediate(this.#immediate);
+      this.#immediate = undefined;
     }
     while (this.#pending.length > 0 && this.#writing < this.#policy.maxConcurrentWrites) {
       this.#startBatch(this.#takeBatch());
@@ -152,6 +177,8 @@ export class BatchWriter {
     this.#writeBatch(batch).finally(() => {
       this.#writing--;
       if (this.#pending.length > 0) {
+        // With group commit (no timer ever set) what gathered during this write goes now; with a wait, a
+        // full batch goes now, and what is left whose timer already fired (and found every write slot taken).
         if (this.#pendingReadings >= this.#policy.maxBatchReadings || this.#timer === undefined) this.#flushAll();
       }
     });

@@ -36,3 +36,11 @@ export interface ErrorNotice {
   /** Seconds to wait before resending, for retryable errors. */
   readonly retryAfter?: number;
 }
+
+/**
+ * Where the node publishes end-to-end acknowledgements for `device`: `devices/{device}/acks`
+ * (docs/PROTOCOL.md §10.3). An acknowledgement there means stored, whichever broker carried it.
+ */
+export function acksTopic(device: string): string {
+  return `${TOPIC_ROOT}/${device}/acks`;
+}

@@ -10,11 +10,13 @@ import {
 import { type MeasuredServer, metricTotal, startBenchNode } from '../../bench/support/bench-node.js';
 import { parseResult, RESULT_PREFIX } from '../../bench/support/bench-result.js';
 import { type BenchWorkspace, benchWorkspace } from '../../bench/support/bench-setup.js';
+import { saturateMqttEndToEnd } from '../../bench/support/mqtt-end-to-end-load.js';
 import { connectDevices, disconnectDevices } from '../../bench/support/mqtt-load.js';
 import { httpLatency, mqttLatency } from '../../bench/support/open-loop.js';
 import { cpuSecondsOfTree } from '../../bench/support/proc-cpu.js';
 import { measureRawVerify, parseVerifyCosts } from '../../bench/support/raw-verify.js';
 import { type LoadShape, saturate } from '../../bench/support/saturation.js';
+import { startMosquitto } from '../support/mosquitto-server.js';
 import { saturationResult } from './saturation-result.js';
 
 // The quick suite's pieces, run far enough to show each produces numbers. No timing is asserted:
@@ -65,6 +67,37 @@ describe('benchmark suite pieces', () => {
     expect(mqtt.acknowledged).toBeGreaterThan(0);
     expect(mqtt.serverCpuSeconds).toBeGreaterThanOrEqual(0);
     expect(mqtt.rejected).toBe(0);
+  });
+
+  it("drives a node through Mosquitto, counting each message when the node's end-to-end acknowledgement names it", async () => {
+    const broker = await startMosquitto();
+    const external = await startBenchNode({
+      runtime: 'tsx',
+      store: { kind: 'duckdb' },
+      registryFile: workspace.registryFile,
+      mqtt: false,
+      env: { TELEMETRY_MQTT: 'external', TELEMETRY_MQTT_BROKER_URL: broker.url },
+    });
+    const devices = await connectDevices(broker.url, pool.devices, tokens);
+    try {
+      const window = await saturateMqttEndToEnd({
+        server: external,
+        devices,
+        messages: pool.byDevice,
+        windowPerDevice: 2,
+        warmupS: LOAD.warmupS,
+        measureS: LOAD.measureS,
+      });
+      expect(window.acknowledged).toBeGreaterThan(0);
+      expect(window.failed).toBe(0);
+      expect(await metricTotal(external.httpUrl, 'telemetry_messages_accepted_total')).toBeGreaterThanOrEqual(
+        window.acknowledged,
+      );
+    } finally {
+      await disconnectDevices(devices);
+      await external.stop();
+      await broker.stop();
+    }
   });
 
   it('sends several messages per HTTP request to the batch endpoint, each counted once it is stored', async () => {

@@ -180,9 +180,16 @@ describe('store settings', () => {
 });
 
 describe('TELEMETRY_MQTT_CONNECTIONS', () => {
-  it('opens 16 connections to an external broker unless told otherwise', () => {
-    expect(parseConfig({}).mqttConnections).toBe(16);
-    expect(parseConfig({ TELEMETRY_MQTT_CONNECTIONS: '1' }).mqttConnections).toBe(1);
+  it('opens one connection to an external broker, handed up to 256 messages at once, unless told otherwise', () => {
+    expect(parseConfig({}).mqttConnections).toBe(1);
+    expect(parseConfig({}).mqttReceiveMaximum).toBe(256);
+    expect(parseConfig({ TELEMETRY_MQTT_CONNECTIONS: '4' }).mqttConnections).toBe(4);
+  });
+
+  it('names the setting that no longer exists when a node is still given a session expiry', () => {
+    expect(problemsOf({ TELEMETRY_MQTT_SESSION_EXPIRY_SECONDS: '3600' })).toEqual([
+      expect.stringMatching(/^TELEMETRY_MQTT_SESSION_EXPIRY_SECONDS is no longer a setting: .*remove it$/),
+    ]);
   });
 
   it.each(['0', '65', 'many'])('refuses %j', (value) => {

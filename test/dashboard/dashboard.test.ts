@@ -162,6 +162,8 @@ describe('the dashboard page in a real browser, over a node the simulator filled
     const to = Math.ceil(Math.max(...points.map((p) => p.ts)) / 1000) * 1000 + 1000;
     await page.selectOption('#device-select', thermo);
     await page.waitForSelector(`#charts[data-state="ready"][data-device="${thermo}"] figure.chart`);
+    // The whole range chosen, not fitted to the readings (dashboard-fleet.test.ts covers fitting).
+    await page.uncheck('#zoom-to-data');
     await page.selectOption('#range-select', 'custom');
     await page.fill('#from-input', localInput(from));
     await page.fill('#to-input', localInput(to));

@@ -24,6 +24,7 @@ export interface ComposeService {
   readonly depends_on?: Readonly<Record<string, { condition?: string }>>;
   readonly profiles?: readonly string[];
   readonly healthcheck?: { readonly test?: readonly string[] };
+  readonly restart?: string;
 }
 
 export interface ComposeFile {

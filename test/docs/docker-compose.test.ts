@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { listSettings, parseConfig } from '../../src/config/parse-config.js';
 import {
   type ComposeService,
@@ -14,6 +15,7 @@ import {
   nodeServices,
   option,
   readRepoFile,
+  repoPathAt,
   repoRoot,
   splitVolume,
 } from './compose-stack.js';
@@ -151,6 +153,46 @@ describe('docker-compose.yml', () => {
         if (service.profiles === undefined) expect(services[dependency]?.profiles, dependency).toBeUndefined();
       }
     }
+  });
+
+  it('checks the health of every long-running service; only the one-shot provision and the simulators go without', () => {
+    const unchecked = Object.entries(services)
+      .filter(([, service]) => service.healthcheck?.test === undefined)
+      .map(([name]) => name);
+    expect(unchecked.sort()).toEqual(['provision', 'simulator-broker', 'simulator-http', 'simulator-mqtt']);
+    expect(services.provision?.restart).toBe('no');
+    for (const [name, service] of Object.entries(services)) {
+      const test = service.healthcheck?.test ?? ['CMD'];
+      expect(test[0], name).toBe('CMD');
+    }
+  });
+
+  it('has Prometheus scrape every node on the port it listens on, and HAProxy on its stats port', () => {
+    interface ScrapeConfig {
+      readonly job_name: string;
+      readonly metrics_path?: string;
+      readonly static_configs?: ReadonlyArray<{ targets: string[] }>;
+      readonly dns_sd_configs?: ReadonlyArray<{ names: string[]; port: number }>;
+    }
+    const prometheus = services.prometheus;
+    const configPath = repoPathAt(
+      prometheus,
+      (prometheus?.command ?? []).find((arg) => arg.startsWith('--config.file='))?.split('=')[1] ?? '',
+    );
+    expect(configPath).toBe('deploy/prometheus/prometheus.yml');
+    const jobs = (parse(readRepoFile(configPath ?? '')) as { scrape_configs: ScrapeConfig[] }).scrape_configs;
+    const targets = jobs.flatMap((job) => [
+      ...(job.static_configs ?? []).flatMap((c) => c.targets.map((t) => `${job.metrics_path} ${t}`)),
+      ...(job.dns_sd_configs ?? []).flatMap((c) => c.names.map((n) => `${job.metrics_path} ${n}:${c.port}`)),
+    ]);
+    const expected = [
+      ...nodes.map(([name, node]) => `/metrics ${name}:${nodeConfig(node).httpPort}`),
+      `/metrics haproxy:${haproxyBindPorts(haproxy.find((s) => s.kind === 'frontend' && s.name === 'stats') ?? { kind: '', name: '', lines: [] })[0]}`,
+    ];
+    expect(targets.sort()).toEqual(expected.sort());
+    // A profile's nodes are found through DNS, so without the profile they are no target rather than one down.
+    const subscriberJob = jobs.find((job) => job.dns_sd_configs !== undefined);
+    expect(subscriberJob?.dns_sd_configs?.[0]?.names).toEqual(subscriberNodes.map(([name]) => name));
   });
 
   it("names in the README's stack section exactly the ports it publishes on the host", () => {

@@ -17,7 +17,7 @@ interface Datasource {
 interface Panel {
   readonly title: string;
   readonly datasource?: { type: string; uid: string };
-  readonly targets?: ReadonlyArray<{ query: string; datasource?: { uid: string } }>;
+  readonly targets?: ReadonlyArray<{ query?: string; expr?: string; datasource?: { uid: string } }>;
 }
 
 interface Dashboard {
@@ -29,25 +29,32 @@ interface Dashboard {
 const compose = loadCompose();
 const grafana = compose.services.grafana;
 const influxInit = compose.services.influxdb?.environment ?? {};
-const datasources = (
-  parse(readRepoFile('deploy/grafana/provisioning/datasources/influxdb.yaml')) as { datasources: Datasource[] }
-).datasources;
+const datasourceFiles = readdirSync(join(repoRoot, 'deploy/grafana/provisioning/datasources'));
+const datasources = datasourceFiles.flatMap(
+  (file) =>
+    (parse(readRepoFile(`deploy/grafana/provisioning/datasources/${file}`)) as { datasources: Datasource[] })
+      .datasources,
+);
 const influx = datasources.find((d) => d.type === 'influxdb');
+const prometheus = datasources.find((d) => d.type === 'prometheus');
 const providers = (
   parse(readRepoFile('deploy/grafana/provisioning/dashboards/telemetry.yaml')) as {
     providers: Array<{ type: string; options: { path: string } }>;
   }
 ).providers;
 const dashboardFiles = readdirSync(join(repoRoot, 'deploy/grafana/dashboards')).filter((f) => f.endsWith('.json'));
-const dashboards = dashboardFiles.map((file): [string, Dashboard] => [
+const allDashboards = dashboardFiles.map((file): [string, Dashboard] => [
   file,
   JSON.parse(readRepoFile(`deploy/grafana/dashboards/${file}`)) as Dashboard,
 ]);
+/** The dashboards of what is stored (InfluxDB, Flux); the operations one reads Prometheus (prometheus-stack.test.ts). */
+const dashboards = allDashboards.filter(([file]) => file !== 'telemetry-operations.json');
+const operations = allDashboards.find(([file]) => file === 'telemetry-operations.json')?.[1];
 
 /** Every Flux query of a dashboard: the panels' and the template variables'. */
 function queries(dashboard: Dashboard): string[] {
   return [
-    ...dashboard.panels.flatMap((panel) => panel.targets?.map((target) => target.query) ?? []),
+    ...dashboard.panels.flatMap((panel) => panel.targets?.map((target) => target.query ?? '') ?? []),
     ...dashboard.templating.list.map((variable) => variable.query),
   ];
 }
@@ -60,13 +67,15 @@ function grafanaEnv(value: string): string {
 describe('Grafana provisioning (deploy/grafana)', () => {
   it('opens on the provisioned dashboard', () => {
     const home = grafana?.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ?? '';
-    expect(repoPathAt(grafana, home)).toBe(`deploy/grafana/dashboards/${dashboardFiles[0]}`);
+    expect(repoPathAt(grafana, home)).toBe('deploy/grafana/dashboards/telemetry-readings.json');
   });
 
   it('is mounted where Grafana reads provisioning files', () => {
-    expect(repoPathAt(grafana, '/etc/grafana/provisioning/datasources/influxdb.yaml')).toBe(
-      'deploy/grafana/provisioning/datasources/influxdb.yaml',
-    );
+    for (const file of ['influxdb.yaml', 'prometheus.yaml']) {
+      expect(repoPathAt(grafana, `/etc/grafana/provisioning/datasources/${file}`)).toBe(
+        `deploy/grafana/provisioning/datasources/${file}`,
+      );
+    }
     expect(repoPathAt(grafana, '/etc/grafana/provisioning/dashboards/telemetry.yaml')).toBe(
       'deploy/grafana/provisioning/dashboards/telemetry.yaml',
     );
@@ -91,7 +100,47 @@ describe('Grafana provisioning (deploy/grafana)', () => {
   it('loads dashboards from the folder the dashboard files are mounted at', () => {
     expect(providers.map((p) => p.type)).toEqual(['file']);
     expect(repoPathAt(grafana, providers[0]?.options.path ?? '')).toBe('deploy/grafana/dashboards');
-    expect(dashboardFiles).toEqual(['telemetry-readings.json']);
+    expect(dashboardFiles).toEqual(['telemetry-operations.json', 'telemetry-readings.json']);
+  });
+
+  it('queries the prometheus service on the port it listens on, with its scrape interval', () => {
+    const url = new URL(prometheus?.url ?? '');
+    expect(url.hostname).toBe('prometheus');
+    expect(compose.services.prometheus?.expose).toContain(url.port);
+    const config = parse(readRepoFile('deploy/prometheus/prometheus.yml')) as { global: { scrape_interval: string } };
+    expect((prometheus as { jsonData?: { timeInterval?: string } } | undefined)?.jsonData?.timeInterval).toBe(
+      config.global.scrape_interval,
+    );
+  });
+
+  it('has the operations dashboard ask the Prometheus data source only, in PromQL, about what the issue names', () => {
+    const panels = operations?.panels ?? [];
+    const uids = panels.flatMap((panel) => [
+      panel.datasource?.uid,
+      ...(panel.targets ?? []).map((t) => t.datasource?.uid),
+    ]);
+    expect(new Set(uids)).toEqual(new Set([prometheus?.uid]));
+    const exprs = panels.flatMap((panel) => (panel.targets ?? []).map((t) => t.expr ?? ''));
+    expect(exprs.every((expr) => expr !== '')).toBe(true);
+    // accepted/rejected by code and transport, ack latency, store write latency and failures, in-flight
+    // readings, connections, backpressure.
+    for (const wanted of [
+      /sum by \(transport\) \(rate\(telemetry_messages_accepted_total/,
+      /sum by \(code, transport\) \(rate\(telemetry_messages_rejected_total/,
+      /telemetry_ack_seconds_bucket/,
+      /telemetry_store_write_seconds_bucket/,
+      /telemetry_store_write_seconds_count\{outcome="failed"\}/,
+      /telemetry_inflight_readings/,
+      /telemetry_mqtt_connections\b/,
+      /ERR_OVERLOADED/,
+      /telemetry_mqtt_connections_paused/,
+    ]) {
+      expect(
+        exprs.some((expr) => wanted.test(expr)),
+        String(wanted),
+      ).toBe(true);
+    }
+    expect(new Set(panels.map((panel) => panel.title)).size).toBe(panels.length);
   });
 
   it.each(dashboards)('has %s ask the provisioned data source only', (_file, dashboard) => {
@@ -140,7 +189,7 @@ describe('Grafana provisioning (deploy/grafana)', () => {
   });
 
   it('shows the fields of the telemetry measurement, one per metric, in a panel per metric', () => {
-    const [, dashboard] = dashboards[0] ?? [];
+    const [, dashboard] = dashboards.find(([file]) => file === 'telemetry-readings.json') ?? [];
     const metric = dashboard?.templating.list.find((variable) => variable.name === 'metric');
     expect(metric?.query).toContain(`schema.measurementFieldKeys(bucket: "${influxInit.DOCKER_INFLUXDB_INIT_BUCKET}"`);
     const perMetric = dashboard?.panels.find((panel) => (panel as { repeat?: string }).repeat === 'metric');

@@ -64,7 +64,7 @@ describe('deploy/haproxy/haproxy.cfg', () => {
     expect(`${stdout}${stderr}`).toContain('Configuration file is valid');
   });
 
-  it('starts with every node name unresolved, answering 503 until docker DNS finds the nodes', async () => {
+  it('starts with every node name unresolved, answering 503 until docker DNS finds the nodes, its exporter and healthcheck answering', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'haproxy-conf-test-'));
     const ports = { 8080: await freePort(), 1883: await freePort(), 8404: await freePort() };
     const config = readRepoFile(haproxyPath).replace(
@@ -86,6 +86,20 @@ describe('deploy/haproxy/haproxy.cfg', () => {
       for (const row of servers) expect(row).toContain('MAINT (resolution)');
       const answer = await fetch(`http://127.0.0.1:${ports[8080]}/v1/messages`, { method: 'POST', body: 'x' });
       expect(answer.status).toBe(503);
+      // What Prometheus scrapes (deploy/prometheus/prometheus.yml, job haproxy): the exporter, on the stats port.
+      const exported = await (await fetch(`http://127.0.0.1:${ports[8404]}/metrics`)).text();
+      expect(exported).toMatch(/^haproxy_backend_active_servers\{proxy="ingest_http"\} 0$/m);
+      // Every HAProxy metric the operations dashboard reads is one this HAProxy exports.
+      const dashboard = readRepoFile('deploy/grafana/dashboards/telemetry-operations.json');
+      const read = new Set([...dashboard.matchAll(/\b(haproxy_[a-z0-9_]+)/g)].map((m) => m[1] ?? ''));
+      expect(read.size).toBeGreaterThan(0);
+      for (const name of read) expect(exported, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
+      // The compose healthcheck, as the container runs it, on the stats port moved to its free port.
+      const check = services.haproxy?.healthcheck?.test ?? [];
+      expect(check.slice(0, 3)).toEqual(['CMD', 'bash', '-c']);
+      const script = (check[3] ?? '').replace('/127.0.0.1/8404', `/127.0.0.1/${ports[8404]}`);
+      expect(script).not.toBe(check[3]);
+      await run('bash', ['-c', script]);
     } finally {
       child.kill('SIGTERM');
       await exited;

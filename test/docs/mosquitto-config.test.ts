@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/parse-config.js';
-import { ALL_MESSAGES_FILTER, messagesTopic } from '../../src/protocol/topics.js';
+import { ALL_MESSAGES_FILTER, acksTopic, errorsTopic, messagesTopic } from '../../src/protocol/topics.js';
 import { pollUntil } from '../support/poll-until.js';
 import { accepts, freePort, runServerProcess, type TestServer } from '../support/server-process.js';
 import { loadCompose, mosquittoDirectives, nodeServices, readRepoFile, splitVolume } from './compose-stack.js';
@@ -27,8 +27,10 @@ describe('deploy/mosquitto/mosquitto.conf', () => {
     const port = await freePort();
     const copy = config
       .replace(/^listener 1883$/m, `listener ${port} 127.0.0.1`)
-      .replace(/^persistence_location .*$/m, `persistence_location ${dataDir}/`);
+      .replace(/^persistence_location .*$/m, `persistence_location ${dataDir}/`)
+      .replace(/^acl_file .*$/m, `acl_file ${join(dataDir, 'acl.conf')}`);
     expect(copy).toContain(`listener ${port} 127.0.0.1`);
+    await writeFile(join(dataDir, 'acl.conf'), readRepoFile('deploy/mosquitto/acl.conf'), { mode: 0o644 });
     const copyPath = join(dataDir, 'mosquitto.conf');
     await writeFile(copyPath, copy);
     url = `mqtt://127.0.0.1:${port}`;
@@ -49,8 +51,14 @@ describe('deploy/mosquitto/mosquitto.conf', () => {
 
   it("starts the real broker, which hands a QoS 1 message to the subscriber nodes' shared subscription", async () => {
     const group = subscribers[0]?.[1].environment?.TELEMETRY_MQTT_SHARE_GROUP ?? '';
-    const node = await connectAsync(url, { protocolVersion: 5, clientId: 'node-probe', reconnectPeriod: 0 });
-    const device = await connectAsync(url, { protocolVersion: 5, clientId: 'device-probe', reconnectPeriod: 0 });
+    const username = subscribers[0]?.[1].environment?.TELEMETRY_MQTT_USERNAME;
+    const node = await connectAsync(url, { protocolVersion: 5, clientId: 'node-probe', username, reconnectPeriod: 0 });
+    const device = await connectAsync(url, {
+      protocolVersion: 5,
+      clientId: 'device-probe',
+      username: 'boiler-7',
+      reconnectPeriod: 0,
+    });
     try {
       const received: string[] = [];
       node.on('message', (topic) => received.push(topic));
@@ -61,6 +69,38 @@ describe('deploy/mosquitto/mosquitto.conf', () => {
     } finally {
       await device.endAsync(true);
       await node.endAsync(true);
+    }
+  });
+
+  it("keeps each device to its own topics (acl.conf): it gets its own acknowledgements and notices, no other device's", async () => {
+    const username = subscribers[0]?.[1].environment?.TELEMETRY_MQTT_USERNAME;
+    const group = subscribers[0]?.[1].environment?.TELEMETRY_MQTT_SHARE_GROUP ?? '';
+    const node = await connectAsync(url, { protocolVersion: 5, clientId: 'acl-node', username, reconnectPeriod: 0 });
+    const device = await connectAsync(url, { protocolVersion: 4, clientId: 'acl-device', username: 'pump-1' });
+    const intruder = await connectAsync(url, { protocolVersion: 4, clientId: 'acl-intruder', username: 'pump-2' });
+    try {
+      const toNode: string[] = [];
+      const toDevice: string[] = [];
+      const toIntruder: string[] = [];
+      node.on('message', (topic, payload) => toNode.push(`${topic} ${payload}`));
+      device.on('message', (topic, payload) => toDevice.push(`${topic} ${payload}`));
+      intruder.on('message', (topic, payload) => toIntruder.push(`${topic} ${payload}`));
+      await node.subscribeAsync(`$share/${group}/${ALL_MESSAGES_FILTER}`, { qos: 1 });
+      await device.subscribeAsync([acksTopic('pump-1'), errorsTopic('pump-1')], { qos: 1 });
+      await intruder.subscribeAsync([acksTopic('pump-1'), errorsTopic('pump-1'), '#'], { qos: 1 });
+
+      await device.publishAsync(messagesTopic('pump-1'), 'own', { qos: 1 });
+      await device.publishAsync(messagesTopic('pump-2'), 'foreign', { qos: 1 });
+      await intruder.publishAsync(acksTopic('pump-1'), '{"seqs":[99]}', { qos: 1 });
+      await node.publishAsync(acksTopic('pump-1'), '{"seqs":[1]}', { qos: 0 });
+      await node.publishAsync(errorsTopic('pump-1'), 'notice', { qos: 0 });
+      await pollUntil(async () => toDevice.length === 2, 'the acknowledgement and the notice');
+
+      expect(toNode).toEqual([`${messagesTopic('pump-1')} own`]);
+      expect(toDevice.sort()).toEqual([`${acksTopic('pump-1')} {"seqs":[1]}`, `${errorsTopic('pump-1')} notice`]);
+      expect(toIntruder).toEqual([]);
+    } finally {
+      await Promise.all([node.endAsync(true), device.endAsync(true), intruder.endAsync(true)]);
     }
   });
 

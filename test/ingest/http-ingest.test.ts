@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildIngest, type IngestNode } from '../../ingest/build-ingest.js';
 import { parseConfig } from '../../src/config/parse-config.js';
@@ -275,6 +276,19 @@ describe('operations endpoints', () => {
     expect(metrics).toMatch(/telemetry_messages_rejected_total\{transport="http",code="ERR_MESSAGE_MALFORMED"\} 1/);
     expect(metrics).toMatch(/telemetry_readings_written_total 1/);
     expect(metrics).toMatch(/telemetry_inflight_readings 0/);
+  });
+
+  it('exports the version it runs and the latency of every acknowledged message, and none of a refused one', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    await post(await signMessage(alice.signer, 1, [{ ts: NOW - 10, values: { t: 1 } }]));
+    await post(await signMessage(alice.signer, 2, [{ ts: NOW - 9, values: { t: 2 } }]));
+    await post('garbage');
+    const metrics = (await node.app.inject('/metrics')).body;
+    expect(metrics).toContain(`telemetry_build_info{version="${version}",node_version="${process.versions.node}"} 1`);
+    expect(metrics).toMatch(/^telemetry_ack_seconds_count\{transport="http"\} 2$/m);
+    expect(metrics).toMatch(/^telemetry_ack_seconds_bucket\{le="\+Inf",transport="http"\} 2$/m);
   });
 });
 

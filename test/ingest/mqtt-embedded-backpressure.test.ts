@@ -71,6 +71,7 @@ describe('per-connection backpressure', () => {
       await until(() => traceOf(bob.id).inside === 1);
       expect(traceOf(alice.id).entered).toHaveLength(LIMIT);
       expect(broker?.pausedConnections).toBe(1);
+      expect(await node.metrics.registry.getSingleMetricAsString('telemetry_mqtt_connections_paused')).toMatch(/ 1$/m);
       expect(acked).toBe(0);
 
       store.release();
@@ -83,6 +84,7 @@ describe('per-connection backpressure', () => {
       expect(await stored(alice.id, 2 * FLOOD)).toHaveLength(FLOOD);
       expect(await stored(bob.id)).toHaveLength(1);
       expect(broker?.pausedConnections).toBe(0);
+      expect(await node.metrics.registry.getSingleMetricAsString('telemetry_mqtt_connections_paused')).toMatch(/ 0$/m);
     },
   );
 

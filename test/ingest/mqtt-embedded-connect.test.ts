@@ -68,6 +68,10 @@ describe('connecting', () => {
     const { device, token: password } = await make();
     await expect(connect(device, { token: password })).rejects.toMatchObject({ code: returnCode });
     expect(await node.metrics.registry.getSingleMetricAsString('telemetry_mqtt_connections')).toMatch(/ 0$/m);
+    const refused = await node.metrics.registry.getSingleMetricAsString('telemetry_mqtt_connections_refused_total');
+    expect(refused).toMatch(
+      new RegExp(`^telemetry_mqtt_connections_refused_total\\{code="ERR_\\w+",connack="${returnCode}"\\} 1$`, 'm'),
+    );
   });
 
   it('closes the connection when its token expires', async () => {

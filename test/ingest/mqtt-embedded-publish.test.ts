@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type ErrorCode, signMessage, signPayload, TelemetryError } from '../../src/index.js';
-import { messagesTopic } from '../../src/protocol/topics.js';
+import { acksTopic, messagesTopic } from '../../src/protocol/topics.js';
 import {
   alice,
   bob,
@@ -36,6 +36,43 @@ describe('publishing over the embedded broker', () => {
     await ack;
     expect(store.writesDone).toBe(1);
     expect(await stored(alice.id)).toEqual([{ device: alice.id, metric: 't', ts: NOW - 1, value: 1 }]);
+  });
+
+  it('counts the latency of each PUBACK it sends for a stored message, and none for a rejected one', async () => {
+    const client = await connect(alice);
+    await client.publishAsync(messagesTopic(alice.id), await reading(1), { qos: 1 });
+    await client.publishAsync(messagesTopic(alice.id), await reading(2), { qos: 1 });
+    await client.publishAsync(messagesTopic(alice.id), 'not a jws', { qos: 1 });
+    const metrics = await node.metrics.registry.metrics();
+    expect(metrics).toMatch(/^telemetry_ack_seconds_count\{transport="mqtt"\} 2$/m);
+    expect(metrics).toContain('telemetry_messages_rejected_total{transport="mqtt",code="ERR_MESSAGE_MALFORMED"} 1');
+  });
+
+  it('acknowledges stored messages end to end on devices/{id}/acks to a device subscribed there, after the PUBACK', async () => {
+    const client = await connect(alice);
+    const acks: number[][] = [];
+    client.on('message', (topic, payload) => {
+      if (topic === acksTopic(alice.id)) acks.push(JSON.parse(payload.toString()).seqs);
+    });
+    const [granted] = await client.subscribeAsync(acksTopic(alice.id), { qos: 1 });
+    expect(granted?.qos).toBe(1);
+    await client.publishAsync(messagesTopic(alice.id), await reading(4), { qos: 1 });
+    await client.publishAsync(messagesTopic(alice.id), 'not a jws', { qos: 1 });
+    await client.publishAsync(messagesTopic(alice.id), await reading(5), { qos: 0 });
+    await until(() => acks.flat().length === 2);
+    // Refused messages get their notice, never an acknowledgement.
+    expect(acks.flat().sort()).toEqual([4, 5]);
+  });
+
+  it("sends no acknowledgements to a device that did not ask for them, nor another device's", async () => {
+    const [watcher, sender] = [await connect(bob), await connect(alice)];
+    const seen: string[] = [];
+    watcher.on('message', (topic) => seen.push(topic));
+    // Another device's acks topic is refused in SUBACK (0x80), as any foreign filter is.
+    await expect(watcher.subscribeAsync(acksTopic(alice.id), { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    await sender.publishAsync(messagesTopic(alice.id), await reading(6), { qos: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(seen).toEqual([]);
   });
 
   it('stores a QoS 0 message too', async () => {

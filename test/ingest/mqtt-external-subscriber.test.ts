@@ -1,12 +1,13 @@
-import type { IPublishPacket } from 'mqtt';
+import { connect } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { pubackReasonCode } from '../../ingest/mqtt/mqtt-codes.js';
 import { type ErrorCode, signMessage, signPayload, TelemetryError } from '../../src/index.js';
-import { errorsTopic, messagesTopic } from '../../src/protocol/topics.js';
+import { acksTopic, errorsTopic, messagesTopic } from '../../src/protocol/topics.js';
 import { pollUntil } from '../support/poll-until.js';
 import {
   alice,
   bob,
+  broker,
   cleanups,
   client,
   NOW,
@@ -20,52 +21,55 @@ import {
 
 useMosquitto();
 
+/** Collects what arrives on `device`'s acks topic, each acknowledgement as its list of seqs. */
+async function acksOf(device: string): Promise<number[][]> {
+  const listener = await client(`acks-${device}-${nextSequence()}`);
+  const acks: number[][] = [];
+  listener.on('message', (_topic, payload) => acks.push(JSON.parse(payload.toString()).seqs));
+  await listener.subscribeAsync(acksTopic(device), { qos: 1 });
+  return acks;
+}
+
 describe('external-broker subscriber', () => {
-  it('stores the readings a device publishes at QoS 1, and PUBACKs the broker only after the store accepted them', async () => {
-    const group = newGroup();
-    const { store, subscriber, clientId } = await startTestNode(group);
+  it('acknowledges a message end to end on devices/{id}/acks only once the store accepted its readings', async () => {
+    const { store } = await startTestNode(newGroup());
+    const acks = await acksOf(alice.id);
     const device = await client(`dev-${alice.id}-${nextSequence()}`);
     store.hold();
-    await device.publishAsync(messagesTopic(alice.id), await signMessage(alice.signer, 1, reading(NOW - 1)), {
+    await device.publishAsync(messagesTopic(alice.id), await signMessage(alice.signer, 7, reading(NOW - 1)), {
       qos: 1,
     });
     await pollUntil(async () => store.writesStarted === 1, 'the node to start writing');
-
-    // Take the node's session over while the write is held: the broker hands the probe what the node has not
-    // acknowledged, marked DUP.
-    const redelivered: IPublishPacket[] = [];
-    await client(clientId, {
-      clean: false,
-      properties: { sessionExpiryInterval: 60 },
-      customHandleAcks: (_topic, _payload, packet: IPublishPacket) => {
-        redelivered.push(packet);
-      },
-    });
-    await pollUntil(async () => redelivered.length === 1, 'the unacknowledged message to be redelivered');
-    expect(redelivered[0]?.dup).toBe(true);
-    expect(redelivered[0]?.topic).toBe(messagesTopic(alice.id));
-    await cleanups.pop()?.(); // the probe leaves without acknowledging
-
-    // The node reconnects, gets it again, stores it once and acknowledges it.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(acks).toEqual([]);
     store.release();
-    await pollUntil(async () => store.writesDone >= 2, 'the redelivered message to be stored');
+    await pollUntil(async () => acks.length === 1, 'the acknowledgement');
+    expect(acks).toEqual([[7]]);
     expect(await storedTimes(store, alice.id)).toEqual([NOW - 1]);
-    await subscriber.close();
+  });
 
-    // Now nothing is left unacknowledged in the session: the probe's first message is a new one.
-    const received: string[] = [];
-    const probe = await client(clientId, {
-      clean: false,
-      properties: { sessionExpiryInterval: 60 },
-      customHandleAcks: (_topic, payload, _packet, ack) => {
-        received.push(payload.toString());
-        ack(0);
-      },
-    });
-    await probe.subscribeAsync(`$share/${group}/devices/+/messages`, { qos: 1 });
-    await device.publishAsync(messagesTopic(alice.id), 'marker', { qos: 1 });
-    await pollUntil(async () => received.length > 0, 'the marker to arrive');
-    expect(received).toEqual(['marker']);
+  it('acknowledges the messages of one device stored together in one acknowledgement', async () => {
+    const { store } = await startTestNode(newGroup());
+    const [aliceAcks, bobAcks] = [await acksOf(alice.id), await acksOf(bob.id)];
+    const device = await client(`dev-${nextSequence()}`);
+    store.hold();
+    const sent = [1, 2, 3, 4, 5, 6];
+    for (const seq of sent) {
+      await device.publishAsync(messagesTopic(alice.id), await signMessage(alice.signer, seq, reading(NOW - seq)), {
+        qos: 1,
+      });
+    }
+    await device.publishAsync(messagesTopic(bob.id), await signMessage(bob.signer, 9, reading(NOW - 9)), { qos: 1 });
+    await pollUntil(async () => store.writesStarted >= 1, 'the first write to start');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    store.release();
+    await pollUntil(async () => aliceAcks.flat().length === sent.length, "every one of alice's messages acknowledged");
+    await pollUntil(async () => bobAcks.length === 1, "bob's acknowledgement");
+    expect(aliceAcks.flat().sort((a, b) => a - b)).toEqual(sent);
+    // Messages gathered behind the held write were stored, and acknowledged, together.
+    expect(aliceAcks.length).toBeLessThan(sent.length);
+    expect(aliceAcks.length).toBeLessThanOrEqual(store.writesStarted);
+    expect(bobAcks).toEqual([[9]]);
   });
 
   it.each<[string, () => Promise<string>, ErrorCode, number | null]>([
@@ -141,37 +145,72 @@ describe('external-broker subscriber', () => {
     expect((await storedTimes(second.store, alice.id)).length).toBeGreaterThan(0);
   });
 
-  it('works on one message per connection at once over several connections, each its own session', async () => {
-    const { node, store, subscriber, clientId } = await startTestNode(newGroup(), 3);
-    expect(subscriber.clientIds).toEqual([clientId, `${clientId}-2`, `${clientId}-3`]);
+  it('works on many messages of one connection at once, up to its receive maximum', async () => {
+    const { node, store, subscriber, clientId } = await startTestNode(newGroup());
+    expect(subscriber.clientIds).toEqual([clientId]);
     const device = await client(`dev-${alice.id}-${nextSequence()}`);
     store.hold();
-    const sent = [NOW - 3, NOW - 2, NOW - 1];
-    for (const [seq, ts] of sent.entries()) {
-      await device.publishAsync(messagesTopic(alice.id), await signMessage(alice.signer, seq, reading(ts)), { qos: 1 });
-    }
-    // One connection would hand over its next message only after the held write; three hold one each.
+    const sent = Array.from({ length: 40 }, (_, n) => NOW - 1000 + n);
+    await Promise.all(
+      sent.map(async (ts, seq) =>
+        device.publishAsync(messagesTopic(alice.id), await signMessage(alice.signer, seq, reading(ts)), { qos: 1 }),
+      ),
+    );
+    // mqtt.js would have handed over the next message only after the held write; this connection takes them all.
     const inflight = async () =>
-      /telemetry_inflight_readings (\d+)/.exec((await node.app.inject('/metrics')).body)?.[1] ?? '0';
-    await pollUntil(async () => (await inflight()) === '3', 'a message from each connection in the pipeline');
+      Number(/telemetry_inflight_readings (\d+)/.exec((await node.app.inject('/metrics')).body)?.[1] ?? '0');
+    await pollUntil(async () => (await inflight()) === sent.length, 'every message in the pipeline at once');
     store.release();
     await pollUntil(async () => (await storedTimes(store, alice.id)).length === sent.length, 'every message stored');
     expect(await storedTimes(store, alice.id)).toEqual(sent);
   });
 
-  it('does not acknowledge while the store is down, and stores every message once after it heals', async () => {
+  it('answers a message it cannot store now with a retryable notice and leaves the resend to the device', async () => {
     const { store } = await startTestNode(newGroup());
+    const acks = await acksOf(alice.id);
     const device = await client(`dev-${alice.id}-${nextSequence()}`);
-    store.fail(new TelemetryError('ERR_STORE_UNAVAILABLE', 'down'));
-    const sent = [NOW - 30, NOW - 20, NOW - 10];
-    for (const [seq, ts] of sent.entries()) {
-      await device.publishAsync(messagesTopic(alice.id), await signMessage(alice.signer, seq, reading(ts)), { qos: 1 });
-    }
-    // A second attempt at the first message can only come from the broker redelivering it after a reconnect.
-    await pollUntil(async () => store.writesStarted >= 3, 'the broker to redeliver the unacknowledged message');
-    expect(store.writesDone).toBe(0);
+    const notices: Array<Record<string, unknown>> = [];
+    device.on('message', (_topic, payload) => notices.push(JSON.parse(payload.toString())));
+    await device.subscribeAsync(errorsTopic(alice.id), { qos: 1 });
+    store.fail(new TelemetryError('ERR_STORE_UNAVAILABLE', 'down', { retryAfter: 2 }));
+    const message = await signMessage(alice.signer, 3, reading(NOW - 30));
+    await device.publishAsync(messagesTopic(alice.id), message, { qos: 1 });
+    await pollUntil(async () => notices.length === 1, 'the notice');
+    expect(notices[0]).toMatchObject({ seq: 3, code: 'ERR_STORE_UNAVAILABLE', retryable: true, retryAfter: 2 });
+    // The node acknowledged it to the broker with a failure code: the broker does not deliver it again.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(store.writesStarted).toBe(1);
+    expect(acks).toEqual([]);
+    // The device resends the same bytes after retryAfter; now it is stored and acknowledged.
     store.heal();
-    await pollUntil(async () => (await storedTimes(store, alice.id)).length === sent.length, 'every message stored');
-    expect(await storedTimes(store, alice.id)).toEqual(sent);
+    await device.publishAsync(messagesTopic(alice.id), message, { qos: 1 });
+    await pollUntil(async () => acks.length === 1, 'the acknowledgement of the resent message');
+    expect(acks).toEqual([[3]]);
+    expect(await storedTimes(store, alice.id)).toEqual([NOW - 30]);
+  });
+
+  it('keeps no session at the broker: a client id it used starts afresh, with nothing queued for it', async () => {
+    const group = newGroup();
+    const { subscriber, clientId } = await startTestNode(group);
+    const device = await client(`dev-${alice.id}-${nextSequence()}`);
+    await subscriber.close();
+    // With the node gone, a message for the group has no member: nothing is kept for the node's client id.
+    await device.publishAsync(messagesTopic(alice.id), await signMessage(alice.signer, 1, reading(NOW - 3)), {
+      qos: 1,
+    });
+    const probe = connect(broker.url, {
+      protocolVersion: 5,
+      clientId,
+      clean: false,
+      properties: { sessionExpiryInterval: 60 },
+      reconnectPeriod: 0,
+    });
+    cleanups.push(() => probe.endAsync(true));
+    const received: string[] = [];
+    probe.on('message', (_topic, payload) => received.push(payload.toString()));
+    const connack = await new Promise<{ sessionPresent: boolean }>((resolve) => probe.once('connect', resolve));
+    expect(connack.sessionPresent).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(received).toEqual([]);
   });
 });

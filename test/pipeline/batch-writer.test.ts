@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Reading, TelemetryError } from '../../src/index.js';
 import { BatchWriter } from '../../src/pipeline/batch-writer.js';
 import { DuckDbStore } from '../../src/store/duckdb-store.js';
@@ -23,6 +23,28 @@ class PoisonRefusingStore {
   }
 }
 
+/** A real store whose writes each wait for the test to let them through, so a write can be held under way. */
+class GatedStore {
+  readonly batches: number[] = [];
+  readonly #gates: (() => void)[] = [];
+  constructor(readonly inner: TelemetryStore) {}
+  async write(readings: readonly Reading[]): Promise<void> {
+    this.batches.push(readings.length);
+    await new Promise<void>((open) => this.#gates.push(open));
+    await this.inner.write(readings);
+  }
+  /** Lets every write that has started so far go on to the store. */
+  release(): void {
+    for (const open of this.#gates.splice(0)) open();
+  }
+}
+
+/** Resolves once `condition` holds, checking after each event-loop turn. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 1_000 && !condition(); turn++) await new Promise((next) => setImmediate(next));
+  expect(condition()).toBe(true);
+}
+
 let duck: DuckDbStore;
 let store: PoisonRefusingStore;
 
@@ -32,12 +54,69 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  vi.useRealTimers();
   await duck.close();
 });
 
 const asStore = () => store as unknown as TelemetryStore;
 
-describe('BatchWriter', () => {
+describe('BatchWriter with group commit (the default, no batch wait)', () => {
+  it('writes a lone message at once when the store is idle, with no timer to wait for', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'Date'] });
+    const writer = new BatchWriter(asStore());
+    await writer.submit([reading('a', 1)]);
+    expect(store.batches).toEqual([1]);
+    expect(await duck.listSeries()).toHaveLength(1);
+  });
+
+  it('writes the messages that arrive in the same event-loop turn together', async () => {
+    const writer = new BatchWriter(asStore());
+    await Promise.all(Array.from({ length: 10 }, (_, i) => writer.submit([reading('a', i), reading('b', i)])));
+    expect(store.batches).toEqual([20]);
+  });
+
+  it('gathers what arrives while a write is under way into the next write, and settles each after its own write', async () => {
+    const gated = new GatedStore(duck);
+    const writer = new BatchWriter(gated as unknown as TelemetryStore);
+    const settled: string[] = [];
+    const first = writer.submit([reading('a', 1)]).then(() => settled.push('first'));
+    await until(() => gated.batches.length === 1);
+    const later = [2, 3, 4].map((i) => writer.submit([reading('a', i)]).then(() => settled.push(`later ${i}`)));
+    await new Promise((next) => setImmediate(next));
+    expect(gated.batches).toEqual([1]);
+    expect(settled).toEqual([]);
+
+    gated.release();
+    await first;
+    await until(() => gated.batches.length === 2);
+    expect(gated.batches).toEqual([1, 3]);
+    expect(settled).toEqual(['first']);
+
+    gated.release();
+    await Promise.all(later);
+    expect(settled).toEqual(['first', 'later 2', 'later 3', 'later 4']);
+    const stored = await duck.queryReadings({ devices: ['a'], range: { start: NOW, end: NOW + 10 }, limit: 10 });
+    expect(stored.items.map((point) => point.value)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('bounds what gathers by the batch size: a full batch starts beside the write under way', async () => {
+    const gated = new GatedStore(duck);
+    const writer = new BatchWriter(gated as unknown as TelemetryStore, { maxBatchReadings: 2 });
+    const first = writer.submit([reading('a', 1)]);
+    await until(() => gated.batches.length === 1);
+    const later = [2, 3, 4, 5, 6].map((i) => writer.submit([reading('a', i)]));
+    expect(gated.batches).toEqual([1, 2, 2]);
+    gated.release();
+    await first;
+    await until(() => gated.batches.length === 4);
+    expect(gated.batches).toEqual([1, 2, 2, 1]);
+    gated.release();
+    await Promise.all(later);
+    expect(writer.inflight).toBe(0);
+  });
+});
+
+describe('BatchWriter with a batch wait', () => {
   it('groups the readings of many messages into one store write', async () => {
     const writer = new BatchWriter(asStore(), { maxBatchReadings: 100, maxWaitMs: 5 });
     await Promise.all(Array.from({ length: 10 }, (_, i) => writer.submit([reading('a', i), reading('b', i)])));

@@ -3,13 +3,33 @@
 
 import { drawCharts, loadDeviceSeries } from './chart-view.js';
 import { describeToken, forgetToken, QueryError, storedToken, storeToken } from './dashboard-api.js';
+import { FleetTable } from './fleet-table.js';
 import { refreshFleet, refreshStats } from './fleet-view.js';
 
 const FLEET_EVERY_MS = 15_000;
 const STATS_EVERY_MS = 5_000;
+/** While "live", charts of a preset range are read again this often: raw readings, then windows. */
+const LIVE_RAW_EVERY_MS = 5_000;
+const LIVE_WINDOWS_EVERY_MS = 30_000;
+const RAW_RANGE_MS = 3_600_000;
 
 const $ = (id) => document.getElementById(id);
+const fleet = new FleetTable(
+  {
+    table: $('fleet-table'),
+    search: $('fleet-search'),
+    silentFilter: $('fleet-silent'),
+    pageSize: $('fleet-page-size'),
+    previous: $('fleet-previous'),
+    next: $('fleet-next'),
+    info: $('fleet-page'),
+    count: $('fleet-count'),
+    silentCount: $('silent-count'),
+  },
+  (id) => selectDevice(id),
+);
 let lastStats;
+let liveTimer;
 /** The latest chart request: an older answer arriving late must not replace a newer one. */
 let chartTicket = 0;
 let timers = [];
@@ -57,7 +77,7 @@ function fillDeviceSelect(devices) {
 
 async function updateFleet() {
   try {
-    const devices = await refreshFleet(selectDevice, $('device-select').value);
+    const devices = await refreshFleet(fleet);
     notice('info', devices.length === 0 ? 'No device has sent readings yet.' : '');
     if (fillDeviceSelect(devices)) await updateCharts();
   } catch (error) {
@@ -102,23 +122,38 @@ async function updateCharts() {
     return;
   }
   $('device-title').textContent = `Device ${device}`;
-  for (const row of $('fleet-table').tBodies[0].rows) row.classList.toggle('selected', row.dataset.device === device);
-  $('chart-info').textContent = 'loading…';
-  container.dataset.state = 'loading';
+  fleet.select(device);
+  const refreshing = container.dataset.state === 'ready' && container.dataset.device === device;
+  if (!refreshing) {
+    $('chart-info').textContent = 'loading…';
+    container.dataset.state = 'loading';
+  }
   const ticket = ++chartTicket;
+  scheduleLive(range);
   try {
     const loaded = await loadDeviceSeries(device, range.from, range.to, $('aggregate-select').value);
     if (ticket !== chartTicket) return;
-    drawCharts(container, loaded, range.from, range.to);
+    drawCharts(container, loaded, range.from, range.to, { zoomToData: $('zoom-to-data').checked });
+    const live = liveTimer === undefined ? '' : ` · live, updated ${new Date().toLocaleTimeString()}`;
     $('chart-info').textContent =
-      `${loaded.items.length} points${loaded.truncated ? ' (cut short: choose a shorter range)' : ''}`;
+      `${loaded.items.length} points${loaded.truncated ? ' (cut short: choose a shorter range)' : ''}${live}`;
     container.dataset.device = device;
+    container.dataset.draws = String(Number(container.dataset.draws ?? 0) + 1);
     container.dataset.state = 'ready';
   } catch (error) {
     if (ticket !== chartTicket) return;
     container.dataset.state = 'error';
     $('chart-info').textContent = explain(error);
   }
+}
+
+/** While "live" and the range is a preset (it ends now), reads the charts again after a while. */
+function scheduleLive(range) {
+  clearTimeout(liveTimer);
+  liveTimer = undefined;
+  if (!$('live').checked || $('range-select').value === 'custom' || storedToken() === '') return;
+  const every = range.to - range.from <= RAW_RANGE_MS ? LIVE_RAW_EVERY_MS : LIVE_WINDOWS_EVERY_MS;
+  liveTimer = setTimeout(updateCharts, every);
 }
 
 async function selectDevice(id) {
@@ -129,6 +164,8 @@ async function selectDevice(id) {
 function stop() {
   for (const timer of timers) clearInterval(timer);
   timers = [];
+  clearTimeout(liveTimer);
+  liveTimer = undefined;
 }
 
 /** Starts (or restarts) everything that needs the token. */
@@ -170,4 +207,6 @@ $('range-select').addEventListener('change', () => {
   if ($('range-select').value !== 'custom') updateCharts();
 });
 $('aggregate-select').addEventListener('change', updateCharts);
+$('zoom-to-data').addEventListener('change', updateCharts);
+$('live').addEventListener('change', updateCharts);
 start();

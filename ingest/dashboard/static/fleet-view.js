@@ -1,10 +1,7 @@
-// The fleet at a glance: each device with when it was last seen and its latest
-// values (GET /v1/query/latest), and this node's counters (GET /v1/query/stats).
+// The fleet at a glance: the devices' latest values (GET /v1/query/latest) into the fleet table, and this
+// node's counters (GET /v1/query/stats).
 
 import { query } from './dashboard-api.js';
-
-/** A device not heard from for this long is shown as stale. */
-const STALE_MS = 5 * 60_000;
 
 function cell(text, className) {
   const td = document.createElement('td');
@@ -13,52 +10,10 @@ function cell(text, className) {
   return td;
 }
 
-/** "12 s ago", "3 min ago", "2 h ago", "4 d ago". */
-function ago(ms) {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
-  return `${Math.floor(s / 86_400)} d ago`;
-}
-
-/** The devices in the latest values, newest first: id, last seen, values by metric. */
-function devicesOf(points) {
-  const devices = new Map();
-  for (const point of points) {
-    const device = devices.get(point.device) ?? { id: point.device, lastSeen: 0, values: [] };
-    device.lastSeen = Math.max(device.lastSeen, point.ts);
-    device.values.push(point);
-    devices.set(point.device, device);
-  }
-  return [...devices.values()].sort((a, b) => b.lastSeen - a.lastSeen || (a.id < b.id ? -1 : 1));
-}
-
-/** Fills the fleet table; `onSelect(deviceId)` runs when a row is clicked. Resolves with the devices. */
-export async function refreshFleet(onSelect, selected) {
+/** Reads the latest values into `table` (a FleetTable). Resolves with the devices. */
+export async function refreshFleet(table) {
   const { items } = await query('latest');
-  const devices = devicesOf(items);
-  const now = Date.now();
-  const rows = devices.map((device) => {
-    const tr = document.createElement('tr');
-    tr.dataset.device = device.id;
-    tr.tabIndex = 0;
-    if (now - device.lastSeen > STALE_MS) tr.classList.add('stale');
-    if (device.id === selected) tr.classList.add('selected');
-    const seen = cell(ago(now - device.lastSeen), 'last-seen');
-    seen.title = new Date(device.lastSeen).toISOString();
-    seen.dataset.ts = String(device.lastSeen);
-    const values = device.values.map((p) => `${p.metric} ${Number(p.value.toPrecision(6))}`).join(', ');
-    tr.append(cell(device.id, 'device'), seen, cell(values, 'values'));
-    tr.addEventListener('click', () => onSelect(device.id));
-    tr.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter') onSelect(device.id);
-    });
-    return tr;
-  });
-  document.querySelector('#fleet-table tbody').replaceChildren(...rows);
-  document.getElementById('fleet-count').textContent = `(${devices.length} devices)`;
-  return devices;
+  return table.update(items, Date.now());
 }
 
 const format = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });

@@ -64,40 +64,48 @@ export const mqttSettings = {
     },
     '',
   ),
+  mqttUsername: text(
+    { env: 'TELEMETRY_MQTT_USERNAME', description: 'User name on the external broker (empty: none)' },
+    '',
+  ),
+  mqttPassword: text(
+    { env: 'TELEMETRY_MQTT_PASSWORD', description: 'Password on the external broker (empty: none); never logged' },
+    '',
+  ),
   mqttShareGroup: text(
     { env: 'TELEMETRY_MQTT_SHARE_GROUP', description: 'Shared subscription group on the external broker' },
     'telemetry-ingest',
   ),
-  // Stable per node: the broker keeps the node's unacknowledged messages in the session under this id and
-  // redelivers them only to it. Unique across nodes: a second connection with the same id takes the session over.
+  // Unique across nodes: a second connection with the same id takes the first one's place at the broker.
   mqttClientId: text(
     {
       env: 'TELEMETRY_MQTT_CLIENT_ID',
       description:
-        'Client id on the external broker (empty: telemetry-ingest-<hostname>); stable per node, unique across nodes',
+        'Client id on the external broker (empty: telemetry-ingest-<hostname>-<pid>); unique across nodes and workers',
     },
     '',
   ),
-  // mqtt.js reads a connection's next message only once the previous one is acknowledged, i.e. stored: one
-  // connection carries one message per batch wait plus store write (about 43/s at the defaults, measured with
-  // scripts/measure-external-broker.ts), so a node opens several, each its own session in the share group.
+  // The node works on every message as it arrives, up to the Receive Maximum of each connection; one connection
+  // carries a node's full rate (docs/PERFORMANCE.md "External broker"). More only help to spread a node over
+  // brokers of a cluster that pins a connection to one broker.
   mqttConnections: integer(
     {
       env: 'TELEMETRY_MQTT_CONNECTIONS',
       description:
-        'Connections to the external broker, each its own persistent session in the share group (client ids <id>, <id>-2, ...): how many messages the node works on at once',
+        'Connections to the external broker, each a member of the share group (client ids <id>, <id>-2, ...)',
     },
-    16,
+    1,
     1,
     64,
   ),
-  mqttSessionExpirySeconds: integer(
+  mqttReceiveMaximum: integer(
     {
-      env: 'TELEMETRY_MQTT_SESSION_EXPIRY_SECONDS',
-      description: "How long the external broker keeps a node's session and unacknowledged messages while it is away",
+      env: 'TELEMETRY_MQTT_RECEIVE_MAXIMUM',
+      description:
+        'MQTT 5 Receive Maximum of each external-broker connection: messages the broker may hand it before the first is acknowledged',
     },
-    3600,
-    0,
-    4_294_967_295,
+    256,
+    1,
+    65_535,
   ),
 };

@@ -9,8 +9,12 @@ export const pipelineSettings = {
     1_000_000,
   ),
   batchMaxWaitMs: integer(
-    { env: 'TELEMETRY_BATCH_MAX_WAIT_MS', description: 'Longest a reading waits for its batch to fill' },
-    20,
+    {
+      env: 'TELEMETRY_BATCH_MAX_WAIT_MS',
+      description:
+        'Longest a reading waits for its batch to fill; 0: no wait, readings are written as soon as the store is free and gather while it is busy',
+    },
+    0,
     0,
     10_000,
   ),
