@@ -18,6 +18,8 @@ const INTEGRATION = [
   'test/dashboard/dashboard-fleet.test.ts',
   'test/devices/c-example-device.test.ts',
   'test/devices/c-library.test.ts',
+  'test/cli/serve-output.test.ts',
+  'test/cli/serve-start-failures.test.ts',
   'test/docs/docker-compose.test.ts',
   'test/docs/haproxy-config.test.ts',
   'test/docs/mosquitto-config.test.ts',

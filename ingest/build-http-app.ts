@@ -7,6 +7,7 @@ import { registerDashboardRoutes } from './dashboard/dashboard-routes.js';
 import { BodyBudget } from './http/body-budget.js';
 import { answerClientError, asHttpFailure } from './http/client-faults.js';
 import { errorReply } from './http/error-reply.js';
+import { logHttpRefusal } from './http/http-rejection-log.js';
 import { registerIngestRoutes } from './http/ingest-routes.js';
 import { registerOpenApi } from './http/openapi.js';
 import type { NodeCore } from './node-core.js';
@@ -66,13 +67,17 @@ export async function buildHttpApp(core: NodeCore, deps: HttpAppDeps): Promise<F
   app.setErrorHandler((error, request, reply) => {
     const { failure, unexpected } = asHttpFailure(error, 'ERR_MESSAGE_MALFORMED');
     if (unexpected) request.log.error({ err: error }, 'unexpected failure');
+    else logHttpRefusal(request.log, failure, request);
     const { status, headers, body } = errorReply(failure);
     return reply.code(status).headers(headers).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    const { status, headers, body } = errorReply(
-      new TelemetryError('ERR_NOT_FOUND', `the node serves no ${request.method} ${request.url.split('?', 1)[0]}`),
+    const failure = new TelemetryError(
+      'ERR_NOT_FOUND',
+      `the node serves no ${request.method} ${request.url.split('?', 1)[0]}`,
     );
+    logHttpRefusal(request.log, failure, request);
+    const { status, headers, body } = errorReply(failure);
     return reply.code(status).headers(headers).send(body);
   });
   // Before any route: the OpenAPI document sees only routes added after it.
@@ -86,7 +91,13 @@ export async function buildHttpApp(core: NodeCore, deps: HttpAppDeps): Promise<F
     budget: new BodyBudget(config.maxUnverifiedBytes),
     ready: async () => {
       if (core.draining()) throw new TelemetryError('ERR_SHUTTING_DOWN', 'draining');
-      await store.ping();
+      await store.ping().then(
+        () => core.storeHealth.reachable(),
+        (error: unknown) => {
+          core.storeHealth.failed(error);
+          throw error;
+        },
+      );
     },
   });
   const auth = { issuers: deps.operatorIssuers, now, clockSkewSeconds: config.clockSkewSeconds };

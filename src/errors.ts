@@ -231,12 +231,26 @@ export class TelemetryError extends Error {
   }
 }
 
-/** Raised when configuration is invalid; lists every bad setting at once. */
+/** How a {@link ConfigError} reads: its first line, and what it was raised from. */
+export interface ConfigErrorOptions {
+  /** The first line, before the problems; "invalid configuration" unless given. */
+  readonly heading?: string;
+  readonly cause?: unknown;
+}
+
+/**
+ * Raised when configuration is invalid, or names something the node cannot use
+ * at start (a missing file, a port in use); lists every problem at once, each
+ * naming its setting. The command exits 78 (EX_CONFIG) with it.
+ */
 export class ConfigError extends Error {
   readonly problems: readonly string[];
 
-  constructor(problems: readonly string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  constructor(problems: readonly string[], options: ConfigErrorOptions = {}) {
+    super(
+      `${options.heading ?? 'invalid configuration'}:\n  - ${problems.join('\n  - ')}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'ConfigError';
     this.problems = problems;
   }

@@ -1,9 +1,11 @@
 import cluster from 'node:cluster';
+import type { RunningNode } from '../../ingest/index.js';
 import { ConfigSchema } from '../../src/config/config-schema.js';
 import { listSettings, parseConfig } from '../../src/config/parse-config.js';
 import { type Command, parseCommandArgs } from '../command.js';
 import { wrapText } from '../wrap-text.js';
 import { runWorkers } from './run-workers.js';
+import { reportStartFailure, startFailureReport } from './start-failure.js';
 
 /** Narrower than this, each setting's meaning goes under its names instead of beside them. */
 const MIN_MEANING_WIDTH = 40;
@@ -69,19 +71,31 @@ export const serveCommand: Command = {
     const { values } = parseCommandArgs(argv, flagOptions);
     const config = parseConfig(io.env, values as Record<string, string | undefined>);
     if (config.workers > 1 && cluster.isPrimary) {
-      io.stdout(`telemetry: starting ${config.workers} worker processes\n`);
-      await runWorkers({
+      // Human lines go to stderr: stdout carries the workers' JSON log lines only.
+      io.stderr(`telemetry: starting ${config.workers} worker processes\n`);
+      return runWorkers({
         workers: config.workers,
         log: (line) => io.stderr(`telemetry: ${line}`),
+        report: (text) => io.stderr(text),
         shutdownTimeoutMs: config.shutdownTimeoutSeconds * 1000,
       });
-      return 0;
     }
     // The node (fastify, aedes, the stores) is loaded only to run it, never for --help.
     const { startNode } = await import('../../ingest/index.js');
-    const running = await startNode(config, cluster.worker === undefined ? {} : { worker: cluster.worker.id });
-    io.stdout(
-      `telemetry: ingest node listening on ${running.httpUrl} (mqtt: ${running.mqttUrl ?? 'off'}, store: ${config.store})\n`,
+    let running: RunningNode;
+    try {
+      running = await startNode(config, cluster.worker === undefined ? {} : { worker: cluster.worker.id });
+    } catch (error) {
+      const report = startFailureReport(error, config.logLevel === 'debug' || config.logLevel === 'trace');
+      // A worker hands its report to the primary, which prints the first one and stops the pool.
+      if (cluster.isWorker) {
+        await reportStartFailure(report);
+        cluster.worker?.disconnect();
+      } else io.stderr(report.text);
+      return report.code;
+    }
+    io.stderr(
+      `telemetry: ingest node listening on ${running.httpListening} (mqtt: ${running.mqttListening ?? 'off'}, store: ${config.store})\n`,
     );
     await new Promise<void>((resolve) => {
       const stop = (signal: NodeJS.Signals) => {

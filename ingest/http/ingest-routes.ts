@@ -1,10 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TelemetryError } from '../../src/errors.js';
 import type { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import type { IngestMetrics } from '../ingest-metrics.js';
 import type { BodyBudget } from './body-budget.js';
+import { logHttpRejection } from './http-rejection-log.js';
 
 export interface IngestRoutesOptions {
   readonly pipeline: IngestPipeline;
@@ -36,13 +37,20 @@ const BatchBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** POST /v1/messages: one compact JWS (the bytes received), accepted once stored; a refusal is thrown. */
-async function ingestMessage(pipeline: IngestPipeline, body: unknown): Promise<Static<typeof Accepted>> {
+/**
+ * POST /v1/messages: one compact JWS (the bytes received), accepted once stored; a refusal is logged (debug)
+ * and thrown, marked as logged for the error handler.
+ */
+async function ingestMessage(
+  pipeline: IngestPipeline,
+  body: unknown,
+  log: FastifyBaseLogger,
+): Promise<Static<typeof Accepted>> {
   if (!Buffer.isBuffer(body)) {
     throw new TelemetryError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the compact JWS as application/jose');
   }
   const outcome = await pipeline.handle(body, { transport: 'http' });
-  if (!outcome.ok) throw outcome.error;
+  if (!outcome.ok) throw logHttpRejection(log, outcome.error, outcome.device);
   const { message } = outcome;
   return {
     status: 'accepted' as const,
@@ -57,6 +65,7 @@ async function ingestBatch(
   pipeline: IngestPipeline,
   messages: readonly string[],
   maxBatchMessages: number,
+  log: FastifyBaseLogger,
 ): Promise<{ results: Array<Static<typeof Accepted> | Static<typeof Rejected>> }> {
   if (messages.length > maxBatchMessages) {
     throw new TelemetryError('ERR_MESSAGE_TOO_LARGE', `a batch holds at most ${maxBatchMessages} messages`);
@@ -67,7 +76,7 @@ async function ingestBatch(
       const m = outcome.message;
       return { status: 'accepted' as const, device: m.device, seq: m.seq, readings: m.readings.length };
     }
-    const { error } = outcome;
+    const error = logHttpRejection(log, outcome.error, outcome.device);
     return { status: 'rejected' as const, code: error.code, message: error.message, retryable: error.canRetry() };
   });
   return { results };
@@ -141,7 +150,7 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
       ],
       onResponse: acknowledged,
     },
-    async (request) => ingestMessage(pipeline, request.body),
+    async (request) => ingestMessage(pipeline, request.body, request.log),
   );
 
   typed.post(
@@ -161,7 +170,7 @@ export async function registerIngestRoutes(app: FastifyInstance, options: Ingest
       // coerce ("x" into ["x"]) and drop unknown members instead of refusing them.
       validatorCompiler: () => () => true,
     },
-    async (request) => ingestBatch(pipeline, batchMessages(request.body), options.maxBatchMessages),
+    async (request) => ingestBatch(pipeline, batchMessages(request.body), options.maxBatchMessages, request.log),
   );
 
   app.get('/healthz', async () => ({ status: 'ok' }));

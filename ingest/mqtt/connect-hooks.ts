@@ -32,7 +32,7 @@ export function authenticateHook(
   return (client, username, password, callback) => {
     const refuse = (error: TelemetryError): void => {
       context.count(error.code);
-      log?.debug({ device: username, code: error.code }, 'mqtt connection refused');
+      log?.debug({ transport: 'mqtt', device: username, code: error.code }, 'mqtt connection refused');
       const returnCode = connackReturnCode(error.code) as AuthErrorCode;
       deps.metrics.connectionRefused(error.code, returnCode);
       callback(Object.assign(new Error(error.code), { returnCode }), null);

@@ -3,6 +3,7 @@ import { createServer as createNetServer, type Server as NetServer } from 'node:
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { listenAs } from '../listen-failure.js';
 import { closeServer, listenServer } from '../listen-server.js';
 
 /** Where the embedded broker listens; a port of 0 picks a free one. */
@@ -27,7 +28,8 @@ export interface MqttListeners {
 /**
  * Opens the broker's listeners — MQTT over TCP, over TLS, and over WebSocket
  * (subprotocol `mqtt`) — and hands each accepted connection, as a byte
- * stream, to `accept`.
+ * stream, to `accept`. A listener that cannot listen rejects with a
+ * ListenFailure naming it.
  */
 export async function openMqttListeners(
   options: MqttListenOptions,
@@ -38,12 +40,15 @@ export async function openMqttListeners(
   try {
     const tcp = createNetServer(accept);
     servers.push(tcp);
-    const tcpPort = await listenServer(tcp, options.host, options.port);
+    const tcpPort = await listenAs('mqtt', options.host, options.port, () =>
+      listenServer(tcp, options.host, options.port),
+    );
     let tlsPort: number | undefined;
     if (options.tls !== undefined) {
       const tls = createTlsServer({ cert: options.tls.cert, key: options.tls.key }, accept);
       servers.push(tls);
-      tlsPort = await listenServer(tls, options.host, options.tls.port);
+      const { port } = options.tls;
+      tlsPort = await listenAs('mqtt-tls', options.host, port, () => listenServer(tls, options.host, port));
     }
     let wsPort: number | undefined;
     if (options.wsPort !== undefined) {
@@ -53,8 +58,11 @@ export async function openMqttListeners(
       servers.push(http);
       const wss = new WebSocketServer({ server: http, maxPayload: options.maxWsPayloadBytes });
       wss.on('connection', (socket) => accept(createWebSocketStream(socket)));
+      // ws re-emits the HTTP server's errors (a port in use) on wss; listenServer below already rejects with them.
+      wss.on('error', () => undefined);
       closers.push(() => new Promise((resolve) => wss.close(() => resolve())));
-      wsPort = await listenServer(http, options.host, options.wsPort);
+      const port = options.wsPort;
+      wsPort = await listenAs('mqtt-ws', options.host, port, () => listenServer(http, options.host, port));
     }
     return {
       tcpPort,

@@ -28,6 +28,10 @@ export function authorizePublishHook(context: BrokerContext): NonNullable<AedesO
     packet.retain = false;
     if (!mayPublishTo(session.device, packet.topic)) {
       context.count('ERR_TOPIC_FORBIDDEN');
+      context.log?.debug(
+        { transport: 'mqtt', device: session.device, code: 'ERR_TOPIC_FORBIDDEN' },
+        'mqtt message rejected',
+      );
       session.hold(callback);
       const error = new TelemetryError('ERR_TOPIC_FORBIDDEN', 'a device publishes only to devices/{its id}/messages');
       void session.close(errorNotice(error));
@@ -85,7 +89,7 @@ async function refusePublish(
   error: TelemetryError,
   seq: number | undefined,
 ): Promise<void> {
-  context.log?.debug({ device: session.device, code: error.code }, 'mqtt message rejected');
+  context.log?.debug({ transport: 'mqtt', device: session.device, code: error.code }, 'mqtt message rejected');
   const notice = errorNotice(error, seq ?? null);
   if (session.closing) return session.hold(callback);
   if (mqttBehaviour(error.code) === 'reject') {

@@ -17,7 +17,10 @@ export function authorizeSubscribeHook(context: BrokerContext): NonNullable<Aede
       return callback(null, granted);
     }
     context.count('ERR_TOPIC_FORBIDDEN');
-    context.log?.debug({ device: session?.device, code: 'ERR_TOPIC_FORBIDDEN' }, 'mqtt subscription refused');
+    context.log?.debug(
+      { transport: 'mqtt', device: session?.device, code: 'ERR_TOPIC_FORBIDDEN' },
+      'mqtt subscription refused',
+    );
     callback(null, null);
   };
 }

@@ -11,6 +11,8 @@ export interface RefreshingRegistryOptions {
   readonly requireSub: boolean;
   /** Called when a refresh fails; the previous snapshot stays in use. */
   readonly onRefreshError?: (error: unknown) => void;
+  /** Called when a background refresh succeeds (a log says when failures end). */
+  readonly onRefreshed?: () => void;
   readonly load?: (location: DocumentLocation) => Promise<unknown>;
   /**
    * For a file: how often to look at its modification time, reloading at once when it
@@ -36,7 +38,11 @@ export class RefreshingRegistry {
     this.#current = initial;
     this.#options = options;
     this.#fileVersion = fileVersion;
-    const reload = () => this.refresh().catch((error: unknown) => options.onRefreshError?.(error));
+    const reload = () =>
+      this.refresh().then(
+        () => options.onRefreshed?.(),
+        (error: unknown) => options.onRefreshError?.(error),
+      );
     if (options.refreshMs > 0) this.#every(options.refreshMs, reload);
     const fileCheckMs = options.fileCheckMs ?? 1000;
     if (fileVersion !== undefined && fileCheckMs > 0) {

@@ -51,6 +51,11 @@ interface Entry {
 export interface BatchWriterEvents {
   batchWritten?(readings: number, seconds: number): void;
   batchFailed?(readings: number, seconds: number, error: TelemetryError): void;
+  /**
+   * Backpressure turned on (the first message refused ERR_OVERLOADED) or off
+   * (in-flight readings back to half the limit): once per change.
+   */
+  backpressure?(on: boolean, inflight: number, limit: number): void;
 }
 
 /**
@@ -74,6 +79,7 @@ export class BatchWriter {
   #inflight = 0;
   #writing = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #refusing = false;
   /** The end-of-turn flush of group commit, while one is scheduled. */
   #immediate: ReturnType<typeof setImmediate> | undefined;
   readonly #idle = new Set<() => void>();
@@ -93,6 +99,10 @@ export class BatchWriter {
   submit(readings: readonly Reading[]): Promise<void> {
     const count = readings.length;
     if (this.#inflight + count > this.#policy.maxInflightReadings && this.#inflight > 0) {
+      if (!this.#refusing) {
+        this.#refusing = true;
+        this.#events.backpressure?.(true, this.#inflight, this.#policy.maxInflightReadings);
+      }
       return Promise.reject(
         new TelemetryError('ERR_OVERLOADED', 'too many readings in flight', {
           retryAfter: this.#policy.overloadRetryAfterSeconds,
@@ -199,6 +209,11 @@ export class BatchWriter {
 
   #settle(entry: Entry, error: TelemetryError | undefined): void {
     this.#inflight -= entry.readings.length;
+    // Off at half the limit, not just under it, so a node at the edge does not log every other message.
+    if (this.#refusing && this.#inflight <= this.#policy.maxInflightReadings / 2) {
+      this.#refusing = false;
+      this.#events.backpressure?.(false, this.#inflight, this.#policy.maxInflightReadings);
+    }
     if (error === undefined) entry.resolve();
     else entry.reject(error);
     if (this.#inflight === 0) {

@@ -40,7 +40,13 @@ export interface IngestPipelineDeps extends VerifyMessageDeps {
  */
 export type IngestOutcome =
   | { readonly ok: true; readonly message: VerifiedMessage }
-  | { readonly ok: false; readonly error: TelemetryError; readonly seq: number | undefined };
+  | {
+      readonly ok: false;
+      readonly error: TelemetryError;
+      readonly seq: number | undefined;
+      /** The device, once its signature verified or its transport authenticated it (for logs). */
+      readonly device: string | undefined;
+    };
 
 /**
  * The one path every message takes, whatever the transport:
@@ -74,8 +80,11 @@ export class IngestPipeline {
       return { ok: true, message };
     } catch (caught) {
       const error = asTelemetryError(caught, 'ERR_INTERNAL');
-      this.#deps.events?.rejected?.(error.code, context, device ?? context.expectedDevice);
-      return { ok: false, error, seq: authenticated === undefined ? undefined : authenticatedSeq(authenticated) };
+      // Once the signature verified, the key says which device sent it, even if the payload then fails.
+      const who = device ?? authenticated?.key.device ?? context.expectedDevice;
+      this.#deps.events?.rejected?.(error.code, context, who);
+      const seq = authenticated === undefined ? undefined : authenticatedSeq(authenticated);
+      return { ok: false, error, seq, device: who };
     }
   }
 }

@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 describe('logs', () => {
-  it('name the device and the code of a failure, and never hold a token, a signature or a payload', async () => {
+  it('name the device, the transport and the code of a failure, and never hold a token, a signature or a payload', async () => {
     const now = Date.now();
     const message = await signMessage(device.signer, 1, [{ ts: now - 10, values: { secret_value: 123.456 } }]);
     const tampered = `${message.slice(0, -6)}AAAAAA`;
@@ -56,6 +56,17 @@ describe('logs', () => {
       url: '/v1/messages',
       headers: { 'content-type': 'application/jose' },
       payload: tampered,
+    });
+
+    // Verified, then refused for its payload: the log names the device and the code, not the reading.
+    const stale = await signMessage(device.signer, 2, [
+      { ts: now - 400 * 86_400_000, values: { secret_value: 654.321 } },
+    ]);
+    await node.app.inject({
+      method: 'POST',
+      url: '/v1/messages/batch',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ messages: [stale, tampered] }),
     });
 
     const token = await signConnectionToken(device.signer, { now, lifetimeSeconds: 600, audience: 'someone-else' });
@@ -78,7 +89,28 @@ describe('logs', () => {
     expect(lines).toContain('ERR_SIGNATURE_INVALID');
     expect(lines).toContain('ERR_TOKEN_INVALID');
     expect(lines).toContain(device.id);
+    const parsed = lines
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(parsed).toContainEqual(
+      expect.objectContaining({ msg: 'http message rejected', code: 'ERR_SIGNATURE_INVALID', transport: 'http' }),
+    );
+    expect(parsed).toContainEqual(
+      expect.objectContaining({
+        msg: 'http message rejected',
+        code: 'ERR_TIMESTAMP_OUT_OF_RANGE',
+        transport: 'http',
+        device: device.id,
+      }),
+    );
+    expect(parsed).toContainEqual(
+      expect.objectContaining({ msg: 'mqtt connection refused', code: 'ERR_TOKEN_INVALID', transport: 'mqtt' }),
+    );
     for (const secret of [
+      stale,
+      stale.split('.')[1],
+      '654.321',
       message.split('.')[1],
       message.split('.')[2],
       tampered,

@@ -73,7 +73,7 @@ beforeAll(async () => {
     TELEMETRY_OPERATOR_ISSUERS: join(dir, 'operators.jwks.json'),
     TELEMETRY_KEYS_REFRESH_SECONDS: '0',
   });
-  keys = await openKeySources(config, () => undefined);
+  keys = await openKeySources(config, { refreshFailed: () => undefined });
   const operatorIssuers = keys.operatorIssuers;
   if (operatorIssuers === undefined) throw new Error('TELEMETRY_OPERATOR_ISSUERS was not read');
   node = await world.buildNode({ operatorIssuers: operatorIssuers.current });

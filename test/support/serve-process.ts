@@ -21,7 +21,11 @@ export async function telemetry(args: readonly string[], options: { cwd: string;
 export interface ServeProcess {
   readonly child: ChildProcess;
   readonly httpUrl: string;
+  /** Both streams, interleaved as they arrived. */
   readonly output: () => string;
+  /** stdout alone (JSON log lines) and stderr alone (human lines). */
+  readonly stdout: () => string;
+  readonly stderr: () => string;
   /** Resolves with the exit code when the process ends, however it ends. */
   readonly exited: Promise<number | null>;
   /** Sends a signal and resolves with the exit code once the process is gone. */
@@ -43,11 +47,15 @@ export async function startServe(options: {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stdout = '';
+  let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
+    stdout += chunk.toString();
   });
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
+    stderr += chunk.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const httpUrl = await new Promise<string>((resolve, reject) => {
@@ -59,7 +67,9 @@ export async function startServe(options: {
         resolve(match[1]);
       }
     };
+    // The human "listening on" line is on stderr: stdout holds JSON log lines only.
     child.stdout?.on('data', look);
+    child.stderr?.on('data', look);
     exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`serve exited with ${code}:\n${output}`));
@@ -69,6 +79,8 @@ export async function startServe(options: {
     child,
     httpUrl,
     output: () => output,
+    stdout: () => stdout,
+    stderr: () => stderr,
     exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
