@@ -267,15 +267,15 @@ async function help(words: readonly string[]): Promise<string> {
 async function checkTelemetryCommand(text: string, where: string): Promise<void> {
   const line = text.replace(/\\\n/g, ' ').replace(/#.*$/, '');
   const settings = [...line.matchAll(/\b(TELEMETRY_[A-Z_]+)=/g)].map((match) => match[1] ?? '');
-  const call = /telemetry ((?:[a-z-]+ )*)(.*)$/.exec(line.replace(/\)?\s*&?\s*$/, ''));
+  const call = /telemetry ((?:[a-z][a-z-]* )*)(.*)$/.exec(line.replace(/\)?\s*&?\s*$/, ''));
   expect(call, `${where}: a telemetry command in ${text}`).not.toBeNull();
   const words = (call?.[1] ?? '').trim().split(' ');
-  const text_ = await help(words);
+  const usage = await help(words);
   for (const flag of (call?.[2] ?? '').match(/--[a-z-]+/g) ?? []) {
-    expect(text_, `${where}: telemetry ${words.join(' ')} has ${flag}`).toContain(`${flag} `);
+    expect(usage, `${where}: telemetry ${words.join(' ')} has ${flag}`).toContain(`${flag} `);
   }
   for (const fault of /--faults (\S+)/.exec(line)?.[1]?.split(',') ?? []) {
-    expect(text_, `${where}: the fault kind ${fault}`).toContain(fault.split('=')[0]);
+    expect(usage, `${where}: the fault kind ${fault}`).toContain(fault.split('=')[0]);
   }
   const serveHelp = await help(['serve']);
   for (const setting of settings) expect(serveHelp, `${where}: the setting ${setting}`).toContain(setting);
