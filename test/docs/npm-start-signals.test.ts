@@ -60,15 +60,17 @@ function isAlive(pid: number): boolean {
 
 let dir: string | undefined;
 let npm: ChildProcess | undefined;
-let nodePid: number | undefined;
 
 afterEach(async () => {
-  if (npm?.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
-  if (nodePid !== undefined && isAlive(nodePid)) process.kill(nodePid, 'SIGKILL');
+  // npm runs in a process group of its own: whatever it started goes with it, even when the test failed early.
+  try {
+    if (npm?.pid !== undefined) process.kill(-npm.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   dir = undefined;
   npm = undefined;
-  nodePid = undefined;
 });
 
 describe('npm start', () => {
@@ -83,6 +85,7 @@ describe('npm start', () => {
     const started = spawn('npm', ['start'], {
       cwd: dir,
       env: { ...env, TELEMETRY_HTTP_PORT: String(http), TELEMETRY_MQTT_PORT: String(await freePort()) },
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     npm = started;
@@ -98,13 +101,13 @@ describe('npm start', () => {
 
     const children = await childrenOf(started.pid ?? 0);
     expect(children.map((child) => child.command)).toEqual(['node dist/cli/bin.js serve']);
-    nodePid = children[0]?.pid;
+    const nodePid = children[0]?.pid ?? 0;
 
     started.kill('SIGTERM');
     const [code] = await exited;
 
     expect(code, output).toBe(0);
-    await pollUntil(async () => nodePid === undefined || !isAlive(nodePid), 'the node process to be gone', 10_000);
+    await pollUntil(async () => !isAlive(nodePid), 'the node process to be gone', 10_000);
     expect(await portAnswers(http)).toBe(false);
   }, 120_000);
 });

@@ -60,11 +60,26 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
+/** Every process group the test started, ended with SIGKILL after the test whatever happened. */
+const groups = new Set<number>();
+
+function killGroups(): void {
+  for (const pid of groups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  groups.clear();
+}
+
 /** A command left running in a terminal of its own (its own process group, as a shell's job). */
 class Terminal {
   output = '';
 
   constructor(readonly child: ChildProcess) {
+    if (child.pid !== undefined) groups.add(child.pid);
     child.stdout?.on('data', (chunk: Buffer) => {
       this.output += chunk.toString();
     });
@@ -216,8 +231,10 @@ class Walkthrough {
     const child = spawn('bash', ['-c', this.script(text)], {
       cwd: this.dir,
       env: { ...this.env, TELEMETRY_URL: `http://127.0.0.1:${this.http}` },
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (child.pid !== undefined) groups.add(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -341,8 +358,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await walk?.stopAll();
-  await rm(dir, { recursive: true, force: true });
+  try {
+    await walk?.stopAll();
+  } finally {
+    killGroups();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 describe('the README, followed as written', () => {
