@@ -27,5 +27,8 @@ RUN mkdir -p /data /fleet /public-keys && chown node:node /data /fleet /public-k
 USER node
 VOLUME /data
 EXPOSE 8080 1883
+# Exec form, no shell and no npm in between: node is PID 1 and gets `docker stop`'s SIGTERM itself, which drains
+# the node (it handles SIGTERM and SIGINT, so PID 1's default of ignoring them does not matter). `docker run --init`
+# (compose: `init: true`) puts tini in front to also reap orphaned processes; the node leaves none.
 ENTRYPOINT ["node", "dist/cli/bin.js"]
 CMD ["serve"]

@@ -4,8 +4,9 @@ import { addRegistryKey, readRegistryFile } from '../../src/identity/registry-fi
 import { DEVICE_ID_PATTERN, isDeviceId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
 import type { Subcommand } from '../subcommand.js';
-import { writeSecretFile } from './key-file.js';
-import { failsAs } from './keys-failure.js';
+import { IF_MISSING_OPTION, keepsExistingKey, publishKeptKey } from './keep-or-create.js';
+import { existingKeyFile, writeSecretFile } from './key-file.js';
+import { failsAs, KeysFailure } from './keys-failure.js';
 
 /** `telemetry keys generate`: a device key pair, its private JWK in a file, its public JWK optionally registered. */
 export const generateSubcommand: Subcommand = {
@@ -25,6 +26,7 @@ export const generateSubcommand: Subcommand = {
       description: 'Also add the public key to this JWKS registry file (created when missing).',
     },
     { name: 'force', description: 'Replace an existing key file.' },
+    IF_MISSING_OPTION,
   ],
   example: 'telemetry keys generate --device boiler-7 --registry registry.json',
   async run(args, io) {
@@ -35,6 +37,24 @@ export const generateSubcommand: Subcommand = {
     const alg = args.alg();
     const keyPath = join(args.path('out'), `${device}.key.json`);
     const registry = args.optionalPath('registry');
+    const kept = keepsExistingKey(args)
+      ? await existingKeyFile(keyPath, 'device key file', { private: true, device: true })
+      : undefined;
+    if (kept !== undefined) {
+      if (kept.device !== device)
+        throw new KeysFailure(`${keyPath} holds a key of device ${kept.device}, not ${device}`);
+      io.stdout(
+        [
+          `kid       ${kept.kid}`,
+          `device    ${device}`,
+          `alg       ${kept.alg}`,
+          `key file  ${keyPath} (kept: it exists)`,
+          ...(registry === undefined ? [] : [`registry  ${await publishKeptKey(registry, kept, {})}`]),
+          '',
+        ].join('\n'),
+      );
+      return;
+    }
     // Check the registry before writing anything, so a bad registry leaves no orphaned key file.
     if (registry !== undefined) await failsAs(() => readRegistryFile(registry, { missingOk: true }));
     const kid = newKeyId(device);

@@ -3,7 +3,8 @@ import { addRegistryKey, readRegistryFile } from '../../src/identity/registry-fi
 import { isKeyId } from '../../src/protocol/names.js';
 import { UsageError } from '../command.js';
 import type { Subcommand } from '../subcommand.js';
-import { writeSecretFile } from './key-file.js';
+import { IF_MISSING_OPTION, keepsExistingKey, publishKeptKey } from './keep-or-create.js';
+import { existingKeyFile, writeSecretFile } from './key-file.js';
 import { failsAs } from './keys-failure.js';
 
 /** Issuer key sets name no device. */
@@ -25,6 +26,7 @@ export const issuerCreateSubcommand: Subcommand = {
     { name: 'kid', value: 'KID', description: 'The key id.', defaultText: 'issuer.<8 hex>' },
     { name: 'jwks', value: 'FILE', description: 'Also append the public key to this issuer JWKS file.' },
     { name: 'force', description: 'Replace an existing private key file.' },
+    IF_MISSING_OPTION,
   ],
   example: 'telemetry keys issuer create --out secrets/fleet.key.json --jwks issuers.json',
   async run(args, io) {
@@ -33,6 +35,21 @@ export const issuerCreateSubcommand: Subcommand = {
     const kid = args.optional('kid') ?? newKeyId('issuer');
     if (!isKeyId(kid)) throw new UsageError(`--kid ${JSON.stringify(kid)} must match ^[A-Za-z0-9._:-]{1,128}$`);
     const jwks = args.optionalPath('jwks');
+    const kept = keepsExistingKey(args)
+      ? await existingKeyFile(out, 'issuer key file', { private: true, device: false })
+      : undefined;
+    if (kept !== undefined) {
+      io.stdout(
+        [
+          `kid       ${kept.kid}`,
+          `alg       ${kept.alg}`,
+          `key file  ${out} (kept: it exists)`,
+          ...(jwks === undefined ? [] : [`jwks      ${await publishKeptKey(jwks, kept, ISSUER_SET)}`]),
+          '',
+        ].join('\n'),
+      );
+      return;
+    }
     if (jwks !== undefined) {
       const { keys } = await failsAs(() => readRegistryFile(jwks, { ...ISSUER_SET, missingOk: true }));
       if (keys.some((key) => key.kid === kid)) throw new UsageError(`--kid ${kid} is already in ${jwks}`);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { JWK } from 'jose';
 import { type DeviceAlgorithm, isDeviceAlgorithm } from '../../src/protocol/device-algorithm.js';
@@ -64,6 +64,20 @@ export async function readKeyFile(path: string, what: string, needs: KeyFileNeed
   if (needs.device && !isDeviceId(sub)) throw problem('has no valid "sub" (device id)');
   if (needs.private && typeof d !== 'string') throw problem('holds no private key (member "d")');
   return { path, jwk: jwk as JWK, kid, alg, device: isDeviceId(sub) ? sub : undefined };
+}
+
+/**
+ * Reads a key file as {@link readKeyFile} does, or resolves to undefined when
+ * there is no file at `path` (for `--if-missing`, which keeps an existing key).
+ */
+export async function existingKeyFile(path: string, what: string, needs: KeyFileNeeds): Promise<KeyFile | undefined> {
+  try {
+    await stat(path);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return undefined;
+    throw new KeysFailure(`cannot read the ${what} ${path}: ${fileReason(error)}`, { cause: error });
+  }
+  return readKeyFile(path, what, needs);
 }
 
 /**

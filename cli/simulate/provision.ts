@@ -62,13 +62,15 @@ export const provisionSubcommand: Subcommand<number> = {
       // Credentials issued at the start of the day (UTC), so the same seed gives the same files all day.
       now: Math.floor(Date.now() / 86_400_000) * 86_400_000,
     });
+    // The folder as the user named it, so the settings printed can be pasted into the same shell.
+    const shown = args.string('out').replace(/(.)\/+$/, '$1');
     io.stdout(
       [
-        `provisioned ${manifest.devices.length} devices (${kinds.join(', ')}, ${alg}) in ${dir}`,
-        ...(manifest.registryFile === undefined ? [] : [`  TELEMETRY_KEY_REGISTRY=${dir}/${manifest.registryFile}`]),
+        `provisioned ${manifest.devices.length} devices (${kinds.join(', ')}, ${alg}) in ${shown}`,
+        ...(manifest.registryFile === undefined ? [] : [`  TELEMETRY_KEY_REGISTRY=${shown}/${manifest.registryFile}`]),
         ...(manifest.issuersFile === undefined
           ? []
-          : [`  TELEMETRY_CREDENTIAL_ISSUERS=${dir}/${manifest.issuersFile}`]),
+          : [`  TELEMETRY_CREDENTIAL_ISSUERS=${shown}/${manifest.issuersFile}`]),
         '',
       ].join('\n'),
     );

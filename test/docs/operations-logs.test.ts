@@ -15,7 +15,10 @@ function sources(folder: string): string[] {
 /** The `msg` of every log call in the node's code: `log.warn({ ... }, 'the message')`. */
 function logMessages(): string[] {
   const fields = String.raw`(?:\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}|[A-Za-z_$][\w$]*)`;
-  const call = new RegExp(String.raw`\.(?:debug|info|warn|error)(?:\?\.)?\(\s*${fields}\s*,\s*'([^']+)'\s*,?\s*\)`, 'g');
+  const call = new RegExp(
+    String.raw`\.(?:debug|info|warn|error)(?:\?\.)?\(\s*${fields}\s*,\s*'([^']+)'\s*,?\s*\)`,
+    'g',
+  );
   const found = new Set<string>();
   for (const file of [...sources('ingest'), ...sources('src')]) {
     for (const match of readFileSync(file, 'utf8').matchAll(call)) if (match[1] !== undefined) found.add(match[1]);
