@@ -56,7 +56,14 @@ const Cursor = Type.String({
 
 /** The aggregates a windowed query may ask for. */
 const AggregateSchema = Type.Union(
-  [Type.Literal('mean'), Type.Literal('min'), Type.Literal('max'), Type.Literal('count'), Type.Literal('last')],
+  [
+    Type.Literal('mean'),
+    Type.Literal('min'),
+    Type.Literal('max'),
+    Type.Literal('sum'),
+    Type.Literal('count'),
+    Type.Literal('last'),
+  ],
   { description: 'How the values in a window are combined.' },
 );
 

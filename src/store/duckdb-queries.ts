@@ -40,6 +40,7 @@ const AGGREGATE_SQL: Readonly<Record<Aggregate, string>> = {
   mean: 'avg(value)',
   min: 'min(value)',
   max: 'max(value)',
+  sum: 'sum(value)',
   count: 'CAST(count(*) AS DOUBLE)',
   // ts is unique within a series, so the value at the greatest ts is well defined.
   last: 'arg_max(value, ts)',

@@ -30,6 +30,7 @@ const FUNCTIONS: Readonly<Record<Aggregate, string>> = {
   mean: 'MEAN',
   min: 'MIN',
   max: 'MAX',
+  sum: 'SUM',
   count: 'COUNT',
   last: 'LAST',
 };

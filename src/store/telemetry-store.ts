@@ -1,7 +1,7 @@
 import type { Reading } from '../protocol/message.js';
 
 /** Aggregates a downsampling query can ask for. */
-export type Aggregate = 'mean' | 'min' | 'max' | 'count' | 'last';
+export type Aggregate = 'mean' | 'min' | 'max' | 'sum' | 'count' | 'last';
 
 /** A time range, in milliseconds since the epoch: start inclusive, end exclusive. */
 export interface TimeRange {

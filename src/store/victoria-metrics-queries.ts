@@ -31,7 +31,7 @@ function regexLiteral(value: string): string {
 export function seriesSelector(
   naming: VictoriaMetricsNaming,
   metric: string | undefined,
-  device: { readonly equals: string } | { readonly prefix: string } | undefined,
+  device: { readonly equals: string } | { readonly prefix: string } | { readonly oneOf: readonly string[] } | undefined,
 ): string {
   const name =
     metric === undefined
@@ -41,6 +41,9 @@ export function seriesSelector(
   if (device !== undefined && 'equals' in device) labels.push(`device=${quoteLabelValue(device.equals)}`);
   if (device !== undefined && 'prefix' in device && device.prefix !== '') {
     labels.push(`device=~${quoteLabelValue(`${regexLiteral(device.prefix)}.*`)}`);
+  }
+  if (device !== undefined && 'oneOf' in device) {
+    labels.push(`device=~${quoteLabelValue(device.oneOf.map(regexLiteral).join('|'))}`);
   }
   return `{${labels.join(',')}}`;
 }
@@ -145,6 +148,8 @@ function reduce(values: readonly number[], aggregate: Aggregate): number {
       return values.reduce((min, value) => Math.min(min, value));
     case 'max':
       return values.reduce((max, value) => Math.max(max, value));
+    case 'sum':
+      return values.reduce((sum, value) => sum + value, 0);
     case 'count':
       return values.length;
     case 'last':

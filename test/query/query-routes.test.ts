@@ -60,7 +60,7 @@ describe('GET /v1/query/readings', () => {
 });
 
 describe('GET /v1/query/windows', () => {
-  it.each<Aggregate>(['mean', 'min', 'max', 'count', 'last'])(
+  it.each<Aggregate>(['mean', 'min', 'max', 'sum', 'count', 'last'])(
     'answers the %s of each epoch-aligned window as computed from the readings',
     async (aggregate) => {
       const windowMs = 5 * MINUTE;

@@ -85,6 +85,8 @@ function aggregateOf(points: readonly StoredPoint[], aggregate: Aggregate): numb
       return Math.min(...values);
     case 'max':
       return Math.max(...values);
+    case 'sum':
+      return values.reduce((sum, v) => sum + v, 0);
     case 'count':
       return values.length;
     case 'last':
