@@ -81,7 +81,8 @@ function after(params: Parameters, key: CursorKey, ts: bigint): string {
   const device = params.add(key.device, VARCHAR);
   const metric = params.add(key.metric, VARCHAR);
   const time = params.add(ts, BIGINT);
-  return `(device, metric, ts) > (${device}, ${metric}, ${time})`;
+  // The plain `device >=` is what DuckDB can push into the scan (zone maps); the row comparison alone is not.
+  return `device >= ${device} AND (device, metric, ts) > (${device}, ${metric}, ${time})`;
 }
 
 /** Raw points after `cursor`, in (device, metric, ts) order, at most `fetch` rows. */
