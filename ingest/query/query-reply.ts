@@ -25,12 +25,25 @@ export interface QueryAnswer<Column extends string, Item extends Readonly<Record
   readonly columns: readonly Column[];
   readonly format: AnswerFormat;
   readonly cacheControl: string;
+  /** The range as read, so the next page's URL names it in milliseconds even when the request said `now-1h`. */
+  readonly range?: { readonly start: number; readonly end: number };
 }
 
-/** The request URL with `cursor` set to `nextCursor`: the next page, for a Link header (RFC 8288). */
-function nextPageUrl(request: FastifyRequest, nextCursor: string): string {
+/**
+ * The request URL with `cursor` set to `nextCursor`: the next page, for a Link header (RFC 8288). Relative times
+ * are fixed to the instants this page read, so the cursor stays one of the same query.
+ */
+function nextPageUrl(
+  request: FastifyRequest,
+  nextCursor: string,
+  range: { readonly start: number; readonly end: number } | undefined,
+): string {
   const url = new URL(request.url, 'http://node.invalid');
   url.searchParams.set('cursor', nextCursor);
+  if (range !== undefined) {
+    url.searchParams.set('from', String(range.start));
+    url.searchParams.set('to', String(range.end));
+  }
   return `${url.pathname}${url.search}`;
 }
 
@@ -62,7 +75,7 @@ export function sendAnswer<Column extends string, Item extends Readonly<Record<C
   const etag = entityTag(body);
   varyOnCredentials(reply).header('cache-control', answer.cacheControl).header('etag', etag);
   if (payload.nextCursor !== undefined) {
-    reply.header('link', `<${nextPageUrl(request, payload.nextCursor)}>; rel="next"`);
+    reply.header('link', `<${nextPageUrl(request, payload.nextCursor, answer.range)}>; rel="next"`);
   }
   if (ifNoneMatchHits(request.headers['if-none-match'], etag)) return reply.code(304).send();
   return reply.type(answer.format === 'csv' ? CSV_CONTENT_TYPE : 'application/json; charset=utf-8').send(body);

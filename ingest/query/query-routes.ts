@@ -23,6 +23,9 @@ import {
   WindowsResponse,
 } from '../../src/query/query-schemas.js';
 import type { ReadScope } from '../../src/query/read-scope.js';
+import { unknownParameters } from '../../src/query/unknown-parameters.js';
+import { windowCoverage } from '../../src/query/window-coverage.js';
+import { windowOrigin } from '../../src/query/zone-origin.js';
 import type { TelemetryStore } from '../../src/store/telemetry-store.js';
 import { asHttpFailure } from '../http/client-faults.js';
 import { errorReply } from '../http/error-reply.js';
@@ -43,6 +46,7 @@ export interface QueryRoutesOptions {
 export const QUERY_PREFIX = '/v1/query';
 
 const POINT_COLUMNS = ['device', 'metric', 'ts', 'value'] as const;
+const WINDOW_COLUMNS = ['device', 'metric', 'ts', 'value', 'coverage'] as const;
 const SERIES_COLUMNS = ['device', 'metric', 'lastSeen'] as const;
 
 const ERROR_RESPONSES = {
@@ -84,6 +88,7 @@ interface RouteContext {
   readonly store: TelemetryStore;
   /** The read scope of the request's operator token, set by the authentication hook. */
   readonly scopeOf: (request: FastifyRequest) => ReadScope;
+  readonly now: () => number;
   /** The Cache-Control of an answer about data up to `end` (undefined: up to now). */
   readonly rangePolicy: (end: number | undefined) => string;
 }
@@ -100,6 +105,7 @@ export async function registerQueryRoutes(app: FastifyInstance, options: QueryRo
   const scopes = new WeakMap<FastifyRequest, ReadScope>();
   const context: RouteContext = {
     store: options.store,
+    now,
     scopeOf: (request) => {
       const scope = scopes.get(request);
       if (scope === undefined) throw new TelemetryError('ERR_INTERNAL', 'query request was not authenticated');
@@ -126,6 +132,15 @@ export async function registerQueryRoutes(app: FastifyInstance, options: QueryRo
         }
         scopes.set(request, result.scope);
       });
+      // Before the schema check, which would drop unknown parameters without a word.
+      scoped.addHook('preValidation', async (request) => {
+        const schema = request.routeOptions.schema?.querystring;
+        const known = typeof schema === 'object' && schema !== null && 'properties' in schema ? schema.properties : {};
+        const unknown = unknownParameters(request.query, Object.keys(known ?? {}));
+        if (unknown.length > 0) {
+          throw new TelemetryError('ERR_QUERY_INVALID', `unknown query parameter: ${unknown.join(', ')}`);
+        }
+      });
       const typed = scoped.withTypeProvider<TypeBoxTypeProvider>();
       registerReadingsRoute(typed, context);
       registerWindowsRoute(typed, context);
@@ -137,7 +152,7 @@ export async function registerQueryRoutes(app: FastifyInstance, options: QueryRo
 }
 
 /** GET /readings: raw values of the devices and metrics named, over a range, paged. */
-function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy }: RouteContext): void {
+function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, now }: RouteContext): void {
   typed.get(
     '/readings',
     {
@@ -151,7 +166,7 @@ function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy }:
     },
     async (request, reply) => {
       const { query } = request;
-      const range = rangeOf(query);
+      const range = rangeOf(query, now());
       assertCovers(scopeOf(request), query.device, reply);
       const page = await store.queryReadings(storeQuery(query, range));
       const payload: ReadingsResponse = pagePayload(range, page);
@@ -160,13 +175,14 @@ function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy }:
         columns: POINT_COLUMNS,
         format: answerFormat(query.format, request.headers.accept),
         cacheControl: rangePolicy(range.end),
+        range,
       });
     },
   );
 }
 
 /** GET /windows: values downsampled into epoch-aligned windows with an aggregate, paged. */
-function registerWindowsRoute(typed: TypedApp, { store, scopeOf, rangePolicy }: RouteContext): void {
+function registerWindowsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, now }: RouteContext): void {
   typed.get(
     '/windows',
     {
@@ -174,7 +190,8 @@ function registerWindowsRoute(typed: TypedApp, { store, scopeOf, rangePolicy }: 
         ...DOCS,
         summary: 'Readings downsampled into windows with an aggregate',
         description:
-          'One value per epoch-aligned window of windowMs that holds values, per device and metric, ' +
+          'One value per window of windowMs that holds values (aligned to the epoch, or to the wall clock of tz), ' +
+          'per device and metric, with the share of the window the range covers, ' +
           `ordered by device, metric, window start; paged. ${CSV_NOTE}`,
         querystring: WindowsQuerystring,
         response: { 200: WindowsResponse, ...ERROR_RESPONSES },
@@ -182,16 +199,31 @@ function registerWindowsRoute(typed: TypedApp, { store, scopeOf, rangePolicy }: 
     },
     async (request, reply) => {
       const { query } = request;
-      const range = rangeOf(query);
+      const range = rangeOf(query, now());
       assertCovers(scopeOf(request), query.device, reply);
       const aggregate = query.aggregate ?? 'mean';
-      const page = await store.queryWindows({ ...storeQuery(query, range), windowMs: query.windowMs, aggregate });
-      const payload: WindowsResponse = { ...pagePayload(range, page), windowMs: query.windowMs, aggregate };
+      const { windowMs, tz } = query;
+      const originMs = tz === undefined ? 0 : windowOrigin(tz, range, windowMs);
+      const page = await store.queryWindows({
+        ...storeQuery(query, range),
+        windowMs,
+        aggregate,
+        ...(originMs === 0 ? {} : { originMs }),
+      });
+      const { items, ...rest } = pagePayload(range, page);
+      const payload: WindowsResponse = {
+        ...rest,
+        windowMs,
+        aggregate,
+        ...(tz === undefined ? {} : { tz }),
+        items: items.map((item) => ({ ...item, coverage: windowCoverage(item.ts, windowMs, range) })),
+      };
       return sendAnswer(request, reply, {
         payload,
-        columns: POINT_COLUMNS,
+        columns: WINDOW_COLUMNS,
         format: answerFormat(query.format, request.headers.accept),
         cacheControl: rangePolicy(range.end),
+        range,
       });
     },
   );

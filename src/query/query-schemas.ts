@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { DEVICE_ID_PATTERN, METRIC_NAME_PATTERN } from '../protocol/names.js';
 import { MAX_PAGE_LIMIT } from '../store/keyset-page.js';
-import { INSTANT_PATTERN } from './parse-instant.js';
+import { QUERY_TIME_PATTERN } from './parse-query-time.js';
 
 /**
  * The query API's wire format, in one schema language: the routes validate
@@ -23,9 +23,11 @@ const DevicePrefix = Type.String({
   description: 'Only devices whose id starts with this.',
 });
 const Instant = Type.String({
-  pattern: INSTANT_PATTERN,
-  description: 'Milliseconds since the epoch, or an RFC 3339 date-time with a zone.',
-  examples: ['1795867200000', '2026-11-28T12:00:00Z'],
+  pattern: QUERY_TIME_PATTERN,
+  description:
+    'Milliseconds since the epoch, an RFC 3339 date-time with a zone, `now`, or a time before now ' +
+    '(`now-15m`, `now-1h`, `now-7d`; units ms, s, m, h, d, w).',
+  examples: ['1795867200000', '2026-11-28T12:00:00Z', 'now-1h'],
 });
 const Devices = Type.Array(DeviceId, {
   minItems: 1,
@@ -87,9 +89,17 @@ export const WindowsQuerystring = Type.Object(
     windowMs: Type.Integer({
       minimum: 1,
       maximum: MAX_WINDOW_MS,
-      description: 'Window length in milliseconds; windows are aligned to the epoch.',
+      description: 'Window length in milliseconds; windows are aligned to the epoch, or to the wall clock of `tz`.',
     }),
     aggregate: Type.Optional({ ...AggregateSchema, default: 'mean' }),
+    tz: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_+/-]{1,64}$',
+        description:
+          'An IANA time zone (`Europe/Berlin`): windows are aligned to its wall clock instead of to UTC. A range ' +
+          "in which the zone's UTC offset changes by other than a whole number of windows is refused.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -129,12 +139,23 @@ export const ReadingsResponse = Type.Object({
 });
 export type ReadingsResponse = Static<typeof ReadingsResponse>;
 
+/** One window: a stored value's fields, `ts` the window start, and how much of the window the range covers. */
+const WindowSchema = Type.Object({
+  ...PointSchema.properties,
+  coverage: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    description: 'The share of the window inside [from, to): 1, except for a first or last window that the range cuts.',
+  }),
+});
+
 export const WindowsResponse = Type.Object({
   from: Time,
   to: Time,
   windowMs: Type.Integer(),
   aggregate: AggregateSchema,
-  items: Type.Array(PointSchema, {
+  tz: Type.Optional(Type.String({ description: 'The time zone the windows are aligned to, when asked for.' })),
+  items: Type.Array(WindowSchema, {
     description:
       'One item per window that holds values, ordered by device, metric, window start; ts is the window start.',
   }),

@@ -146,7 +146,7 @@ export class InfluxStore implements TelemetryStore {
       query,
       metrics,
       query.windowMs,
-      (slices) => this.#backend.readWindows(slices, query.windowMs, query.aggregate),
+      (slices) => this.#backend.readWindows(slices, query.windowMs, query.aggregate, query.originMs ?? 0),
       SLICES_PER_REQUEST,
     );
   }

@@ -30,9 +30,11 @@ export interface ReadingsQuery {
 }
 
 export interface WindowedQuery extends ReadingsQuery {
-  /** Window length in milliseconds; windows are aligned to the epoch. */
+  /** Window length in milliseconds; windows start at `originMs + k × windowMs`. */
   readonly windowMs: number;
   readonly aggregate: Aggregate;
+  /** Where windows are aligned: 0 (the default) aligns them to the epoch, `-3_600_000` to midnight at UTC+1. */
+  readonly originMs?: number;
 }
 
 /** One window of one device and metric; `ts` is the window start. */

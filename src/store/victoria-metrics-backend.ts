@@ -65,7 +65,12 @@ export class VictoriaMetricsBackend implements SeriesBackend {
    * the range spans more than MAX_STEPS_ON_STORE windows: stepping through that many mostly empty windows costs
    * more than reading the raw points, so those are aggregated here, with the same result.
    */
-  async readWindows(slices: readonly SeriesSlice[], windowMs: number, aggregate: Aggregate): Promise<StoredPoint[][]> {
+  async readWindows(
+    slices: readonly SeriesSlice[],
+    windowMs: number,
+    aggregate: Aggregate,
+    originMs: number,
+  ): Promise<StoredPoint[][]> {
     const onNode = slices.filter((slice) => (slice.end - slice.from) / windowMs > MAX_STEPS_ON_STORE);
     const raw =
       onNode.length === 0
@@ -74,14 +79,16 @@ export class VictoriaMetricsBackend implements SeriesBackend {
     const nodeWindows = new Map(
       onNode.map((slice, index) => [
         slice,
-        aggregateWindows(raw[index] ?? [], windowMs, aggregate).slice(0, slice.limit),
+        aggregateWindows(raw[index] ?? [], windowMs, aggregate, originMs).slice(0, slice.limit),
       ]),
     );
     const inStore = slices.filter((slice) => !nodeWindows.has(slice));
     const groups = await Promise.all(
       groupSlices(inStore).map(async (group) => ({
         group,
-        windows: await readGroupWindows(this.#naming, group, windowMs, aggregate, (path) => this.#http.getJson(path)),
+        windows: await readGroupWindows(this.#naming, group, { windowMs, aggregate, originMs }, (path) =>
+          this.#http.getJson(path),
+        ),
       })),
     );
     const storeWindows = new Map<SeriesSlice, StoredPoint[]>();

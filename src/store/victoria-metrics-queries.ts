@@ -111,13 +111,14 @@ export function pointsOfSlice(points: readonly StoredPoint[], slice: SeriesSlice
 }
 
 /**
- * Aggregates the points of one series (sorted by ts) into epoch-aligned windows of `windowMs`, leaving out
+ * Aggregates the points of one series (sorted by ts) into windows of `windowMs` aligned to `originMs`, leaving out
  * windows without points, as InfluxQL's `GROUP BY time(...) fill(none)` does.
  */
 export function aggregateWindows(
   points: readonly StoredPoint[],
   windowMs: number,
   aggregate: Aggregate,
+  originMs = 0,
 ): StoredPoint[] {
   const windows: StoredPoint[] = [];
   let values: number[] = [];
@@ -128,7 +129,7 @@ export function aggregateWindows(
     windows.push({ device: first.device, metric: first.metric, ts: start, value: reduce(values, aggregate) });
   };
   for (const point of points) {
-    const windowStart = Math.floor(point.ts / windowMs) * windowMs;
+    const windowStart = originMs + Math.floor((point.ts - originMs) / windowMs) * windowMs;
     if (windowStart !== start) {
       close();
       start = windowStart;

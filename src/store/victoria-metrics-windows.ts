@@ -32,12 +32,19 @@ interface RangeRequest {
   readonly lookbehindMs: number;
 }
 
-function floorTo(ts: number, windowMs: number): number {
-  return Math.floor(ts / windowMs) * windowMs;
+/** How windows are cut: their length, what each aggregates, and where they are aligned. */
+export interface WindowPlan {
+  readonly windowMs: number;
+  readonly aggregate: Aggregate;
+  readonly originMs: number;
+}
+
+function floorTo(ts: number, windowMs: number, originMs: number): number {
+  return originMs + Math.floor((ts - originMs) / windowMs) * windowMs;
 }
 
 /**
- * The evaluations that give the epoch-aligned windows of `[from, end)`, as InfluxQL's `GROUP BY time()` and
+ * The evaluations that give the windows of `[from, end)` aligned to `originMs`, as InfluxQL's `GROUP BY time()` and
  * DuckDB compute them. VictoriaMetrics' rollups at time t see the points in (t - d, t]: evaluated at the last
  * millisecond of a window, `ws + w - 1`, with `d = w` they see exactly `[ws, ws + w)` (timestamps are whole
  * milliseconds). A window cut by the range (the first one, when `from` is not a window start, and the last one,
@@ -48,13 +55,14 @@ function windowEvaluations(
   from: number,
   end: number,
   windowMs: number,
+  originMs: number,
 ): {
   readonly edges: readonly { at: number; lookbehindMs: number }[];
   readonly full?: { first: number; last: number };
 } {
   const edges: { at: number; lookbehindMs: number }[] = [];
-  const firstWindow = floorTo(from, windowMs);
-  const lastWindow = floorTo(end - 1, windowMs);
+  const firstWindow = floorTo(from, windowMs, originMs);
+  const lastWindow = floorTo(end - 1, windowMs, originMs);
   let firstFull = firstWindow;
   let lastFull = lastWindow;
   if (firstWindow < from) {
@@ -138,10 +146,10 @@ export function groupSlices(slices: readonly SeriesSlice[]): SeriesSlice[][] {
 export async function readGroupWindows(
   naming: VictoriaMetricsNaming,
   group: readonly SeriesSlice[],
-  windowMs: number,
-  aggregate: Aggregate,
+  plan: WindowPlan,
   ask: (path: string) => Promise<unknown>,
 ): Promise<Map<string, StoredPoint[]>> {
+  const { windowMs, aggregate, originMs } = plan;
   const first = group[0];
   const byDevice = new Map<string, StoredPoint[]>(group.map((slice) => [slice.device, []]));
   if (first === undefined) return byDevice;
@@ -150,10 +158,10 @@ export async function readGroupWindows(
   const limit = Math.max(...group.map((slice) => slice.limit));
   const add = (triples: readonly { device: string; at: number; value: number }[]): void => {
     for (const { device, at, value } of triples) {
-      byDevice.get(device)?.push({ device, metric, ts: floorTo(at, windowMs), value });
+      byDevice.get(device)?.push({ device, metric, ts: floorTo(at, windowMs, originMs), value });
     }
   };
-  const { edges, full } = windowEvaluations(from, end, windowMs);
+  const { edges, full } = windowEvaluations(from, end, windowMs, originMs);
   for (const edge of edges) {
     const request: RangeRequest = {
       metric,

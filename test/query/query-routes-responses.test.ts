@@ -46,7 +46,8 @@ describe('query parameters', () => {
     ['with a character no cursor has', 'abc.def', 'windows'],
     ['empty', '', 'readings'],
   ])('answers 400 ERR_CURSOR_INVALID, not ERR_QUERY_INVALID, to a cursor %s', async (_name, cursor, endpoint) => {
-    const response = await get(`/v1/query/${endpoint}?${qs({ ...base, windowMs: 60_000, cursor })}`);
+    const windowed: Record<string, number> = endpoint === 'windows' ? { windowMs: 60_000 } : {};
+    const response = await get(`/v1/query/${endpoint}?${qs({ ...base, ...windowed, cursor })}`);
     expect(response.statusCode).toBe(400);
     expect(errorCode(response)).toBe('ERR_CURSOR_INVALID');
     expect(response.headers['cache-control']).toBe('no-store');
@@ -96,7 +97,7 @@ describe('CSV', () => {
       `/v1/query/windows?${qs({ device: 'pump-1', from: NOW - DAY, to: NOW, windowMs: 2 * MINUTE, aggregate: 'count', format: 'csv' })}`,
     );
     expect(windows.body).toBe(
-      `device,metric,ts,value\r\npump-1,rpm,${NOW - 10 * MINUTE},2\r\npump-1,rpm,${NOW - 8 * MINUTE},2\r\n`,
+      `device,metric,ts,value,coverage\r\npump-1,rpm,${NOW - 10 * MINUTE},2,1\r\npump-1,rpm,${NOW - 8 * MINUTE},2,1\r\n`,
     );
     const series = await get('/v1/query/series?prefix=pump&format=csv');
     expect(series.body).toBe(`device,metric,lastSeen\r\npump-1,rpm,${NOW - 7 * MINUTE}\r\n`);

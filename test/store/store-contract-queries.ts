@@ -115,6 +115,25 @@ export function describeQueryContract(opened: () => TelemetryStore): void {
       }
     });
 
+    const aligned: readonly [string, number, number][] = [
+      ['day windows aligned to midnight at UTC+1', 86_400_000, -3_600_000],
+      ['half-hour windows aligned to UTC+5:45', 1_800_000, 20_700_000],
+      ['7 s windows aligned 1,234 ms after the epoch', 7_000, 1_234],
+    ];
+    it.each(aligned)('%s', async (_label, windowMs, originMs) => {
+      const device = uniqueDevice(`origin-${windowMs}`);
+      const readings = offsets.map((offset, i) => ({ device, ts: BASE + offset, values: { temp: i * 0.5 } }));
+      await store.write(readings);
+      const range = { start: BASE - 2_000, end: BASE + 3_599_000 };
+      for (const aggregate of AGGREGATES) {
+        const page = await store.queryWindows(windowedQuery([device], windowMs, aggregate, { range, originMs }));
+        const expected = expectedWindows(pointsOf(readings), range, windowMs, aggregate, originMs);
+        expect(page.items, aggregate).toEqual(
+          aggregate === 'mean' ? expected.map((w) => ({ ...w, value: expect.closeTo(w.value, 9) })) : expected,
+        );
+      }
+    });
+
     it('resumes windows from a cursor in the middle of a series', async () => {
       const device = uniqueDevice('edge-cursor');
       const readings = offsets.map((offset, i) => ({ device, ts: BASE + offset, values: { temp: i, rpm: -i } }));
