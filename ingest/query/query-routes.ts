@@ -30,8 +30,9 @@ import type { TelemetryStore } from '../../src/store/telemetry-store.js';
 import { asHttpFailure } from '../http/client-faults.js';
 import { errorReply } from '../http/error-reply.js';
 import { authenticateOperator, type OperatorAuthOptions } from './query-auth.js';
-import { answerFormat, sendAnswer, varyOnCredentials } from './query-reply.js';
+import { acceptsGzip, answerFormat, sendAnswer, varyOnCredentials } from './query-reply.js';
 import { assertCovers, byDeviceAndMetric, pagePayload, rangeOf, storeQuery } from './query-request.js';
+import { sendStreamed } from './stream-answer.js';
 
 export interface QueryRoutesOptions {
   readonly store: TelemetryStore;
@@ -40,6 +41,13 @@ export interface QueryRoutesOptions {
   /** TELEMETRY_MAX_READING_AGE_SECONDS in ms: data older than that can no longer change. */
   readonly maxReadingAgeMs: number;
   readonly clockSkewMs: number;
+}
+
+/** Items a streamed answer reads from the store at a time, unless `limit` says otherwise. */
+const STREAM_CHUNK = 10_000;
+
+function chunkOf(query: { readonly limit?: number }): number {
+  return query.limit ?? STREAM_CHUNK;
 }
 
 /** Where the query API lives. */
@@ -168,12 +176,32 @@ function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, n
       const { query } = request;
       const range = rangeOf(query, now());
       assertCovers(scopeOf(request), query.device, reply);
+      const format = answerFormat(query.format, request.headers.accept);
+      if (query.all === true) {
+        return sendStreamed(reply, {
+          format,
+          columns: POINT_COLUMNS,
+          meta: { from: range.start, to: range.end },
+          page: async (cursor) => {
+            const page = await store.queryReadings({
+              ...storeQuery({ ...query, cursor }, range),
+              limit: chunkOf(query),
+            });
+            return {
+              ...page,
+              items: page.items.map(({ device, metric, ts, value }) => ({ device, metric, ts, value })),
+            };
+          },
+          cursor: query.cursor,
+          gzip: acceptsGzip(request.headers['accept-encoding']),
+        });
+      }
       const page = await store.queryReadings(storeQuery(query, range));
       const payload: ReadingsResponse = pagePayload(range, page);
       return sendAnswer(request, reply, {
         payload,
         columns: POINT_COLUMNS,
-        format: answerFormat(query.format, request.headers.accept),
+        format,
         cacheControl: rangePolicy(range.end),
         range,
       });
@@ -204,24 +232,41 @@ function registerWindowsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, no
       const aggregate = query.aggregate ?? 'mean';
       const { windowMs, tz } = query;
       const originMs = tz === undefined ? 0 : windowOrigin(tz, range, windowMs);
-      const page = await store.queryWindows({
-        ...storeQuery(query, range),
-        windowMs,
-        aggregate,
-        ...(originMs === 0 ? {} : { originMs }),
-      });
-      const { items, ...rest } = pagePayload(range, page);
+      const windowsFrom = async (cursor: string | undefined, limit: number | undefined) => {
+        const page = await store.queryWindows({
+          ...storeQuery({ ...query, cursor, limit }, range),
+          windowMs,
+          aggregate,
+          ...(originMs === 0 ? {} : { originMs }),
+        });
+        return {
+          ...page,
+          items: page.items.map((item) => ({ ...item, coverage: windowCoverage(item.ts, windowMs, range) })),
+        };
+      };
+      const format = answerFormat(query.format, request.headers.accept);
+      if (query.all === true) {
+        return sendStreamed(reply, {
+          format,
+          columns: WINDOW_COLUMNS,
+          meta: { from: range.start, to: range.end, windowMs, aggregate, ...(tz === undefined ? {} : { tz }) },
+          page: (cursor) => windowsFrom(cursor, chunkOf(query)),
+          cursor: query.cursor,
+          gzip: acceptsGzip(request.headers['accept-encoding']),
+        });
+      }
+      const { items, ...rest } = pagePayload(range, await windowsFrom(query.cursor, query.limit));
       const payload: WindowsResponse = {
         ...rest,
         windowMs,
         aggregate,
         ...(tz === undefined ? {} : { tz }),
-        items: items.map((item) => ({ ...item, coverage: windowCoverage(item.ts, windowMs, range) })),
+        items,
       };
       return sendAnswer(request, reply, {
         payload,
         columns: WINDOW_COLUMNS,
-        format: answerFormat(query.format, request.headers.accept),
+        format,
         cacheControl: rangePolicy(range.end),
         range,
       });

@@ -42,6 +42,20 @@ const Metrics = Type.Array(MetricName, {
 const Format = Type.Union([Type.Literal('json'), Type.Literal('csv')], {
   description: 'Answer as JSON (default) or CSV; `Accept: text/csv` does the same as `csv`.',
 });
+const PointsFormat = Type.Union(
+  [Type.Literal('json'), Type.Literal('csv'), Type.Literal('ndjson'), Type.Literal('compact')],
+  {
+    description:
+      'Answer as JSON (default), CSV, NDJSON (one item per line) or compact JSON (device and metric once per ' +
+      'series, then its points as arrays); `Accept: text/csv` and `Accept: application/x-ndjson` choose the same.',
+  },
+);
+const All = Type.Boolean({
+  description:
+    'The whole answer in one response, streamed with chunked transfer as the store reads it, instead of one ' +
+    'page: no page limit and no nextCursor (`limit` is then how many items the node reads from the store at a ' +
+    'time). A `cursor` starts it where that page ended.',
+});
 const Limit = Type.Integer({
   minimum: 1,
   maximum: MAX_PAGE_LIMIT,
@@ -77,7 +91,8 @@ export const ReadingsQuerystring = Type.Object(
     to: { ...Instant, description: `End of the range, exclusive. ${Instant.description}` },
     limit: Type.Optional(Limit),
     cursor: Type.Optional(Cursor),
-    format: Type.Optional(Format),
+    format: Type.Optional(PointsFormat),
+    all: Type.Optional(All),
   },
   { additionalProperties: false },
 );

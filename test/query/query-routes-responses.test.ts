@@ -114,7 +114,7 @@ describe('caching', () => {
     expect(response.json().items).toEqual(pointsOf(old));
     expect(response.headers['cache-control']).toBe('private, max-age=86400, immutable');
     expect(response.headers.etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
-    expect(response.headers.vary).toBe('Authorization, Accept');
+    expect(response.headers.vary).toBe('Authorization, Accept, Accept-Encoding');
   });
 
   it('makes caches revalidate a range that may still change, and the latest values and series', async () => {
