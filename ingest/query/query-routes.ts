@@ -29,9 +29,10 @@ import { windowOrigin } from '../../src/query/zone-origin.js';
 import type { TelemetryStore } from '../../src/store/telemetry-store.js';
 import { asHttpFailure } from '../http/client-faults.js';
 import { errorReply } from '../http/error-reply.js';
+import { fleetDevices } from './fleet-devices.js';
 import { authenticateOperator, type OperatorAuthOptions } from './query-auth.js';
 import { acceptsGzip, answerFormat, sendAnswer, varyOnCredentials } from './query-reply.js';
-import { assertCovers, byDeviceAndMetric, pagePayload, rangeOf, storeQuery } from './query-request.js';
+import { byDeviceAndMetric, pagePayload, rangeOf, storeQuery } from './query-request.js';
 import { sendStreamed } from './stream-answer.js';
 
 export interface QueryRoutesOptions {
@@ -175,7 +176,7 @@ function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, n
     async (request, reply) => {
       const { query } = request;
       const range = rangeOf(query, now());
-      assertCovers(scopeOf(request), query.device, reply);
+      const devices = await fleetDevices(query, scopeOf(request), store, reply);
       const format = answerFormat(query.format, request.headers.accept);
       if (query.all === true) {
         return sendStreamed(reply, {
@@ -183,8 +184,9 @@ function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, n
           columns: POINT_COLUMNS,
           meta: { from: range.start, to: range.end },
           page: async (cursor) => {
+            if (devices.length === 0) return { items: [] };
             const page = await store.queryReadings({
-              ...storeQuery({ ...query, cursor }, range),
+              ...storeQuery({ ...query, device: devices, cursor }, range),
               limit: chunkOf(query),
             });
             return {
@@ -196,7 +198,10 @@ function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, n
           gzip: acceptsGzip(request.headers['accept-encoding']),
         });
       }
-      const page = await store.queryReadings(storeQuery(query, range));
+      const page =
+        devices.length === 0
+          ? { items: [] }
+          : await store.queryReadings(storeQuery({ ...query, device: devices }, range));
       const payload: ReadingsResponse = pagePayload(range, page);
       return sendAnswer(request, reply, {
         payload,
@@ -228,13 +233,14 @@ function registerWindowsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, no
     async (request, reply) => {
       const { query } = request;
       const range = rangeOf(query, now());
-      assertCovers(scopeOf(request), query.device, reply);
+      const devices = await fleetDevices(query, scopeOf(request), store, reply);
       const aggregate = query.aggregate ?? 'mean';
       const { windowMs, tz } = query;
       const originMs = tz === undefined ? 0 : windowOrigin(tz, range, windowMs);
       const windowsFrom = async (cursor: string | undefined, limit: number | undefined) => {
+        if (devices.length === 0) return { items: [] };
         const page = await store.queryWindows({
-          ...storeQuery({ ...query, cursor, limit }, range),
+          ...storeQuery({ ...query, device: devices, cursor, limit }, range),
           windowMs,
           aggregate,
           ...(originMs === 0 ? {} : { originMs }),

@@ -32,7 +32,7 @@ const Instant = Type.String({
 const Devices = Type.Array(DeviceId, {
   minItems: 1,
   maxItems: MAX_NAMES_PER_QUERY,
-  description: 'Device ids; repeat the parameter for several (`device=a&device=b`).',
+  description: 'Device ids; repeat the parameter for several (`device=a&device=b`). This or `prefix` is required.',
 });
 const Metrics = Type.Array(MetricName, {
   minItems: 1,
@@ -85,7 +85,12 @@ const AggregateSchema = Type.Union(
 
 export const ReadingsQuerystring = Type.Object(
   {
-    device: Devices,
+    device: Type.Optional(Devices),
+    prefix: Type.Optional({
+      ...DevicePrefix,
+      description:
+        "Every stored device whose id starts with this and that the token's scope covers, instead of a device list.",
+    }),
     metric: Type.Optional(Metrics),
     from: { ...Instant, description: `Start of the range, inclusive. ${Instant.description}` },
     to: { ...Instant, description: `End of the range, exclusive. ${Instant.description}` },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DAY, MINUTE, NOW, pointsOf } from './query-fixture.js';
-import { errorCode, get, qs, recent, useQueryRoutesWorld } from './query-routes-support.js';
+import { errorCode, get, qs, recent, useQueryRoutesWorld, world } from './query-routes-support.js';
 
 useQueryRoutesWorld();
 
@@ -96,5 +96,36 @@ describe('windows in a time zone, and their coverage', () => {
     );
     expect(response.statusCode).toBe(400);
     expect(errorMessage(response)).toContain('Mars/Olympus');
+  });
+});
+
+describe('the fleet by prefix', () => {
+  it('answers readings and windows of every stored device with the prefix, as if each had been named', async () => {
+    const byPrefix = await get(`/v1/query/readings?${qs({ prefix: 'boiler-', from: NOW - DAY, to: NOW })}`);
+    const named = await get(`/v1/query/readings?${qs({ device: ['boiler-1', 'boiler-2'], from: NOW - DAY, to: NOW })}`);
+    expect(byPrefix.statusCode).toBe(200);
+    expect(byPrefix.json()).toEqual(named.json());
+    const windows = { from: NOW - DAY, to: NOW, windowMs: HOUR, aggregate: 'sum' };
+    const fleet = await get(`/v1/query/windows?${qs({ ...windows, prefix: 'b' })}`);
+    expect(fleet.json()).toEqual(
+      (await get(`/v1/query/windows?${qs({ ...windows, device: ['boiler-1', 'boiler-2'] })}`)).json(),
+    );
+  });
+
+  it("keeps to the token's scope, and answers no items for a prefix no device has", async () => {
+    const token = await world.operators.token('read:device:boiler-2');
+    const response = await get(`/v1/query/readings?${qs({ prefix: 'boiler', from: NOW - DAY, to: NOW })}`, {
+      authorization: `Bearer ${token}`,
+    });
+    expect(new Set(response.json().items.map((p: { device: string }) => p.device))).toEqual(new Set(['boiler-2']));
+    const none = await get(`/v1/query/readings?${qs({ prefix: 'nothing-', from: NOW - DAY, to: NOW })}`);
+    expect(none.json()).toEqual({ from: NOW - DAY, to: NOW, items: [] });
+  });
+
+  it('needs exactly one of device and prefix', async () => {
+    const both = await get(`/v1/query/readings?${qs({ device: 'boiler-1', prefix: 'b', from: NOW - DAY, to: NOW })}`);
+    const neither = await get(`/v1/query/readings?${qs({ from: NOW - DAY, to: NOW })}`);
+    expect([both.statusCode, neither.statusCode]).toEqual([400, 400]);
+    expect(errorMessage(neither)).toBe('device or prefix is required');
   });
 });
