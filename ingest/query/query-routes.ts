@@ -11,6 +11,7 @@ import type {
 } from 'fastify';
 import { TelemetryError } from '../../src/errors.js';
 import { cacheControl } from '../../src/query/cache-policy.js';
+import { fleetWindows } from '../../src/query/fleet-windows.js';
 import {
   ErrorResponse,
   LatestQuerystring,
@@ -239,12 +240,16 @@ function registerWindowsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, no
       const originMs = tz === undefined ? 0 : windowOrigin(tz, range, windowMs);
       const windowsFrom = async (cursor: string | undefined, limit: number | undefined) => {
         if (devices.length === 0) return { items: [] };
-        const page = await store.queryWindows({
+        const windowed = {
           ...storeQuery({ ...query, device: devices, cursor, limit }, range),
           windowMs,
           aggregate,
           ...(originMs === 0 ? {} : { originMs }),
-        });
+        };
+        const page =
+          query.group === 'fleet'
+            ? await fleetWindows(store, windowed, `${query.prefix ?? ''}*`)
+            : await store.queryWindows(windowed);
         return {
           ...page,
           items: page.items.map((item) => ({ ...item, coverage: windowCoverage(item.ts, windowMs, range) })),

@@ -112,6 +112,15 @@ export const WindowsQuerystring = Type.Object(
       description: 'Window length in milliseconds; windows are aligned to the epoch, or to the wall clock of `tz`.',
     }),
     aggregate: Type.Optional({ ...AggregateSchema, default: 'mean' }),
+    group: Type.Optional(
+      Type.Union([Type.Literal('device'), Type.Literal('fleet')], {
+        default: 'device',
+        description:
+          'One series per device and metric (`device`, default), or one per metric over every device selected ' +
+          '(`fleet`, named `<prefix>*`, or `*` for a device list): mean, min, max, sum or count of all their values ' +
+          'in each window.',
+      }),
+    ),
     tz: Type.Optional(
       Type.String({
         pattern: '^[A-Za-z0-9_+/-]{1,64}$',

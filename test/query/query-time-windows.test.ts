@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { DAY, MINUTE, NOW, pointsOf } from './query-fixture.js';
-import { errorCode, get, qs, recent, useQueryRoutesWorld, world } from './query-routes-support.js';
+import {
+  allPages,
+  errorCode,
+  expectedWindows,
+  get,
+  qs,
+  recent,
+  useQueryRoutesWorld,
+  world,
+} from './query-routes-support.js';
 
 useQueryRoutesWorld();
 
@@ -127,5 +136,42 @@ describe('the fleet by prefix', () => {
     const neither = await get(`/v1/query/readings?${qs({ from: NOW - DAY, to: NOW })}`);
     expect([both.statusCode, neither.statusCode]).toEqual([400, 400]);
     expect(errorMessage(neither)).toBe('device or prefix is required');
+  });
+});
+
+describe('windows across devices (group=fleet)', () => {
+  const boilers = () =>
+    pointsOf(recent.filter((r) => r.device !== 'pump-1')).map((p) => ({ ...p, device: 'boiler-*' }));
+
+  it.each(['mean', 'min', 'max', 'sum', 'count'] as const)(
+    'answers the %s of every device with the prefix as one series per metric',
+    async (aggregate) => {
+      const params = { prefix: 'boiler-', from: NOW - DAY, to: NOW, windowMs: 10 * MINUTE, aggregate, group: 'fleet' };
+      const response = await get(`/v1/query/windows?${qs(params)}`);
+      expect(response.statusCode).toBe(200);
+      const expected = expectedWindows(boilers(), 10 * MINUTE, aggregate).sort((a, b) =>
+        a.metric === b.metric ? a.ts - b.ts : a.metric < b.metric ? -1 : 1,
+      );
+      expect(response.json().items).toEqual(
+        expected.map((w) => ({ ...w, value: expect.closeTo(w.value, 9), coverage: 1 })),
+      );
+    },
+  );
+
+  it('pages the fleet series with the cursor, and refuses last across devices', async () => {
+    const params = {
+      prefix: 'boiler-',
+      from: NOW - DAY,
+      to: NOW,
+      windowMs: 5 * MINUTE,
+      aggregate: 'max',
+      group: 'fleet',
+    };
+    const whole = (await get(`/v1/query/windows?${qs(params)}`)).json().items;
+    const { items, sizes } = await allPages('/v1/query/windows', { ...params, limit: 2 });
+    expect(items).toEqual(whole);
+    expect(sizes.length).toBeGreaterThan(2);
+    const last = await get(`/v1/query/windows?${qs({ ...params, aggregate: 'last' })}`);
+    expect(last.statusCode).toBe(400);
   });
 });
