@@ -64,6 +64,7 @@ const SECTIONS: readonly Section[] = [
   { name: 'ack-latency', script: 'bench/ack-latency.ts', title: '5. Acknowledgement latency at half the maximum rate' },
   { name: 'idle-connections', script: 'bench/idle-connections.ts', title: 'Memory per idle MQTT connection' },
   { name: 'cpu-profile', script: 'bench/cpu-profile.ts', title: 'Where the CPU goes (profile)' },
+  { name: 'query', script: 'bench/query-speed.ts', title: 'Query API against the store itself' },
 ];
 
 /** Runs one section script; resolves with its output (stdout is echoed as it comes). */

@@ -44,7 +44,7 @@ export const QUERY_OPTIONS: readonly QueryOptionDoc[] = [
   { name: 'from', value: 'TIME', description: 'Start, inclusive: RFC 3339, ms since the epoch, or -2h (ago).' },
   { name: 'to', value: 'TIME', description: 'End, exclusive, as for --from. Default: now.' },
   { name: 'window', value: 'SPAN', description: 'Window length: 500ms, 30s, 5m, 1h, 1d. Required.' },
-  { name: 'aggregate', value: 'AGG', description: 'mean, min, max, count or last. Default: mean.' },
+  { name: 'aggregate', value: 'AGG', description: 'mean, min, max, sum, count or last. Default: mean.' },
   { name: 'prefix', value: 'PREFIX', description: 'Only devices whose id starts with PREFIX.' },
   { name: 'limit', value: 'N', description: `Items per page, 1 to ${MAX_PAGE_LIMIT}. Default: 1000.` },
   { name: 'cursor', value: 'CURSOR', description: 'Continue from the nextCursor of an earlier page.' },
@@ -52,7 +52,7 @@ export const QUERY_OPTIONS: readonly QueryOptionDoc[] = [
   { name: 'format', value: 'FORMAT', description: 'table (aligned, default), csv, or json.' },
 ];
 
-const AGGREGATES = ['mean', 'min', 'max', 'count', 'last'];
+const AGGREGATES = ['mean', 'min', 'max', 'sum', 'count', 'last'];
 const FORMATS: readonly OutputFormat[] = ['table', 'csv', 'json'];
 
 function isOutputFormat(value: string): value is OutputFormat {

@@ -1,22 +1,41 @@
+import { gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AnswerWriter, type StreamFormat } from '../../src/query/answer-writer.js';
 import { entityTag, ifNoneMatchHits } from '../../src/query/entity-tag.js';
 import { type CsvValue, formatCsv } from '../../src/query/format-csv.js';
 
 /** The media types the query API answers in. */
-export type AnswerFormat = 'json' | 'csv';
+export type AnswerFormat = StreamFormat;
 
 /** RFC 4180 §3 (with the header parameter of RFC 4180's registration). */
 const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8; header=present';
 
-/** The format asked for: `format=` wins, then `Accept: text/csv`, else JSON. */
-export function answerFormat(format: AnswerFormat | undefined, accept: string | undefined): AnswerFormat {
-  if (format !== undefined) return format;
-  return /(^|,)\s*text\/csv\s*(;|,|$)/i.test(accept ?? '') ? 'csv' : 'json';
+/** The Content-Type of an answer in `format`. */
+export function contentTypeOf(format: AnswerFormat): string {
+  if (format === 'csv') return CSV_CONTENT_TYPE;
+  if (format === 'ndjson') return 'application/x-ndjson; charset=utf-8';
+  return 'application/json; charset=utf-8';
 }
 
-/** Headers every query answer, error or not, carries: it depends on the token and on Accept. */
+/** The format asked for: `format=` wins, then `Accept: text/csv` or `application/x-ndjson`, else JSON. */
+export function answerFormat(format: AnswerFormat | undefined, accept: string | undefined): AnswerFormat {
+  if (format !== undefined) return format;
+  if (/(^|,)\s*text\/csv\s*(;|,|$)/i.test(accept ?? '')) return 'csv';
+  return /(^|,)\s*application\/x-ndjson\s*(;|,|$)/i.test(accept ?? '') ? 'ndjson' : 'json';
+}
+
+/** Whether the client takes gzip (RFC 9110 §12.5.3), not refused with `q=0`. */
+export function acceptsGzip(header: string | undefined): boolean {
+  return (header ?? '').split(',').some((coding) => {
+    const [name = '', ...params] = coding.trim().toLowerCase().split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return (name === 'gzip' || name === 'x-gzip') && (q === undefined || Number(q.slice(2)) > 0);
+  });
+}
+
+/** Headers every query answer, error or not, carries: it depends on the token, on Accept and Accept-Encoding. */
 export function varyOnCredentials(reply: FastifyReply): FastifyReply {
-  return reply.header('vary', 'Authorization, Accept');
+  return reply.header('vary', 'Authorization, Accept, Accept-Encoding');
 }
 
 /** What one query endpoint answers: the JSON payload, and the columns of its items for CSV. */
@@ -25,12 +44,25 @@ export interface QueryAnswer<Column extends string, Item extends Readonly<Record
   readonly columns: readonly Column[];
   readonly format: AnswerFormat;
   readonly cacheControl: string;
+  /** The range as read, so the next page's URL names it in milliseconds even when the request said `now-1h`. */
+  readonly range?: { readonly start: number; readonly end: number };
 }
 
-/** The request URL with `cursor` set to `nextCursor`: the next page, for a Link header (RFC 8288). */
-function nextPageUrl(request: FastifyRequest, nextCursor: string): string {
+/**
+ * The request URL with `cursor` set to `nextCursor`: the next page, for a Link header (RFC 8288). Relative times
+ * are fixed to the instants this page read, so the cursor stays one of the same query.
+ */
+function nextPageUrl(
+  request: FastifyRequest,
+  nextCursor: string,
+  range: { readonly start: number; readonly end: number } | undefined,
+): string {
   const url = new URL(request.url, 'http://node.invalid');
   url.searchParams.set('cursor', nextCursor);
+  if (range !== undefined) {
+    url.searchParams.set('from', String(range.start));
+    url.searchParams.set('to', String(range.end));
+  }
   return `${url.pathname}${url.search}`;
 }
 
@@ -51,19 +83,46 @@ export function sendAnswer<Column extends string, Item extends Readonly<Record<C
   reply: FastifyReply,
   answer: QueryAnswer<Column, Item>,
 ): FastifyReply {
-  const { payload, columns } = answer;
-  const body =
-    answer.format === 'csv'
-      ? formatCsv(
-          columns,
-          payload.items.map((item) => columns.map((column) => item[column])),
-        )
-      : serialized(reply.serialize(payload));
-  const etag = entityTag(body);
+  const body = bodyOf(reply, answer);
+  const gzip = body.length >= GZIP_FROM_BYTES && acceptsGzip(headerText(request.headers['accept-encoding']));
+  // A strong ETag names one representation: the gzipped one gets a tag of its own (RFC 9110 §8.8.3).
+  const etag = gzip ? `${entityTag(body).slice(0, -1)}-gzip"` : entityTag(body);
   varyOnCredentials(reply).header('cache-control', answer.cacheControl).header('etag', etag);
-  if (payload.nextCursor !== undefined) {
-    reply.header('link', `<${nextPageUrl(request, payload.nextCursor)}>; rel="next"`);
+  if (answer.payload.nextCursor !== undefined) {
+    reply.header('link', `<${nextPageUrl(request, answer.payload.nextCursor, answer.range)}>; rel="next"`);
   }
   if (ifNoneMatchHits(request.headers['if-none-match'], etag)) return reply.code(304).send();
-  return reply.type(answer.format === 'csv' ? CSV_CONTENT_TYPE : 'application/json; charset=utf-8').send(body);
+  reply.type(contentTypeOf(answer.format));
+  if (!gzip) return reply.send(body);
+  return reply.header('content-encoding', 'gzip').send(gzipSync(body));
+}
+
+/** Answers smaller than this are sent as they are: gzip would save little and cost a round of CPU. */
+const GZIP_FROM_BYTES = 1_024;
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+/** The body of a buffered answer in its format. */
+function bodyOf<Column extends string, Item extends Readonly<Record<Column, CsvValue>>>(
+  reply: FastifyReply,
+  answer: QueryAnswer<Column, Item>,
+): string {
+  const { payload, columns } = answer;
+  switch (answer.format) {
+    case 'csv':
+      return formatCsv(
+        columns,
+        payload.items.map((item) => columns.map((column) => item[column])),
+      );
+    case 'json':
+      return serialized(reply.serialize(payload));
+    case 'ndjson':
+    case 'compact': {
+      const { items, nextCursor, ...meta } = payload;
+      const writer = new AnswerWriter(answer.format, columns, meta);
+      return writer.open() + writer.items(items) + writer.close(nextCursor);
+    }
+  }
 }

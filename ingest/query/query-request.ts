@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { TelemetryError } from '../../src/errors.js';
-import { parseInstant } from '../../src/query/parse-instant.js';
+import { parseQueryTime } from '../../src/query/parse-query-time.js';
 import { DEFAULT_PAGE_LIMIT } from '../../src/query/query-schemas.js';
 import type { ReadScope } from '../../src/query/read-scope.js';
 import type { Page, ReadingsQuery, StoredPoint, TimeRange } from '../../src/store/telemetry-store.js';
@@ -12,12 +12,12 @@ function invalid(message: string): TelemetryError {
   return new TelemetryError('ERR_QUERY_INVALID', message);
 }
 
-/** The range `from`/`to` name; ERR_QUERY_INVALID unless it is a real, non-empty one. */
-export function rangeOf(query: { readonly from: string; readonly to: string }): TimeRange {
-  const start = parseInstant(query.from);
-  const end = parseInstant(query.to);
-  if (start === undefined) throw invalid('from is not a time (ms since the epoch or RFC 3339)');
-  if (end === undefined) throw invalid('to is not a time (ms since the epoch or RFC 3339)');
+/** The range `from`/`to` name, relative times read at `now`; ERR_QUERY_INVALID unless it is a real, non-empty one. */
+export function rangeOf(query: { readonly from: string; readonly to: string }, now: number): TimeRange {
+  const start = parseQueryTime(query.from, now);
+  const end = parseQueryTime(query.to, now);
+  if (start === undefined) throw invalid('from is not a time (ms since the epoch, RFC 3339, or now-<span>)');
+  if (end === undefined) throw invalid('to is not a time (ms since the epoch, RFC 3339, or now-<span>)');
   if (start >= end) throw invalid('from must be before to');
   return { start, end };
 }

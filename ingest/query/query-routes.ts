@@ -11,6 +11,7 @@ import type {
 } from 'fastify';
 import { TelemetryError } from '../../src/errors.js';
 import { cacheControl } from '../../src/query/cache-policy.js';
+import { fleetWindows } from '../../src/query/fleet-windows.js';
 import {
   ErrorResponse,
   LatestQuerystring,
@@ -23,12 +24,17 @@ import {
   WindowsResponse,
 } from '../../src/query/query-schemas.js';
 import type { ReadScope } from '../../src/query/read-scope.js';
+import { unknownParameters } from '../../src/query/unknown-parameters.js';
+import { windowCoverage } from '../../src/query/window-coverage.js';
+import { windowOrigin } from '../../src/query/zone-origin.js';
 import type { TelemetryStore } from '../../src/store/telemetry-store.js';
 import { asHttpFailure } from '../http/client-faults.js';
 import { errorReply } from '../http/error-reply.js';
+import { fleetDevices } from './fleet-devices.js';
 import { authenticateOperator, type OperatorAuthOptions } from './query-auth.js';
-import { answerFormat, sendAnswer, varyOnCredentials } from './query-reply.js';
-import { assertCovers, byDeviceAndMetric, pagePayload, rangeOf, storeQuery } from './query-request.js';
+import { acceptsGzip, answerFormat, sendAnswer, varyOnCredentials } from './query-reply.js';
+import { byDeviceAndMetric, pagePayload, rangeOf, storeQuery } from './query-request.js';
+import { sendStreamed } from './stream-answer.js';
 
 export interface QueryRoutesOptions {
   readonly store: TelemetryStore;
@@ -39,10 +45,18 @@ export interface QueryRoutesOptions {
   readonly clockSkewMs: number;
 }
 
+/** Items a streamed answer reads from the store at a time, unless `limit` says otherwise. */
+const STREAM_CHUNK = 10_000;
+
+function chunkOf(query: { readonly limit?: number }): number {
+  return query.limit ?? STREAM_CHUNK;
+}
+
 /** Where the query API lives. */
 export const QUERY_PREFIX = '/v1/query';
 
 const POINT_COLUMNS = ['device', 'metric', 'ts', 'value'] as const;
+const WINDOW_COLUMNS = ['device', 'metric', 'ts', 'value', 'coverage'] as const;
 const SERIES_COLUMNS = ['device', 'metric', 'lastSeen'] as const;
 
 const ERROR_RESPONSES = {
@@ -84,6 +98,7 @@ interface RouteContext {
   readonly store: TelemetryStore;
   /** The read scope of the request's operator token, set by the authentication hook. */
   readonly scopeOf: (request: FastifyRequest) => ReadScope;
+  readonly now: () => number;
   /** The Cache-Control of an answer about data up to `end` (undefined: up to now). */
   readonly rangePolicy: (end: number | undefined) => string;
 }
@@ -100,6 +115,7 @@ export async function registerQueryRoutes(app: FastifyInstance, options: QueryRo
   const scopes = new WeakMap<FastifyRequest, ReadScope>();
   const context: RouteContext = {
     store: options.store,
+    now,
     scopeOf: (request) => {
       const scope = scopes.get(request);
       if (scope === undefined) throw new TelemetryError('ERR_INTERNAL', 'query request was not authenticated');
@@ -126,6 +142,15 @@ export async function registerQueryRoutes(app: FastifyInstance, options: QueryRo
         }
         scopes.set(request, result.scope);
       });
+      // Before the schema check, which would drop unknown parameters without a word.
+      scoped.addHook('preValidation', async (request) => {
+        const schema = request.routeOptions.schema?.querystring;
+        const known = typeof schema === 'object' && schema !== null && 'properties' in schema ? schema.properties : {};
+        const unknown = unknownParameters(request.query, Object.keys(known ?? {}));
+        if (unknown.length > 0) {
+          throw new TelemetryError('ERR_QUERY_INVALID', `unknown query parameter: ${unknown.join(', ')}`);
+        }
+      });
       const typed = scoped.withTypeProvider<TypeBoxTypeProvider>();
       registerReadingsRoute(typed, context);
       registerWindowsRoute(typed, context);
@@ -137,7 +162,7 @@ export async function registerQueryRoutes(app: FastifyInstance, options: QueryRo
 }
 
 /** GET /readings: raw values of the devices and metrics named, over a range, paged. */
-function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy }: RouteContext): void {
+function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, now }: RouteContext): void {
   typed.get(
     '/readings',
     {
@@ -151,22 +176,47 @@ function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy }:
     },
     async (request, reply) => {
       const { query } = request;
-      const range = rangeOf(query);
-      assertCovers(scopeOf(request), query.device, reply);
-      const page = await store.queryReadings(storeQuery(query, range));
+      const range = rangeOf(query, now());
+      const devices = await fleetDevices(query, scopeOf(request), store, reply);
+      const format = answerFormat(query.format, request.headers.accept);
+      if (query.all === true) {
+        return sendStreamed(reply, {
+          format,
+          columns: POINT_COLUMNS,
+          meta: { from: range.start, to: range.end },
+          page: async (cursor) => {
+            if (devices.length === 0) return { items: [] };
+            const page = await store.queryReadings({
+              ...storeQuery({ ...query, device: devices, cursor }, range),
+              limit: chunkOf(query),
+            });
+            return {
+              ...page,
+              items: page.items.map(({ device, metric, ts, value }) => ({ device, metric, ts, value })),
+            };
+          },
+          cursor: query.cursor,
+          gzip: acceptsGzip(request.headers['accept-encoding']),
+        });
+      }
+      const page =
+        devices.length === 0
+          ? { items: [] }
+          : await store.queryReadings(storeQuery({ ...query, device: devices }, range));
       const payload: ReadingsResponse = pagePayload(range, page);
       return sendAnswer(request, reply, {
         payload,
         columns: POINT_COLUMNS,
-        format: answerFormat(query.format, request.headers.accept),
+        format,
         cacheControl: rangePolicy(range.end),
+        range,
       });
     },
   );
 }
 
 /** GET /windows: values downsampled into epoch-aligned windows with an aggregate, paged. */
-function registerWindowsRoute(typed: TypedApp, { store, scopeOf, rangePolicy }: RouteContext): void {
+function registerWindowsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, now }: RouteContext): void {
   typed.get(
     '/windows',
     {
@@ -174,7 +224,8 @@ function registerWindowsRoute(typed: TypedApp, { store, scopeOf, rangePolicy }: 
         ...DOCS,
         summary: 'Readings downsampled into windows with an aggregate',
         description:
-          'One value per epoch-aligned window of windowMs that holds values, per device and metric, ' +
+          'One value per window of windowMs that holds values (aligned to the epoch, or to the wall clock of tz), ' +
+          'per device and metric, with the share of the window the range covers, ' +
           `ordered by device, metric, window start; paged. ${CSV_NOTE}`,
         querystring: WindowsQuerystring,
         response: { 200: WindowsResponse, ...ERROR_RESPONSES },
@@ -182,16 +233,53 @@ function registerWindowsRoute(typed: TypedApp, { store, scopeOf, rangePolicy }: 
     },
     async (request, reply) => {
       const { query } = request;
-      const range = rangeOf(query);
-      assertCovers(scopeOf(request), query.device, reply);
+      const range = rangeOf(query, now());
+      const devices = await fleetDevices(query, scopeOf(request), store, reply);
       const aggregate = query.aggregate ?? 'mean';
-      const page = await store.queryWindows({ ...storeQuery(query, range), windowMs: query.windowMs, aggregate });
-      const payload: WindowsResponse = { ...pagePayload(range, page), windowMs: query.windowMs, aggregate };
+      const { windowMs, tz } = query;
+      const originMs = tz === undefined ? 0 : windowOrigin(tz, range, windowMs);
+      const windowsFrom = async (cursor: string | undefined, limit: number | undefined) => {
+        if (devices.length === 0) return { items: [] };
+        const windowed = {
+          ...storeQuery({ ...query, device: devices, cursor, limit }, range),
+          windowMs,
+          aggregate,
+          ...(originMs === 0 ? {} : { originMs }),
+        };
+        const page =
+          query.group === 'fleet'
+            ? await fleetWindows(store, windowed, `${query.prefix ?? ''}*`)
+            : await store.queryWindows(windowed);
+        return {
+          ...page,
+          items: page.items.map((item) => ({ ...item, coverage: windowCoverage(item.ts, windowMs, range) })),
+        };
+      };
+      const format = answerFormat(query.format, request.headers.accept);
+      if (query.all === true) {
+        return sendStreamed(reply, {
+          format,
+          columns: WINDOW_COLUMNS,
+          meta: { from: range.start, to: range.end, windowMs, aggregate, ...(tz === undefined ? {} : { tz }) },
+          page: (cursor) => windowsFrom(cursor, chunkOf(query)),
+          cursor: query.cursor,
+          gzip: acceptsGzip(request.headers['accept-encoding']),
+        });
+      }
+      const { items, ...rest } = pagePayload(range, await windowsFrom(query.cursor, query.limit));
+      const payload: WindowsResponse = {
+        ...rest,
+        windowMs,
+        aggregate,
+        ...(tz === undefined ? {} : { tz }),
+        items,
+      };
       return sendAnswer(request, reply, {
         payload,
-        columns: POINT_COLUMNS,
-        format: answerFormat(query.format, request.headers.accept),
+        columns: WINDOW_COLUMNS,
+        format,
         cacheControl: rangePolicy(range.end),
+        range,
       });
     },
   );

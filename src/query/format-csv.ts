@@ -19,5 +19,10 @@ function field(value: CsvValue): string {
  * ```
  */
 export function formatCsv(header: readonly string[], rows: readonly (readonly CsvValue[])[]): string {
-  return [header, ...rows].map((row) => `${row.map(field).join(',')}\r\n`).join('');
+  return formatCsvRecords([header, ...rows]);
+}
+
+/** CSV records without a header row, each ended by CRLF: the body of a CSV answer that is sent in parts. */
+export function formatCsvRecords(rows: readonly (readonly CsvValue[])[]): string {
+  return rows.map((row) => `${row.map(field).join(',')}\r\n`).join('');
 }

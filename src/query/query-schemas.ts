@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { DEVICE_ID_PATTERN, METRIC_NAME_PATTERN } from '../protocol/names.js';
 import { MAX_PAGE_LIMIT } from '../store/keyset-page.js';
-import { INSTANT_PATTERN } from './parse-instant.js';
+import { QUERY_TIME_PATTERN } from './parse-query-time.js';
 
 /**
  * The query API's wire format, in one schema language: the routes validate
@@ -23,14 +23,16 @@ const DevicePrefix = Type.String({
   description: 'Only devices whose id starts with this.',
 });
 const Instant = Type.String({
-  pattern: INSTANT_PATTERN,
-  description: 'Milliseconds since the epoch, or an RFC 3339 date-time with a zone.',
-  examples: ['1795867200000', '2026-11-28T12:00:00Z'],
+  pattern: QUERY_TIME_PATTERN,
+  description:
+    'Milliseconds since the epoch, an RFC 3339 date-time with a zone, `now`, or a time before now ' +
+    '(`now-15m`, `now-1h`, `now-7d`; units ms, s, m, h, d, w).',
+  examples: ['1795867200000', '2026-11-28T12:00:00Z', 'now-1h'],
 });
 const Devices = Type.Array(DeviceId, {
   minItems: 1,
   maxItems: MAX_NAMES_PER_QUERY,
-  description: 'Device ids; repeat the parameter for several (`device=a&device=b`).',
+  description: 'Device ids; repeat the parameter for several (`device=a&device=b`). This or `prefix` is required.',
 });
 const Metrics = Type.Array(MetricName, {
   minItems: 1,
@@ -39,6 +41,20 @@ const Metrics = Type.Array(MetricName, {
 });
 const Format = Type.Union([Type.Literal('json'), Type.Literal('csv')], {
   description: 'Answer as JSON (default) or CSV; `Accept: text/csv` does the same as `csv`.',
+});
+const PointsFormat = Type.Union(
+  [Type.Literal('json'), Type.Literal('csv'), Type.Literal('ndjson'), Type.Literal('compact')],
+  {
+    description:
+      'Answer as JSON (default), CSV, NDJSON (one item per line) or compact JSON (device and metric once per ' +
+      'series, then its points as arrays); `Accept: text/csv` and `Accept: application/x-ndjson` choose the same.',
+  },
+);
+const All = Type.Boolean({
+  description:
+    'The whole answer in one response, streamed with chunked transfer as the store reads it, instead of one ' +
+    'page: no page limit and no nextCursor (`limit` is then how many items the node reads from the store at a ' +
+    'time). A `cursor` starts it where that page ended.',
 });
 const Limit = Type.Integer({
   minimum: 1,
@@ -56,19 +72,32 @@ const Cursor = Type.String({
 
 /** The aggregates a windowed query may ask for. */
 const AggregateSchema = Type.Union(
-  [Type.Literal('mean'), Type.Literal('min'), Type.Literal('max'), Type.Literal('count'), Type.Literal('last')],
+  [
+    Type.Literal('mean'),
+    Type.Literal('min'),
+    Type.Literal('max'),
+    Type.Literal('sum'),
+    Type.Literal('count'),
+    Type.Literal('last'),
+  ],
   { description: 'How the values in a window are combined.' },
 );
 
 export const ReadingsQuerystring = Type.Object(
   {
-    device: Devices,
+    device: Type.Optional(Devices),
+    prefix: Type.Optional({
+      ...DevicePrefix,
+      description:
+        "Every stored device whose id starts with this and that the token's scope covers, instead of a device list.",
+    }),
     metric: Type.Optional(Metrics),
     from: { ...Instant, description: `Start of the range, inclusive. ${Instant.description}` },
     to: { ...Instant, description: `End of the range, exclusive. ${Instant.description}` },
     limit: Type.Optional(Limit),
     cursor: Type.Optional(Cursor),
-    format: Type.Optional(Format),
+    format: Type.Optional(PointsFormat),
+    all: Type.Optional(All),
   },
   { additionalProperties: false },
 );
@@ -80,9 +109,26 @@ export const WindowsQuerystring = Type.Object(
     windowMs: Type.Integer({
       minimum: 1,
       maximum: MAX_WINDOW_MS,
-      description: 'Window length in milliseconds; windows are aligned to the epoch.',
+      description: 'Window length in milliseconds; windows are aligned to the epoch, or to the wall clock of `tz`.',
     }),
     aggregate: Type.Optional({ ...AggregateSchema, default: 'mean' }),
+    group: Type.Optional(
+      Type.Union([Type.Literal('device'), Type.Literal('fleet')], {
+        default: 'device',
+        description:
+          'One series per device and metric (`device`, default), or one per metric over every device selected ' +
+          '(`fleet`, named `<prefix>*`, or `*` for a device list): mean, min, max, sum or count of all their values ' +
+          'in each window.',
+      }),
+    ),
+    tz: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_+/-]{1,64}$',
+        description:
+          'An IANA time zone (`Europe/Berlin`): windows are aligned to its wall clock instead of to UTC. A range ' +
+          "in which the zone's UTC offset changes by other than a whole number of windows is refused.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -122,12 +168,23 @@ export const ReadingsResponse = Type.Object({
 });
 export type ReadingsResponse = Static<typeof ReadingsResponse>;
 
+/** One window: a stored value's fields, `ts` the window start, and how much of the window the range covers. */
+const WindowSchema = Type.Object({
+  ...PointSchema.properties,
+  coverage: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    description: 'The share of the window inside [from, to): 1, except for a first or last window that the range cuts.',
+  }),
+});
+
 export const WindowsResponse = Type.Object({
   from: Time,
   to: Time,
   windowMs: Type.Integer(),
   aggregate: AggregateSchema,
-  items: Type.Array(PointSchema, {
+  tz: Type.Optional(Type.String({ description: 'The time zone the windows are aligned to, when asked for.' })),
+  items: Type.Array(WindowSchema, {
     description:
       'One item per window that holds values, ordered by device, metric, window start; ts is the window start.',
   }),

@@ -39,6 +39,7 @@ function fingerprint(query: PagedQuery): string {
     query.range.end,
     'windowMs' in query ? query.windowMs : null,
     'aggregate' in query ? query.aggregate : null,
+    ...('originMs' in query && query.originMs !== undefined && query.originMs !== 0 ? [query.originMs] : []),
   ]);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
 }

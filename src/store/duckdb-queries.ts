@@ -40,6 +40,7 @@ const AGGREGATE_SQL: Readonly<Record<Aggregate, string>> = {
   mean: 'avg(value)',
   min: 'min(value)',
   max: 'max(value)',
+  sum: 'sum(value)',
   count: 'CAST(count(*) AS DOUBLE)',
   // ts is unique within a series, so the value at the greatest ts is well defined.
   last: 'arg_max(value, ts)',
@@ -80,7 +81,8 @@ function after(params: Parameters, key: CursorKey, ts: bigint): string {
   const device = params.add(key.device, VARCHAR);
   const metric = params.add(key.metric, VARCHAR);
   const time = params.add(ts, BIGINT);
-  return `(device, metric, ts) > (${device}, ${metric}, ${time})`;
+  // The plain `device >=` is what DuckDB can push into the scan (zone maps); the row comparison alone is not.
+  return `device >= ${device} AND (device, metric, ts) > (${device}, ${metric}, ${time})`;
 }
 
 /** Raw points after `cursor`, in (device, metric, ts) order, at most `fetch` rows. */
@@ -96,9 +98,9 @@ export function readingsStatement(query: ReadingsQuery, cursor: CursorKey | unde
 }
 
 /**
- * Epoch-aligned windows after `cursor`, at most `fetch` rows. The window start
- * is ts minus its floored modulo, which stays aligned before 1970 too (SQL `%`
- * truncates toward zero).
+ * Windows aligned to `originMs` (the epoch by default) after `cursor`, at most `fetch` rows. The window start
+ * is ts minus the floored modulo of its distance from the origin, which stays aligned before the origin too
+ * (SQL `%` truncates toward zero).
  */
 export function windowsStatement(
   query: ReadingsQuery,
@@ -106,6 +108,7 @@ export function windowsStatement(
   aggregate: Aggregate,
   cursor: CursorKey | undefined,
   fetch: number,
+  originMs = 0,
 ): DuckDbStatement {
   if (!Number.isSafeInteger(windowMs) || windowMs < 1) throw new RangeError('windowMs must be a positive integer');
   if (!Object.hasOwn(AGGREGATE_SQL, aggregate)) throw new RangeError('aggregate is not one the store knows');
@@ -116,8 +119,10 @@ export function windowsStatement(
     // the keyset can filter raw rows before they are grouped.
     where.push(after(params, cursor, BigInt(cursor.ts) + BigInt(windowMs) - 1n));
   }
+  assertTime(originMs, 'originMs');
   const w = params.add(BigInt(windowMs), BIGINT);
-  const sql = `SELECT device, metric, ts - (((ts % ${w}) + ${w}) % ${w}) AS window_start, ${AGGREGATE_SQL[aggregate]} AS value
+  const o = params.add(BigInt(originMs), BIGINT);
+  const sql = `SELECT device, metric, ts - ((((ts - ${o}) % ${w}) + ${w}) % ${w}) AS window_start, ${AGGREGATE_SQL[aggregate]} AS value
     FROM readings
     WHERE ${where.join(' AND ')}
     GROUP BY device, metric, window_start

@@ -140,7 +140,7 @@ export class DuckDbStore implements TelemetryStore {
     this.#assertOpen();
     const limit = pageLimit(query.limit);
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query, query.cursor);
-    const statement = windowsStatement(query, query.windowMs, query.aggregate, cursor, limit + 1);
+    const statement = windowsStatement(query, query.windowMs, query.aggregate, cursor, limit + 1, query.originMs);
     const windows = await this.#select(statement, pointFromRow);
     return keysetPage(query, windows, limit);
   }

@@ -4,7 +4,7 @@ import { InfluxqlBackend } from './influxql-backend.js';
 import { type LineProtocolDialect, toLineProtocol } from './line-protocol.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryWrite } from './retry-write.js';
 import type { SeriesBackend } from './series-backend.js';
-import { pageSeries } from './series-pager.js';
+import { pageSeries, SLICES_PER_REQUEST } from './series-pager.js';
 import type {
   LatestQuery,
   Page,
@@ -141,8 +141,13 @@ export class InfluxStore implements TelemetryStore {
       throw new RangeError('windowMs must be a positive integer');
     }
     const metrics = query.metrics ?? (await this.#backend.metrics(query.devices));
-    return pageSeries(query, metrics, query.windowMs, (slices) =>
-      this.#backend.readWindows(slices, query.windowMs, query.aggregate),
+    // Windows are cut at the page's limit by the store, so there is nothing to gain from starting small.
+    return pageSeries(
+      query,
+      metrics,
+      query.windowMs,
+      (slices) => this.#backend.readWindows(slices, query.windowMs, query.aggregate, query.originMs ?? 0),
+      SLICES_PER_REQUEST,
     );
   }
 

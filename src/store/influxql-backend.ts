@@ -54,8 +54,15 @@ export class InfluxqlBackend implements SeriesBackend {
     return this.#read(slices, (slice) => selectRawStatement(TELEMETRY_MEASUREMENT, slice));
   }
 
-  readWindows(slices: readonly SeriesSlice[], windowMs: number, aggregate: Aggregate): Promise<StoredPoint[][]> {
-    return this.#read(slices, (slice) => selectWindowsStatement(TELEMETRY_MEASUREMENT, slice, windowMs, aggregate));
+  readWindows(
+    slices: readonly SeriesSlice[],
+    windowMs: number,
+    aggregate: Aggregate,
+    originMs: number,
+  ): Promise<StoredPoint[][]> {
+    return this.#read(slices, (slice) =>
+      selectWindowsStatement(TELEMETRY_MEASUREMENT, slice, windowMs, aggregate, originMs),
+    );
   }
 
   async latest(query: LatestQuery): Promise<StoredPoint[]> {

@@ -30,6 +30,7 @@ const FUNCTIONS: Readonly<Record<Aggregate, string>> = {
   mean: 'MEAN',
   min: 'MIN',
   max: 'MAX',
+  sum: 'SUM',
   count: 'COUNT',
   last: 'LAST',
 };
@@ -53,7 +54,7 @@ export function selectRawStatement(measurement: string, slice: SeriesSlice): str
 }
 
 /**
- * Epoch-aligned windows of one metric of one device. `fill(none)` leaves out windows without values; every
+ * Windows of one metric of one device, aligned to `originMs` (the epoch by default). `fill(none)` leaves out windows without values; every
  * selector or aggregate with GROUP BY time reports the window start as the row's time.
  */
 export function selectWindowsStatement(
@@ -61,9 +62,14 @@ export function selectWindowsStatement(
   slice: SeriesSlice,
   windowMs: number,
   aggregate: Aggregate,
+  originMs = 0,
 ): string {
   const call = `${FUNCTIONS[aggregate]}(${quoteIdentifier(slice.metric)})`;
-  return `SELECT ${call} ${where(measurement, slice)} GROUP BY time(${Math.trunc(windowMs)}ms) fill(none) LIMIT ${slice.limit}`;
+  const w = Math.trunc(windowMs);
+  // InfluxQL's offset moves the boundaries forward from the epoch by less than one window.
+  const offset = ((Math.trunc(originMs) % w) + w) % w;
+  const group = offset === 0 ? `time(${w}ms)` : `time(${w}ms, ${offset}ms)`;
+  return `SELECT ${call} ${where(measurement, slice)} GROUP BY ${group} fill(none) LIMIT ${slice.limit}`;
 }
 
 /**

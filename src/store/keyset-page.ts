@@ -2,7 +2,7 @@ import { type CursorKey, encodeCursor, type PagedQuery } from './cursor.js';
 import type { Page } from './telemetry-store.js';
 
 /** The largest page any store returns, whatever limit the query asks for. */
-export const MAX_PAGE_LIMIT = 10_000;
+export const MAX_PAGE_LIMIT = 100_000;
 
 /**
  * The page size to use for a query's `limit`: capped at {@link MAX_PAGE_LIMIT}.

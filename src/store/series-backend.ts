@@ -10,8 +10,13 @@ export interface SeriesBackend {
   metrics(devices: readonly string[]): Promise<string[]>;
   /** Raw points of each slice, oldest first; one list per slice. */
   readRaw(slices: readonly SeriesSlice[]): Promise<StoredPoint[][]>;
-  /** Epoch-aligned windows of each slice, oldest first, `ts` the window start; one list per slice. */
-  readWindows(slices: readonly SeriesSlice[], windowMs: number, aggregate: Aggregate): Promise<StoredPoint[][]>;
+  /** Windows aligned to `originMs` of each slice, oldest first, `ts` the window start; one list per slice. */
+  readWindows(
+    slices: readonly SeriesSlice[],
+    windowMs: number,
+    aggregate: Aggregate,
+    originMs: number,
+  ): Promise<StoredPoint[][]>;
   /** The newest value of each (device, metric) the query selects, in any order. */
   latest(query: LatestQuery): Promise<StoredPoint[]>;
 }

@@ -6,8 +6,8 @@ import type { Page, StoredPoint } from './telemetry-store.js';
 /** Reads the points of each slice, oldest first, at most `slice.limit` each; one list per slice, in order. */
 export type SliceReader<T extends StoredPoint> = (slices: readonly SeriesSlice[]) => Promise<T[][]>;
 
-// Slices asked for in one round trip: InfluxQL takes them as statements of one request.
-const SLICES_PER_REQUEST = 32;
+/** Most slices asked for in one round trip: InfluxQL takes them as statements of one request. */
+export const SLICES_PER_REQUEST = 32;
 
 function sortedUnique(values: readonly string[]): string[] {
   return [...new Set(values)].sort();
@@ -20,12 +20,14 @@ function sortedUnique(values: readonly string[]): string[] {
  *
  * @param metrics The metrics to read when the query names none.
  * @param stepMs Distance from the cursor's `ts` to the next key: 1 for raw points, the window length for windows.
+ * @param firstBatch Slices in the first request; each next request holds twice as many, up to 32.
  */
 export async function pageSeries<T extends StoredPoint>(
   query: PagedQuery,
   metrics: readonly string[],
   stepMs: number,
   read: SliceReader<T>,
+  firstBatch = 1,
 ): Promise<Page<T>> {
   const limit = pageLimit(query.limit);
   const after = query.cursor === undefined ? undefined : decodeCursor(query, query.cursor);
@@ -40,10 +42,17 @@ export async function pageSeries<T extends StoredPoint>(
     }
   }
   const rows: T[] = [];
-  for (let next = 0; next < pairs.length && rows.length <= limit; next += SLICES_PER_REQUEST) {
+  // Starts with one slice and doubles: a store that cannot stop at a limit (VictoriaMetrics' export) then reads
+  // little past the page when the first series already fill it, and sparse series still travel 32 at a time.
+  let batch = Math.min(firstBatch, SLICES_PER_REQUEST);
+  for (
+    let next = 0;
+    next < pairs.length && rows.length <= limit;
+    next += batch, batch = Math.min(2 * batch, SLICES_PER_REQUEST)
+  ) {
     const wanted = limit + 1 - rows.length;
     const slices = pairs
-      .slice(next, next + SLICES_PER_REQUEST)
+      .slice(next, next + batch)
       .filter((pair) => pair.from < query.range.end)
       .map((pair) => ({ ...pair, end: query.range.end, limit: wanted }));
     if (slices.length === 0) continue;

@@ -1,7 +1,7 @@
 import type { Reading } from '../protocol/message.js';
 
 /** Aggregates a downsampling query can ask for. */
-export type Aggregate = 'mean' | 'min' | 'max' | 'count' | 'last';
+export type Aggregate = 'mean' | 'min' | 'max' | 'sum' | 'count' | 'last';
 
 /** A time range, in milliseconds since the epoch: start inclusive, end exclusive. */
 export interface TimeRange {
@@ -30,9 +30,11 @@ export interface ReadingsQuery {
 }
 
 export interface WindowedQuery extends ReadingsQuery {
-  /** Window length in milliseconds; windows are aligned to the epoch. */
+  /** Window length in milliseconds; windows start at `originMs + k × windowMs`. */
   readonly windowMs: number;
   readonly aggregate: Aggregate;
+  /** Where windows are aligned: 0 (the default) aligns them to the epoch, `-3_600_000` to midnight at UTC+1. */
+  readonly originMs?: number;
 }
 
 /** One window of one device and metric; `ts` is the window start. */

@@ -14,14 +14,17 @@ import {
   toSeconds,
   type VictoriaMetricsNaming,
 } from './victoria-metrics-queries.js';
+import { groupSlices, MAX_STEPS_PER_REQUEST, readGroupWindows } from './victoria-metrics-windows.js';
 
 // `queryLatest` and `listSeries` look from a day ahead of now (readings may be a little ahead) back to the
 // second day of the epoch: a lookback window reaching before the epoch finds nothing at all.
 const DAY_MS = 86_400_000;
+/** Windows in one slice's range beyond which they are aggregated on the node (see readWindows). */
+const MAX_STEPS_ON_STORE = 20 * MAX_STEPS_PER_REQUEST;
 
 /**
- * Queries VictoriaMetrics' own HTTP API: raw points through `/api/v1/export` (windows are aggregated here, on
- * the raw points, so they match InfluxQL's exactly), metric names through `/api/v1/label/__name__/values`, and the
+ * Queries VictoriaMetrics' own HTTP API: raw points through `/api/v1/export`, windows through `query_range` with
+ * `*_over_time` rollups (evaluated so that they match InfluxQL's `GROUP BY time()` exactly), metric names through `/api/v1/label/__name__/values`, and the
  * newest values through instant queries of `last_over_time` and `tlast_over_time`.
  */
 export class VictoriaMetricsBackend implements SeriesBackend {
@@ -57,9 +60,42 @@ export class VictoriaMetricsBackend implements SeriesBackend {
     return slices.map((slice) => pointsOfSlice(points, slice));
   }
 
-  async readWindows(slices: readonly SeriesSlice[], windowMs: number, aggregate: Aggregate): Promise<StoredPoint[][]> {
-    const raw = await this.readRaw(slices.map((slice) => ({ ...slice, limit: Number.POSITIVE_INFINITY })));
-    return raw.map((points, index) => aggregateWindows(points, windowMs, aggregate).slice(0, slices[index]?.limit));
+  /**
+   * Windows computed by the store (`*_over_time` rollups through `query_range`, see `windowEvaluations`), unless
+   * the range spans more than MAX_STEPS_ON_STORE windows: stepping through that many mostly empty windows costs
+   * more than reading the raw points, so those are aggregated here, with the same result.
+   */
+  async readWindows(
+    slices: readonly SeriesSlice[],
+    windowMs: number,
+    aggregate: Aggregate,
+    originMs: number,
+  ): Promise<StoredPoint[][]> {
+    const onNode = slices.filter((slice) => (slice.end - slice.from) / windowMs > MAX_STEPS_ON_STORE);
+    const raw =
+      onNode.length === 0
+        ? []
+        : await this.readRaw(onNode.map((slice) => ({ ...slice, limit: Number.POSITIVE_INFINITY })));
+    const nodeWindows = new Map(
+      onNode.map((slice, index) => [
+        slice,
+        aggregateWindows(raw[index] ?? [], windowMs, aggregate, originMs).slice(0, slice.limit),
+      ]),
+    );
+    const inStore = slices.filter((slice) => !nodeWindows.has(slice));
+    const groups = await Promise.all(
+      groupSlices(inStore).map(async (group) => ({
+        group,
+        windows: await readGroupWindows(this.#naming, group, { windowMs, aggregate, originMs }, (path) =>
+          this.#http.getJson(path),
+        ),
+      })),
+    );
+    const storeWindows = new Map<SeriesSlice, StoredPoint[]>();
+    for (const { group, windows } of groups) {
+      for (const slice of group) storeWindows.set(slice, (windows.get(slice.device) ?? []).slice(0, slice.limit));
+    }
+    return slices.map((slice) => nodeWindows.get(slice) ?? storeWindows.get(slice) ?? []);
   }
 
   async #instant(query: string, time: number): Promise<{ device: string; value: number }[]> {

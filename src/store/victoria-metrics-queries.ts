@@ -31,7 +31,7 @@ function regexLiteral(value: string): string {
 export function seriesSelector(
   naming: VictoriaMetricsNaming,
   metric: string | undefined,
-  device: { readonly equals: string } | { readonly prefix: string } | undefined,
+  device: { readonly equals: string } | { readonly prefix: string } | { readonly oneOf: readonly string[] } | undefined,
 ): string {
   const name =
     metric === undefined
@@ -41,6 +41,9 @@ export function seriesSelector(
   if (device !== undefined && 'equals' in device) labels.push(`device=${quoteLabelValue(device.equals)}`);
   if (device !== undefined && 'prefix' in device && device.prefix !== '') {
     labels.push(`device=~${quoteLabelValue(`${regexLiteral(device.prefix)}.*`)}`);
+  }
+  if (device !== undefined && 'oneOf' in device) {
+    labels.push(`device=~${quoteLabelValue(device.oneOf.map(regexLiteral).join('|'))}`);
   }
   return `{${labels.join(',')}}`;
 }
@@ -108,13 +111,14 @@ export function pointsOfSlice(points: readonly StoredPoint[], slice: SeriesSlice
 }
 
 /**
- * Aggregates the points of one series (sorted by ts) into epoch-aligned windows of `windowMs`, leaving out
+ * Aggregates the points of one series (sorted by ts) into windows of `windowMs` aligned to `originMs`, leaving out
  * windows without points, as InfluxQL's `GROUP BY time(...) fill(none)` does.
  */
 export function aggregateWindows(
   points: readonly StoredPoint[],
   windowMs: number,
   aggregate: Aggregate,
+  originMs = 0,
 ): StoredPoint[] {
   const windows: StoredPoint[] = [];
   let values: number[] = [];
@@ -125,7 +129,7 @@ export function aggregateWindows(
     windows.push({ device: first.device, metric: first.metric, ts: start, value: reduce(values, aggregate) });
   };
   for (const point of points) {
-    const windowStart = Math.floor(point.ts / windowMs) * windowMs;
+    const windowStart = originMs + Math.floor((point.ts - originMs) / windowMs) * windowMs;
     if (windowStart !== start) {
       close();
       start = windowStart;
@@ -145,6 +149,8 @@ function reduce(values: readonly number[], aggregate: Aggregate): number {
       return values.reduce((min, value) => Math.min(min, value));
     case 'max':
       return values.reduce((max, value) => Math.max(max, value));
+    case 'sum':
+      return values.reduce((sum, value) => sum + value, 0);
     case 'count':
       return values.length;
     case 'last':

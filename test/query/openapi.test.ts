@@ -49,8 +49,18 @@ describe('GET /openapi.json', () => {
     const readings = doc.paths['/v1/query/readings']?.get;
     expect(readings?.security).toEqual([{ operatorToken: [] }]);
     const params = Object.fromEntries((readings?.parameters ?? []).map((p) => [p.name, p]));
-    expect(Object.keys(params).sort()).toEqual(['cursor', 'device', 'format', 'from', 'limit', 'metric', 'to']);
-    expect(params.device).toMatchObject({ in: 'query', required: true });
+    expect(Object.keys(params).sort()).toEqual([
+      'all',
+      'cursor',
+      'device',
+      'format',
+      'from',
+      'limit',
+      'metric',
+      'prefix',
+      'to',
+    ]);
+    expect(params.device).toMatchObject({ in: 'query', required: false });
     expect(Object.keys(readings?.responses ?? {})).toEqual(['200', '400', '401', '403', '503']);
     const windows = doc.paths['/v1/query/windows']?.get;
     expect((windows?.parameters ?? []).map((p) => p.name)).toEqual(expect.arrayContaining(['windowMs', 'aggregate']));

@@ -74,6 +74,7 @@ export function expectedWindows(points: readonly StoredPoint[], windowMs: number
       mean: values.reduce((a, b) => a + b, 0) / values.length,
       min: Math.min(...values),
       max: Math.max(...values),
+      sum: values.reduce((a, b) => a + b, 0),
       count: values.length,
       last,
     }[aggregate];

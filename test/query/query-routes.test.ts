@@ -60,7 +60,7 @@ describe('GET /v1/query/readings', () => {
 });
 
 describe('GET /v1/query/windows', () => {
-  it.each<Aggregate>(['mean', 'min', 'max', 'count', 'last'])(
+  it.each<Aggregate>(['mean', 'min', 'max', 'sum', 'count', 'last'])(
     'answers the %s of each epoch-aligned window as computed from the readings',
     async (aggregate) => {
       const windowMs = 5 * MINUTE;
@@ -71,7 +71,7 @@ describe('GET /v1/query/windows', () => {
       expect(body).toMatchObject({ from: NOW - DAY, to: NOW, windowMs, aggregate });
       const expected = expectedWindows(pointsOf(recent.filter((r) => r.device !== 'pump-1')), windowMs, aggregate);
       expect(body.items).toHaveLength(expected.length);
-      expect(body.items).toEqual(expected.map((w) => ({ ...w, value: expect.closeTo(w.value, 10) })));
+      expect(body.items).toEqual(expected.map((w) => ({ ...w, value: expect.closeTo(w.value, 10), coverage: 1 })));
     },
   );
 
@@ -85,7 +85,8 @@ describe('GET /v1/query/windows', () => {
       limit: 3,
     };
     const { items, sizes } = await allPages('/v1/query/windows', params);
-    expect(items).toEqual(expectedWindows(pointsOf(recent.filter((r) => r.device !== 'pump-1')), 4 * MINUTE, 'max'));
+    const expected = expectedWindows(pointsOf(recent.filter((r) => r.device !== 'pump-1')), 4 * MINUTE, 'max');
+    expect(items).toEqual(expected.map((w) => ({ ...w, coverage: 1 })));
     expect(Math.max(...sizes)).toBe(3);
   });
 });

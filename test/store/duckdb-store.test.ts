@@ -135,15 +135,15 @@ describe('DuckDbStore on its own', () => {
     });
   });
 
-  it('caps the page size at 10,000 and rejects a limit that is not a positive integer', async () => {
+  it('caps the page size at 100,000 and rejects a limit that is not a positive integer', async () => {
     const store = await DuckDbStore.open({ path: ':memory:' });
     try {
       const device = uniqueDevice('cap');
-      const readings = Array.from({ length: 10_001 }, (_, i) => ({ device, ts: BASE + i, values: { temp: i } }));
+      const readings = Array.from({ length: 100_001 }, (_, i) => ({ device, ts: BASE + i, values: { temp: i } }));
       await store.write(readings);
-      const page = await store.queryReadings(readingsQuery([device], { limit: 50_000 }));
-      expect(page.items).toHaveLength(10_000);
-      expect(page.items.at(-1)).toEqual({ device, metric: 'temp', ts: BASE + 9_999, value: 9_999 });
+      const page = await store.queryReadings(readingsQuery([device], { limit: 500_000 }));
+      expect(page.items).toHaveLength(100_000);
+      expect(page.items.at(-1)).toEqual({ device, metric: 'temp', ts: BASE + 99_999, value: 99_999 });
       expect(page.nextCursor).toBeDefined();
       await expect(store.queryReadings(readingsQuery([device], { limit: 0 }))).rejects.toBeInstanceOf(RangeError);
     } finally {

@@ -13,7 +13,7 @@ import {
   windowedQuery,
 } from './store-fixtures.js';
 
-const AGGREGATES: readonly Aggregate[] = ['mean', 'min', 'max', 'count', 'last'];
+const AGGREGATES: readonly Aggregate[] = ['mean', 'min', 'max', 'sum', 'count', 'last'];
 
 /**
  * The queries part of the store contract (see describeStoreContract): readings by device, metric and range,
@@ -83,8 +83,64 @@ export function describeQueryContract(opened: () => TelemetryStore): void {
       const expected = expectedWindows(pointsOf(readings), range, windowMs, aggregate);
       expect(expected.map((w) => w.ts)).toContain(BASE - windowMs);
       expect(page.items).toEqual(
-        aggregate === 'mean' ? expected.map((w) => ({ ...w, value: expect.closeTo(w.value, 6) })) : expected,
+        aggregate === 'mean' || aggregate === 'sum'
+          ? expected.map((w) => ({ ...w, value: expect.closeTo(w.value, 6) }))
+          : expected,
       );
+    });
+  });
+
+  describe('cuts windows at the edges of the range, for any window length', () => {
+    // Points on and around window edges; ranges that start and end inside windows, one inside a single window, and
+    // window lengths from a millisecond (millions of windows in range) to a day.
+    const offsets = [-3_601_000, -1, 0, 1, 999, 1_000, 1_001, 29_999, 30_000, 59_999, 60_000, 3_599_999, 3_600_000];
+    const cases: readonly [string, number, { start: number; end: number }][] = [
+      ['1 ms windows over the whole range', 1, AROUND_BASE],
+      ['1 s windows, more than one request of steps', 1_000, AROUND_BASE],
+      ['1 min windows cut at both ends', 60_000, { start: BASE + 1, end: BASE + 3_599_999 }],
+      ['7 s windows not dividing the hour', 7_000, { start: BASE - 1, end: BASE + 60_001 }],
+      ['a range inside one window', 60_000, { start: BASE + 1, end: BASE + 30_000 }],
+      ['a day window around the range', 86_400_000, AROUND_BASE],
+    ];
+    it.each(cases)('%s', async (_label, windowMs, range) => {
+      const device = uniqueDevice(`edge-${windowMs}`);
+      const readings = offsets.map((offset, i) => ({ device, ts: BASE + offset, values: { temp: i * 1.5 - 4 } }));
+      await store.write(readings);
+      for (const aggregate of AGGREGATES) {
+        const page = await store.queryWindows(windowedQuery([device], windowMs, aggregate, { range }));
+        const expected = expectedWindows(pointsOf(readings), range, windowMs, aggregate);
+        expect(page.items, aggregate).toEqual(
+          aggregate === 'mean' ? expected.map((w) => ({ ...w, value: expect.closeTo(w.value, 9) })) : expected,
+        );
+      }
+    });
+
+    const aligned: readonly [string, number, number][] = [
+      ['day windows aligned to midnight at UTC+1', 86_400_000, -3_600_000],
+      ['half-hour windows aligned to UTC+5:45', 1_800_000, 20_700_000],
+      ['7 s windows aligned 1,234 ms after the epoch', 7_000, 1_234],
+    ];
+    it.each(aligned)('%s', async (_label, windowMs, originMs) => {
+      const device = uniqueDevice(`origin-${windowMs}`);
+      const readings = offsets.map((offset, i) => ({ device, ts: BASE + offset, values: { temp: i * 0.5 } }));
+      await store.write(readings);
+      const range = { start: BASE - 2_000, end: BASE + 3_599_000 };
+      for (const aggregate of AGGREGATES) {
+        const page = await store.queryWindows(windowedQuery([device], windowMs, aggregate, { range, originMs }));
+        const expected = expectedWindows(pointsOf(readings), range, windowMs, aggregate, originMs);
+        expect(page.items, aggregate).toEqual(
+          aggregate === 'mean' ? expected.map((w) => ({ ...w, value: expect.closeTo(w.value, 9) })) : expected,
+        );
+      }
+    });
+
+    it('resumes windows from a cursor in the middle of a series', async () => {
+      const device = uniqueDevice('edge-cursor');
+      const readings = offsets.map((offset, i) => ({ device, ts: BASE + offset, values: { temp: i, rpm: -i } }));
+      await store.write(readings);
+      const query = windowedQuery([device], 1_000, 'sum', { limit: 3 });
+      const pages = await allPages((cursor) => store.queryWindows({ ...query, cursor }));
+      expect(pages.flat()).toEqual(expectedWindows(pointsOf(readings), AROUND_BASE, 1_000, 'sum'));
     });
   });
 

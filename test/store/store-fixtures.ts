@@ -85,6 +85,8 @@ function aggregateOf(points: readonly StoredPoint[], aggregate: Aggregate): numb
       return Math.min(...values);
     case 'max':
       return Math.max(...values);
+    case 'sum':
+      return values.reduce((sum, v) => sum + v, 0);
     case 'count':
       return values.length;
     case 'last':
@@ -92,17 +94,18 @@ function aggregateOf(points: readonly StoredPoint[], aggregate: Aggregate): numb
   }
 }
 
-/** Windows computed here, independently of any store: start = ts minus its floored modulo. */
+/** Windows computed here, independently of any store: start = ts minus the floored modulo of its distance from the origin. */
 export function expectedWindows(
   points: readonly StoredPoint[],
   range: TimeRange,
   windowMs: number,
   aggregate: Aggregate,
+  originMs = 0,
 ): WindowPoint[] {
   const groups = new Map<string, { device: string; metric: string; ts: number; members: StoredPoint[] }>();
   for (const p of points) {
     if (p.ts < range.start || p.ts >= range.end) continue;
-    const ts = p.ts - (((p.ts % windowMs) + windowMs) % windowMs);
+    const ts = p.ts - ((((p.ts - originMs) % windowMs) + windowMs) % windowMs);
     const key = JSON.stringify([p.device, p.metric, ts]);
     const group = groups.get(key) ?? { device: p.device, metric: p.metric, ts, members: [] };
     group.members.push(p);

@@ -1,0 +1,269 @@
+/**
+ * The `query` section of `npm run bench`: loads a fixed history through the ingest path (signed messages
+ * posted to a listening node), then asks each question of the query API over HTTP and of the store's own
+ * TelemetryStore interface in the same process ("direct"), and reports the medians and their ratio, and the
+ * process RSS while the largest answer streams. Sized for a 2-core machine: `--devices` (default 20) ×
+ * 3 metrics × a reading every 10 s × `--hours` (default 12); `--stores duckdb,victoriametrics`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { buildIngest } from '../ingest/build-ingest.js';
+import { parseConfig } from '../src/config/parse-config.js';
+import { DeviceKeys, generateKey, issueOperatorToken, JwksRegistry, signMessage } from '../src/index.js';
+import type { Reading } from '../src/protocol/message.js';
+import { DuckDbStore } from '../src/store/duckdb-store.js';
+import type { Page, TelemetryStore } from '../src/store/telemetry-store.js';
+import { VictoriaMetricsStore } from '../src/store/victoria-metrics-store.js';
+import { makeDevice, registryOf, type TestDevice } from '../test/support/devices.js';
+import { startVictoriaMetrics, type VictoriaMetricsServer } from '../test/support/victoria-metrics-server.js';
+import { printResult, progress, sectionArgs, sig } from './support/bench-result.js';
+import { median } from './support/median.js';
+
+const HOUR = 3_600_000;
+const STEP_MS = 10_000;
+// Within the 64 KiB message limit with three metrics a reading.
+const READINGS_PER_MESSAGE = 250;
+const RUNS = 3;
+
+interface Question {
+  readonly name: string;
+  /** The API request (path and query string). */
+  readonly url: string;
+  readonly headers?: Record<string, string>;
+  /** The same question asked of the store directly; resolves with the number of items. */
+  readonly direct: (store: TelemetryStore) => Promise<number>;
+}
+
+interface Row {
+  readonly store: string;
+  readonly question: string;
+  readonly apiMs: number;
+  readonly directMs: number;
+  readonly ratio: number;
+  readonly items: number;
+  readonly bytes: number;
+}
+
+async function allPages(read: (cursor: string | undefined) => Promise<Page<unknown>>): Promise<number> {
+  let items = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await read(cursor);
+    items += page.items.length;
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return items;
+}
+
+/** Follows `Link: rel="next"` to the end; returns the bytes received. */
+async function apiAnswer(base: string, url: string, headers: Record<string, string>): Promise<number> {
+  let next: string | undefined = url;
+  let bytes = 0;
+  while (next !== undefined) {
+    const response = await fetch(`${base}${next}`, { headers });
+    if (!response.ok) throw new Error(`${next}: HTTP ${response.status} ${await response.text()}`);
+    bytes += (await response.arrayBuffer()).byteLength;
+    next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+  }
+  return bytes;
+}
+
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await run();
+  return performance.now() - start;
+}
+
+function questions(devices: readonly string[], from: number, to: number): Question[] {
+  const range = { start: from, end: to };
+  const span = `from=${from}&to=${to}`;
+  const one = devices[0] ?? '';
+  return [
+    {
+      name: `1 h mean windows, ${devices.length} devices × 3 metrics (prefix)`,
+      url: `/v1/query/windows?prefix=dev-&${span}&windowMs=${HOUR}&aggregate=mean&limit=100000`,
+      direct: (store) =>
+        allPages((cursor) =>
+          store.queryWindows({
+            devices,
+            range,
+            windowMs: HOUR,
+            aggregate: 'mean',
+            limit: 100_000,
+            ...(cursor === undefined ? {} : { cursor }),
+          }),
+        ),
+    },
+    {
+      name: 'raw, 1 device × 1 metric, default pages of 1,000',
+      url: `/v1/query/readings?device=${one}&metric=temperature&${span}`,
+      direct: (store) =>
+        allPages((cursor) =>
+          store.queryReadings({
+            devices: [one],
+            metrics: ['temperature'],
+            range,
+            limit: 1_000,
+            ...(cursor === undefined ? {} : { cursor }),
+          }),
+        ),
+    },
+    {
+      name: `bulk, ${devices.length} devices × 1 metric, streamed NDJSON, gzip`,
+      url: `/v1/query/readings?prefix=dev-&metric=temperature&${span}&all=true&format=ndjson`,
+      headers: { 'accept-encoding': 'gzip' },
+      direct: (store) =>
+        allPages((cursor) =>
+          store.queryReadings({
+            devices,
+            metrics: ['temperature'],
+            range,
+            limit: 10_000,
+            ...(cursor === undefined ? {} : { cursor }),
+          }),
+        ),
+    },
+    {
+      name: `bulk, ${devices.length} devices × 3 metrics, pages of 100,000, compact JSON`,
+      url: `/v1/query/readings?prefix=dev-&${span}&limit=100000&format=compact`,
+      direct: (store) =>
+        allPages((cursor) =>
+          store.queryReadings({ devices, range, limit: 100_000, ...(cursor === undefined ? {} : { cursor }) }),
+        ),
+    },
+    {
+      name: `latest of ${devices.length * 3} series`,
+      url: '/v1/query/latest?prefix=dev-',
+      direct: async (store) => (await store.queryLatest({ devicePrefix: 'dev-' })).length,
+    },
+  ];
+}
+
+async function openStore(
+  kind: string,
+  dir: string,
+): Promise<{ store: TelemetryStore; server?: VictoriaMetricsServer }> {
+  if (kind === 'duckdb') return { store: await DuckDbStore.open({ path: join(dir, 'bench.duckdb') }) };
+  const server = await startVictoriaMetrics();
+  const store = new VictoriaMetricsStore({
+    url: server.url,
+    api: 'v2',
+    org: '',
+    bucket: 'telemetry',
+    timeoutMs: 60_000,
+  });
+  return { store, server };
+}
+
+async function benchStore(kind: string, fleet: readonly TestDevice[], hours: number, quick: boolean): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-query-'));
+  const { store, server } = await openStore(kind, dir);
+  const operator = await generateKey('ES256', 'bench-operators');
+  const issuers = JwksRegistry.fromDocument({ keys: [operator.publicJwk] }, 'operator issuers', { requireSub: false });
+  const node = await buildIngest({
+    config: parseConfig({ TELEMETRY_MAX_READING_AGE_SECONDS: String((hours + 2) * 3600) }),
+    store,
+    keys: new DeviceKeys({ registry: () => registryOf(...fleet) }),
+    operatorIssuers: () => issuers,
+    now: Date.now,
+  });
+  try {
+    const base = await node.app.listen({ host: '127.0.0.1', port: 0 });
+    const to = Math.floor(Date.now() / HOUR) * HOUR;
+    const from = to - hours * HOUR;
+    progress(`query (${kind}): loading ${fleet.length} devices × 3 metrics × ${hours} h through the ingest path`);
+    for (const device of fleet) {
+      let sequence = 0;
+      for (let start = from; start < to; start += READINGS_PER_MESSAGE * STEP_MS) {
+        const readings: Omit<Reading, 'device'>[] = [];
+        for (let ts = start; ts < Math.min(to, start + READINGS_PER_MESSAGE * STEP_MS); ts += STEP_MS) {
+          const phase = ts / HOUR;
+          readings.push({
+            ts,
+            values: { temperature: 20 + Math.sin(phase), humidity: 50 + (ts % 7), battery: 100 - phase / 100 },
+          });
+        }
+        sequence += 1;
+        const response = await fetch(`${base}/v1/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/jose' },
+          body: await signMessage(device.signer, sequence, readings),
+        });
+        if (!response.ok) throw new Error(`ingest refused a message: HTTP ${response.status} ${await response.text()}`);
+      }
+    }
+    await server?.flush();
+    const token = await issueOperatorToken({
+      issuerKey: operator.privateJwk,
+      subject: 'bench',
+      scope: 'read',
+      lifetimeSeconds: 3600,
+      now: Date.now(),
+    });
+    const devices = fleet.map((device) => device.id).sort();
+    const rows: Row[] = [];
+    for (const question of questions(devices, from, to)) {
+      const headers = { authorization: `Bearer ${token}`, ...question.headers };
+      const items = await question.direct(store);
+      const bytes = await apiAnswer(base, question.url, headers);
+      const api: number[] = [];
+      const direct: number[] = [];
+      for (let run = 0; run < (quick ? 1 : RUNS); run++) {
+        direct.push(await timed(() => question.direct(store)));
+        api.push(await timed(() => apiAnswer(base, question.url, headers)));
+      }
+      const [apiMs, directMs] = [median(api), median(direct)];
+      rows.push({ store: kind, question: question.name, apiMs, directMs, ratio: apiMs / directMs, items, bytes });
+      progress(`query (${kind}): ${question.name}: API ${sig(apiMs)} ms, direct ${sig(directMs)} ms`);
+    }
+    return rows;
+  } finally {
+    await node.close(1_000);
+    await store.close();
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const { quick, values } = sectionArgs();
+  const devices = Number(values.get('devices') ?? (quick ? 4 : 20));
+  const hours = Number(values.get('hours') ?? (quick ? 2 : 12));
+  const stores = (values.get('stores') ?? 'duckdb,victoriametrics').split(',');
+  const fleet = await Promise.all(
+    Array.from({ length: devices }, (_, i) => makeDevice(`dev-${String(i).padStart(3, '0')}`, 'ES256')),
+  );
+  const rows: Row[] = [];
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 50);
+  try {
+    for (const kind of stores) rows.push(...(await benchStore(kind, fleet, hours, quick)));
+  } finally {
+    clearInterval(sampler);
+  }
+  const markdown = [
+    `${devices} devices × 3 metrics × a reading every 10 s × ${hours} h (${devices * 3 * hours * 360} values), loaded through the ingest path; medians of ${quick ? 1 : RUNS} runs. "direct" is the store's TelemetryStore interface in the same process, paging as the API would.`,
+    '',
+    '| store | question | API ms | direct ms | API / direct | items | bytes (decoded) |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.store} | ${r.question} | ${sig(r.apiMs)} | ${sig(r.directMs)} | ${sig(r.ratio)}× | ${r.items} | ${r.bytes} |`,
+    ),
+    '',
+    `Peak RSS of the bench process (node, API and, for DuckDB, the embedded store): ${sig(peakRss / 2 ** 20)} MiB.`,
+  ].join('\n');
+  process.stdout.write(`${markdown}\n`);
+  printResult({
+    section: 'query',
+    markdown,
+    rows: rows.map((r) => ({ ...r, ratio: sig(r.ratio) })),
+    peakRssMiB: sig(peakRss / 2 ** 20),
+  });
+}
+
+await main();

@@ -1,0 +1,109 @@
+import { type CsvValue, formatCsv, formatCsvRecords } from './format-csv.js';
+
+/** The media an answer of points can be written in; `compact` is JSON with each series' names written once. */
+export type StreamFormat = 'json' | 'csv' | 'ndjson' | 'compact';
+
+/** One item of an answer: a stored value, a window, or a series, with the columns the endpoint lists. */
+export type AnswerItem = Readonly<Record<string, CsvValue>>;
+
+/**
+ * Writes an answer of points, item by item, as text chunks, so an answer can be sent while the store still
+ * reads it and never needs to be held whole: `open()` once, `items()` for each part as it comes (in the
+ * order of the answer: device, metric, ts), `close()` once with the cursor to the next page, if any.
+ *
+ * - `json`: today's shape, `{...meta, "items": [{device, metric, ts, value, ...}], "nextCursor"?}`.
+ * - `compact`: `{...meta, "columns": ["ts", "value", ...], "series": [{"device", "metric", "points": [[ts,
+ *   value, ...], ...]}], "nextCursor"?}`: device and metric once per series, not once per point.
+ * - `ndjson`: one JSON item per line (application/x-ndjson); the next page, if any, is only in the Link header.
+ * - `csv`: RFC 4180 with a header row, as the buffered CSV answer.
+ *
+ * @example
+ * ```ts
+ * const writer = new AnswerWriter('compact', ['device', 'metric', 'ts', 'value'], { from: 0, to: 10 });
+ * writer.open() + writer.items([{ device: 'a', metric: 't', ts: 1, value: 2 }]) + writer.close(undefined);
+ * // '{"from":0,"to":10,"columns":["ts","value"],"series":[{"device":"a","metric":"t","points":[[1,2]]}]}'
+ * ```
+ */
+export class AnswerWriter {
+  readonly #format: StreamFormat;
+  readonly #columns: readonly string[];
+  readonly #meta: Readonly<Record<string, unknown>>;
+  #first = true;
+  #series: string | undefined;
+
+  constructor(format: StreamFormat, columns: readonly string[], meta: Readonly<Record<string, unknown>>) {
+    this.#format = format;
+    this.#columns = columns;
+    this.#meta = meta;
+  }
+
+  /** What comes before the first item. */
+  open(): string {
+    const head = JSON.stringify(this.#meta).slice(0, -1);
+    const comma = head === '{' ? '' : ',';
+    switch (this.#format) {
+      case 'json':
+        return `${head}${comma}"items":[`;
+      case 'compact': {
+        const pointColumns = this.#columns.filter((column) => column !== 'device' && column !== 'metric');
+        return `${head}${comma}"columns":${JSON.stringify(pointColumns)},"series":[`;
+      }
+      case 'csv':
+        return formatCsv(this.#columns, []);
+      case 'ndjson':
+        return '';
+    }
+  }
+
+  /** The text of the next items of the answer. */
+  items(items: readonly AnswerItem[]): string {
+    const parts: string[] = [];
+    for (const item of items) {
+      switch (this.#format) {
+        case 'json':
+          parts.push(`${this.#first ? '' : ','}${JSON.stringify(this.#row(item))}`);
+          break;
+        case 'ndjson':
+          parts.push(`${JSON.stringify(this.#row(item))}\n`);
+          break;
+        case 'csv':
+          parts.push(formatCsvRecords([this.#columns.map((column) => item[column] ?? '')]));
+          break;
+        case 'compact': {
+          const key = JSON.stringify([item.device, item.metric]);
+          const point = JSON.stringify(
+            this.#columns.filter((column) => column !== 'device' && column !== 'metric').map((column) => item[column]),
+          );
+          if (key !== this.#series) {
+            const header = `{"device":${JSON.stringify(item.device ?? '')},"metric":${JSON.stringify(item.metric ?? '')},"points":[`;
+            parts.push(`${this.#series === undefined ? '' : ']},'}${header}${point}`);
+            this.#series = key;
+          } else {
+            parts.push(`,${point}`);
+          }
+          break;
+        }
+      }
+      this.#first = false;
+    }
+    return parts.join('');
+  }
+
+  /** What comes after the last item. */
+  close(nextCursor: string | undefined): string {
+    const cursor = nextCursor === undefined ? '' : `,"nextCursor":${JSON.stringify(nextCursor)}`;
+    switch (this.#format) {
+      case 'json':
+        return `]${cursor}}`;
+      case 'compact':
+        return `${this.#series === undefined ? '' : ']}'}]${cursor}}`;
+      case 'csv':
+      case 'ndjson':
+        return '';
+    }
+  }
+
+  #row(item: AnswerItem): Record<string, unknown> {
+    return Object.fromEntries(this.#columns.map((column) => [column, item[column]]));
+  }
+}

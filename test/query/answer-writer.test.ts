@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { AnswerWriter, type StreamFormat } from '../../src/query/answer-writer.js';
+
+const COLUMNS = ['device', 'metric', 'ts', 'value'];
+const ITEMS = [
+  { device: 'a', metric: 't', ts: 1, value: 1.5 },
+  { device: 'a', metric: 't', ts: 2, value: 2 },
+  { device: 'b,c', metric: 't', ts: 1, value: -1 },
+];
+
+/** Writes the items in parts of the given sizes, as a streamed answer does page by page. */
+function write(format: StreamFormat, parts: number[], nextCursor?: string): string {
+  const writer = new AnswerWriter(format, COLUMNS, { from: 0, to: 10 });
+  let text = writer.open();
+  let at = 0;
+  for (const size of parts) {
+    text += writer.items(ITEMS.slice(at, at + size));
+    at += size;
+  }
+  return text + writer.close(nextCursor);
+}
+
+describe('AnswerWriter', () => {
+  it('writes the same text however the items are split into parts', () => {
+    for (const format of ['json', 'csv', 'ndjson', 'compact'] as const) {
+      expect(write(format, [1, 0, 2]), format).toBe(write(format, [3]));
+    }
+  });
+
+  it("writes today's JSON shape, with the cursor last", () => {
+    expect(JSON.parse(write('json', [3], 'abc'))).toEqual({ from: 0, to: 10, items: ITEMS, nextCursor: 'abc' });
+  });
+
+  it('writes each series once in the compact shape, and an empty answer as valid JSON', () => {
+    expect(JSON.parse(write('compact', [2, 1]))).toEqual({
+      from: 0,
+      to: 10,
+      columns: ['ts', 'value'],
+      series: [
+        {
+          device: 'a',
+          metric: 't',
+          points: [
+            [1, 1.5],
+            [2, 2],
+          ],
+        },
+        { device: 'b,c', metric: 't', points: [[1, -1]] },
+      ],
+    });
+    expect(JSON.parse(write('compact', []))).toEqual({ from: 0, to: 10, columns: ['ts', 'value'], series: [] });
+    expect(JSON.parse(write('json', []))).toEqual({ from: 0, to: 10, items: [] });
+  });
+
+  it('writes RFC 4180 CSV with one header and NDJSON with one item a line', () => {
+    expect(write('csv', [1, 2])).toBe('device,metric,ts,value\r\na,t,1,1.5\r\na,t,2,2\r\n"b,c",t,1,-1\r\n');
+    expect(
+      write('ndjson', [3])
+        .split('\n')
+        .slice(0, -1)
+        .map((line) => JSON.parse(line)),
+    ).toEqual(ITEMS);
+  });
+});
