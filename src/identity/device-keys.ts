@@ -11,6 +11,11 @@ export interface DeviceKeysOptions {
   readonly registry?: () => JwksRegistry;
   /** Device credentials, when the node trusts fleet issuers. */
   readonly credentials?: CredentialKeySource;
+  /**
+   * Called when a kid is not in the registry: resolves true when it reloaded the registry (its file had
+   * changed), and the kid is then looked up once more. Absent: an unknown kid is refused at once.
+   */
+  readonly recheckRegistry?: () => Promise<boolean>;
 }
 
 /**
@@ -53,6 +58,13 @@ export class DeviceKeys implements DeviceKeySource {
       return Promise.reject(
         new TelemetryError('ERR_HEADER_INVALID', 'the kid has characters outside [A-Za-z0-9._:-] or is too long'),
       );
-    return registry().lookup(kid);
+    const recheck = this.#options.recheckRegistry;
+    if (recheck === undefined) return registry().lookup(kid);
+    return registry()
+      .lookup(kid)
+      .catch(async (error: unknown) => {
+        if (!(error instanceof TelemetryError && error.code === 'ERR_UNKNOWN_KEY') || !(await recheck())) throw error;
+        return registry().lookup(kid);
+      });
   }
 }

@@ -88,7 +88,9 @@ export async function openKeySources(config: Config, events: KeySourceEvents): P
     open('operatorIssuers', false),
   ]);
   const deviceKeys = new DeviceKeys({
-    ...(registry === undefined ? {} : { registry: () => registry.current }),
+    ...(registry === undefined
+      ? {}
+      : { registry: () => registry.current, recheckRegistry: () => registry.recheckFile() }),
     ...(issuers === undefined
       ? {}
       : {

@@ -33,6 +33,8 @@ export class RefreshingRegistry {
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #options: RefreshingRegistryOptions;
   #fileVersion: string | undefined;
+  /** The file check in progress or last made, shared by every caller within {@link RECHECK_MIN_MS}. */
+  #recheck: { readonly at: number; readonly done: Promise<boolean> } | undefined;
 
   private constructor(initial: JwksRegistry, options: RefreshingRegistryOptions, fileVersion: string | undefined) {
     this.#current = initial;
@@ -82,10 +84,37 @@ export class RefreshingRegistry {
     this.#fileVersion = version;
   }
 
+  /**
+   * For a file registry: looks at the file now and reloads it when it changed since the last load,
+   * resolving whether it did. A node calls it when a kid is unknown, so a key added a moment ago is
+   * found at once rather than at the next periodic check. Checks are shared: however many unknown kids
+   * arrive, the file is looked at no more than once per {@link RECHECK_MIN_MS}.
+   */
+  recheckFile(now = Date.now()): Promise<boolean> {
+    if (this.#fileVersion === undefined) return Promise.resolve(false);
+    const last = this.#recheck;
+    if (last !== undefined && now - last.at < RECHECK_MIN_MS) return last.done;
+    const done = fileVersionOf(this.#options.location).then(async (version) => {
+      if (version === this.#fileVersion) return false;
+      await this.refresh();
+      this.#options.onRefreshed?.();
+      return true;
+    });
+    const settled = done.catch((error: unknown) => {
+      this.#options.onRefreshError?.(error);
+      return false;
+    });
+    this.#recheck = { at: now, done: settled };
+    return settled;
+  }
+
   close(): void {
     for (const timer of this.#timers.splice(0)) clearInterval(timer);
   }
 }
+
+/** The least time between two on-demand looks at a registry file (each is a stat; a reload only when it changed). */
+const RECHECK_MIN_MS = 200;
 
 /** What changes when a file is rewritten (the registry CLI replaces it by rename). */
 async function fileVersionOf(path: string): Promise<string | undefined> {

@@ -1,10 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RefreshingRegistry, TelemetryError } from '../../src/index.js';
+import { DeviceKeys, RefreshingRegistry, TelemetryError } from '../../src/index.js';
 import { makeDevice, type TestDevice } from '../support/devices.js';
 
 let alice: TestDevice;
@@ -100,5 +100,43 @@ describe('RefreshingRegistry', () => {
     await expect(RefreshingRegistry.start({ location: url, refreshMs: 0, requireSub: true })).rejects.toThrow(
       /keys\[0\]/,
     );
+  });
+});
+
+describe('a node asked for a kid its registry file does not have yet', () => {
+  it('looks at the file at once and finds a key added a moment ago, without waiting for the periodic check', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'registry-recheck-'));
+    const file = join(dir, 'registry.jwks.json');
+    await writeFile(file, JSON.stringify({ keys: [alice.publicJwk] }));
+    registry = await RefreshingRegistry.start({ location: file, refreshMs: 0, requireSub: true, fileCheckMs: 0 });
+    const running = registry;
+    const keys = new DeviceKeys({ registry: () => running.current, recheckRegistry: () => running.recheckFile() });
+    await expect(keys.resolve({ alg: 'EdDSA', kid: 'bob.k1' }, Date.now())).rejects.toMatchObject({
+      code: 'ERR_UNKNOWN_KEY',
+    });
+    await writeFile(file, JSON.stringify({ keys: [alice.publicJwk, bob.publicJwk] }));
+    // Within the recheck interval the last look stands; after it, the changed file is read.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await expect(keys.resolve({ alg: 'EdDSA', kid: 'bob.k1' }, Date.now())).resolves.toBeDefined();
+  });
+
+  it('does not reload an unchanged file, however many unknown kids arrive', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'registry-recheck-'));
+    const file = join(dir, 'registry.jwks.json');
+    await writeFile(file, JSON.stringify({ keys: [alice.publicJwk] }));
+    let loads = 0;
+    registry = await RefreshingRegistry.start({
+      location: file,
+      refreshMs: 0,
+      requireSub: true,
+      fileCheckMs: 0,
+      load: async (location) => {
+        loads++;
+        return JSON.parse(await readFile(location, 'utf8'));
+      },
+    });
+    const results = await Promise.all(Array.from({ length: 50 }, () => (registry as RefreshingRegistry).recheckFile()));
+    expect(results.every((reloaded) => !reloaded)).toBe(true);
+    expect(loads).toBe(1);
   });
 });
