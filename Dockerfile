@@ -7,6 +7,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src src
 COPY ingest ingest
 COPY simulator simulator
+COPY bridge bridge
 COPY cli cli
 # npm ci runs `prepare`, which compiles TypeScript into dist/ and copies the dashboard's static files.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
