@@ -3,7 +3,7 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-# tsconfig.build.json compiles all four layers: the CLI imports ingest/ (serve) and simulator/ (simulate).
+# tsconfig.build.json compiles every layer: the CLI imports ingest/ (serve), simulator/ (simulate) and bridge/.
 COPY src src
 COPY ingest ingest
 COPY simulator simulator
