@@ -283,8 +283,10 @@ async function main(): Promise<void> {
   const report = suiteReport(startedAt, finishedAt, args.quick, runtime, notes, run);
   const json = `${JSON.stringify(report, null, 2)}\n`;
   const text = `${suiteMarkdown(report, startedAt, run.results).join('\n')}\n`;
-  // A run narrowed by section arguments is not the whole suite: it must not replace the latest full results.
-  const written = await writeResults(json, text, startedAt, args.quick, args.sectionExtra.length > 0);
+  // A run narrowed to some sections (--only) or by section arguments is not the whole suite: it must not
+  // replace the latest full results.
+  const partial = args.only !== undefined || args.sectionExtra.length > 0;
+  const written = await writeResults(json, text, startedAt, args.quick, partial);
   process.stdout.write(`\n${text}`);
   process.stderr.write(
     `\nwrote bench/results/${written}.{json,md} in ${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s\n`,
