@@ -62,6 +62,9 @@ export class BrokerClient {
   #lastReceived = Date.now();
   #keepalive: NodeJS.Timeout | undefined;
   #closed: BrokerClosed | undefined;
+  #paused = false;
+  /** PUBLISH packets parsed from what was already read when the client paused, handed over on resume. */
+  readonly #held: IPublishPacket[] = [];
   readonly #whenClosed: Promise<BrokerClosed>;
   #onPublish: (packet: IPublishPacket) => void = () => undefined;
 
@@ -162,7 +165,8 @@ export class BrokerClient {
 
   #dispatch(packet: Packet): void {
     if (packet.cmd === 'publish') {
-      this.#onPublish(packet);
+      if (this.#paused) this.#held.push(packet);
+      else this.#onPublish(packet);
       return;
     }
     if (packet.cmd === 'disconnect') {
@@ -223,6 +227,27 @@ export class BrokerClient {
   /** Acknowledges the QoS 1 PUBLISH `messageId` with an MQTT 5 reason code (0 = success). */
   puback(messageId: number, reasonCode: number): void {
     this.#write({ cmd: 'puback', messageId, reasonCode });
+  }
+
+  /**
+   * Stops reading from the connection (TCP then holds the broker back) until {@link resume}: how a
+   * subscriber bounds what it holds of QoS 0 messages, which no Receive Maximum limits. PUBLISH packets
+   * already read (at most one socket read's worth) wait in the client and come first on resume.
+   */
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#stream.pause();
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    // Silence while paused was ours, not the broker's: the keep-alive counts from now.
+    this.#lastReceived = Date.now();
+    // What one read already brought in goes first; handing it over may pause the client again.
+    while (!this.#paused && this.#held.length > 0) this.#onPublish(this.#held.shift() as IPublishPacket);
+    if (!this.#paused) this.#stream.resume();
   }
 
   /** Sends DISCONNECT and ends the connection once what was written before it is flushed. */

@@ -126,6 +126,8 @@ class SubscriberConnection {
   readonly #clientId: string;
   readonly #minMs: number;
   readonly #maxMs: number;
+  /** Messages this connection may have in hand at once, whatever their QoS. */
+  readonly #receiveMaximum: number;
   #client: BrokerClient | undefined;
   #delayMs: number;
   #reconnectTimer: NodeJS.Timeout | undefined;
@@ -149,6 +151,7 @@ class SubscriberConnection {
     this.#minMs = minMs;
     this.#maxMs = maxMs;
     this.#delayMs = minMs;
+    this.#receiveMaximum = options.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM;
   }
 
   /** Connects and subscribes; rejects when the broker cannot be reached or refuses (the node does not start). */
@@ -165,7 +168,7 @@ class SubscriberConnection {
         clientId: this.#clientId,
         ...(options.username === undefined ? {} : { username: options.username }),
         ...(options.password === undefined ? {} : { password: options.password }),
-        receiveMaximum: options.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM,
+        receiveMaximum: this.#receiveMaximum,
         maximumPacketSize: options.maximumPacketSize ?? DEFAULT_MAXIMUM_PACKET_SIZE,
         keepaliveSeconds: options.keepaliveSeconds ?? 30,
         connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
@@ -243,7 +246,13 @@ class SubscriberConnection {
       if (messageId !== undefined) client.puback(messageId, pubackReasonCode(outcome.error.code));
     });
     this.#inHand.add(work);
-    void work.finally(() => this.#inHand.delete(work));
+    // Receive Maximum bounds QoS 1 deliveries only; QoS 0 ones arrive regardless, so past the same number in
+    // hand the connection stops being read until one is done, and the broker is held back by TCP.
+    if (this.#inHand.size >= this.#receiveMaximum) client.pause();
+    void work.finally(() => {
+      this.#inHand.delete(work);
+      if (this.#inHand.size < this.#receiveMaximum) client.resume();
+    });
   }
 
   #turnAway(client: BrokerClient, device: string, failure: TelemetryError, seq: number | undefined): void {

@@ -165,6 +165,24 @@ describe('external-broker subscriber', () => {
     expect(await storedTimes(store, alice.id)).toEqual(sent);
   });
 
+  it('holds no more QoS 0 messages at once than its receive maximum, reading on as they are done', async () => {
+    const { node, store } = await startTestNode(newGroup(), 1, 5);
+    const device = await client(`dev-${alice.id}-${nextSequence()}`);
+    store.hold();
+    const sent = Array.from({ length: 30 }, (_, n) => NOW - 2000 + n);
+    for (const [seq, ts] of sent.entries()) {
+      await device.publishAsync(messagesTopic(alice.id), await signMessage(alice.signer, seq, reading(ts)), { qos: 0 });
+    }
+    const inflight = async () =>
+      Number(/telemetry_inflight_readings (\d+)/.exec((await node.app.inject('/metrics')).body)?.[1] ?? '0');
+    await pollUntil(async () => (await inflight()) === 5, 'five messages in the pipeline');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await inflight()).toBe(5);
+    store.release();
+    await pollUntil(async () => (await storedTimes(store, alice.id)).length === sent.length, 'every message stored');
+    expect(await storedTimes(store, alice.id)).toEqual(sent);
+  });
+
   it('answers a message it cannot store now with a retryable notice and leaves the resend to the device', async () => {
     const { store } = await startTestNode(newGroup());
     const acks = await acksOf(alice.id);

@@ -54,8 +54,11 @@ interface RunningTestNode {
   readonly clientId: string;
 }
 
-/** A node with its own in-memory store, subscribed to the broker in share group `group` over `connections`. */
-export async function startTestNode(group: string, connections = 1): Promise<RunningTestNode> {
+/**
+ * A node with its own in-memory store, subscribed to the broker in share group `group` over `connections`
+ * (each with `receiveMaximum`, the subscriber's default when absent).
+ */
+export async function startTestNode(group: string, connections = 1, receiveMaximum?: number): Promise<RunningTestNode> {
   const store = new HeldStore(await DuckDbStore.open({ path: ':memory:' }));
   const node = await buildIngest({
     config: parseConfig({ TELEMETRY_BATCH_MAX_WAIT_MS: '1' }),
@@ -69,6 +72,7 @@ export async function startTestNode(group: string, connections = 1): Promise<Run
     shareGroup: group,
     clientId,
     connections,
+    ...(receiveMaximum === undefined ? {} : { receiveMaximum }),
     backoff: { minMs: 100, maxMs: 400 },
   });
   cleanups.push(async () => {
