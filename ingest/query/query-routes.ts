@@ -151,6 +151,17 @@ export async function registerQueryRoutes(app: FastifyInstance, options: QueryRo
           throw new TelemetryError('ERR_QUERY_INVALID', `unknown query parameter: ${unknown.join(', ')}`);
         }
       });
+      // ajv coerces a number too large for a double ("1e400") to Infinity and lets it through `integer` and
+      // `maximum`; a store would then fail on it as a node fault (500, retryable). It is the client's: 400.
+      scoped.addHook('preHandler', async (request) => {
+        const infinite = Object.entries(request.query as Record<string, unknown>).filter(
+          ([, value]) => typeof value === 'number' && !Number.isFinite(value),
+        );
+        if (infinite.length > 0) {
+          const names = infinite.map(([name]) => name).join(', ');
+          throw new TelemetryError('ERR_QUERY_INVALID', `query parameter out of range: ${names}`);
+        }
+      });
       const typed = scoped.withTypeProvider<TypeBoxTypeProvider>();
       registerReadingsRoute(typed, context);
       registerWindowsRoute(typed, context);
