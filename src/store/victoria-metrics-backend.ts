@@ -55,9 +55,86 @@ export class VictoriaMetricsBackend implements SeriesBackend {
     return this.#metricsMatching(devices.map((device) => seriesSelector(this.#naming, undefined, { equals: device })));
   }
 
+  /**
+   * The slices' points, oldest first, at most `limit` each. Export cannot stop at a limit, so a page would
+   * otherwise read every remaining point of every series it touches (a whole series per page, pages after
+   * pages): the points of each slice in its range are counted first (`count_over_time`, computed by the store),
+   * slices that fit in what the page still needs are exported together, and the slice that would overflow it is
+   * exported in time spans sized from its count to hold about what is needed. Only the slices the page reaches
+   * are read: those after the one that fills it come back empty, which the pager never looks at. The counts only
+   * size the reads; what is returned is what export answered.
+   */
   async readRaw(slices: readonly SeriesSlice[]): Promise<StoredPoint[][]> {
+    if (!slices.some((slice) => Number.isFinite(slice.limit))) return this.#exportSlices(slices);
+    const counts = await this.#countPoints(slices);
+    const lists: StoredPoint[][] = slices.map(() => []);
+    let need = Math.max(...slices.map((slice) => slice.limit));
+    let next = 0;
+    while (next < slices.length && need > 0) {
+      let end = next;
+      let expected = 0;
+      while (end < slices.length && expected + (counts[end] ?? 0) <= need) expected += counts[end++] ?? 0;
+      if (end > next) {
+        const whole = await this.#exportSlices(slices.slice(next, end));
+        for (const [offset, points] of whole.entries()) {
+          lists[next + offset] = points;
+          need -= points.length;
+        }
+        next = end;
+        continue;
+      }
+      const slice = slices[next] as SeriesSlice;
+      const points = await this.#exportInSpans(slice, Math.min(need, slice.limit), counts[next] ?? 0);
+      lists[next++] = points;
+      need -= points.length;
+    }
+    return lists;
+  }
+
+  async #exportSlices(slices: readonly SeriesSlice[]): Promise<StoredPoint[][]> {
     const points = parseExport(this.#naming, await this.#http.getText(exportPath(this.#naming, slices)));
     return slices.map((slice) => pointsOfSlice(points, slice));
+  }
+
+  /** The first `need` points of `slice`, exported a time span at a time; `expected` is its count in its range. */
+  async #exportInSpans(slice: SeriesSlice, need: number, expected: number): Promise<StoredPoint[]> {
+    const points: StoredPoint[] = [];
+    let from = slice.from;
+    let left = expected;
+    while (from < slice.end && points.length < need) {
+      const wanted = need - points.length;
+      // A quarter more than the share of the range that should hold `wanted` points, so one span usually does.
+      const share = left <= wanted ? 1 : (wanted * 1.25) / left;
+      const end = Math.min(slice.end, from + Math.max(1, Math.ceil((slice.end - from) * share)));
+      const [read = []] = await this.#exportSlices([{ ...slice, from, end, limit: wanted }]);
+      points.push(...read);
+      left = Math.max(0, left - read.length);
+      from = end;
+    }
+    return points;
+  }
+
+  /**
+   * How many points each slice holds in its range, counted by the store: one instant `count_over_time` per metric
+   * and range, whose lookbehind `(end - 1 - (end - from), end - 1]` is exactly `[from, end)` in whole milliseconds.
+   */
+  async #countPoints(slices: readonly SeriesSlice[]): Promise<number[]> {
+    const groups = new Map<string, SeriesSlice[]>();
+    for (const slice of slices) {
+      const key = JSON.stringify([slice.metric, slice.from, slice.end]);
+      groups.set(key, [...(groups.get(key) ?? []), slice]);
+    }
+    const counted = new Map<SeriesSlice, number>();
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        const { metric, from, end } = group[0] as SeriesSlice;
+        const selector = seriesSelector(this.#naming, metric, { oneOf: group.map((slice) => slice.device) });
+        const counts = await this.#instant(`count_over_time(${selector}[${end - from}ms])`, end - 1);
+        const byDevice = new Map(counts.map((count) => [count.device, count.value]));
+        for (const slice of group) counted.set(slice, byDevice.get(slice.device) ?? 0);
+      }),
+    );
+    return slices.map((slice) => counted.get(slice) ?? 0);
   }
 
   /**
@@ -99,7 +176,7 @@ export class VictoriaMetricsBackend implements SeriesBackend {
   }
 
   async #instant(query: string, time: number): Promise<{ device: string; value: number }[]> {
-    const params = new URLSearchParams({ query, time: toSeconds(time) });
+    const params = new URLSearchParams({ query, time: toSeconds(time), nocache: '1' });
     return parseVector(await this.#http.getJson(`/api/v1/query?${params}`));
   }
 

@@ -193,6 +193,23 @@ export function describeQueryContract(opened: () => TelemetryStore): void {
     expect((await store.queryReadings(readingsQuery(devices, { limit: 41 }))).nextCursor).toBeDefined();
   });
 
+  it('pages through long series whose points bunch up in time, each exactly once and in order', async () => {
+    const devices = [uniqueDevice('bunch-a'), uniqueDevice('bunch-b')];
+    // 300 points in the first ten seconds, then 60 spread over the next ninety minutes: a store that reads a
+    // series a time span at a time, sized from how many points it holds, meets both densities in one page.
+    const times = [
+      ...Array.from({ length: 300 }, (_, i) => BASE + i * 33),
+      ...Array.from({ length: 60 }, (_, i) => BASE + 10_000 + i * 90_017),
+    ];
+    const readings = devices.flatMap((device) => times.map((ts, i) => ({ device, ts, values: { temp: i } })));
+    await store.write(readings);
+    for (const limit of [37, 250, 400]) {
+      const pages = await allPages((cursor) => store.queryReadings(readingsQuery(devices, { limit, cursor })));
+      expect(pages.flat()).toEqual(pointsOf(readings));
+      expect(pages.slice(0, -1).every((page) => page.length === limit)).toBe(true);
+    }
+  });
+
   it('pages through windows, returning each exactly once and in order', async () => {
     const devices = [uniqueDevice('wpage-a'), uniqueDevice('wpage-b')];
     const readings = devices.flatMap((device) =>
