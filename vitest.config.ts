@@ -21,6 +21,7 @@ const INTEGRATION = [
   'test/cli/serve-output.test.ts',
   'test/cli/serve-start-failures.test.ts',
   'test/docs/docker-compose.test.ts',
+  'test/docs/grafana-api-dashboard.test.ts',
   'test/docs/haproxy-config.test.ts',
   'test/docs/mosquitto-config.test.ts',
   'test/docs/npm-start-signals.test.ts',

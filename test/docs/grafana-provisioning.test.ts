@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEVICE_TAG, TELEMETRY_MEASUREMENT } from '../../src/store/line-protocol.js';
-import { loadCompose, readRepoFile, repoPathAt, repoRoot } from './compose-stack.js';
+import { haproxyBindPorts, haproxySections, loadCompose, readRepoFile, repoPathAt, repoRoot } from './compose-stack.js';
+import { type InfinityDatasource, type InfinityQuery, infinityAllows, infinityRequestUrl } from './infinity-query.js';
 
 interface Datasource {
   readonly name: string;
@@ -47,8 +48,13 @@ const allDashboards = dashboardFiles.map((file): [string, Dashboard] => [
   file,
   JSON.parse(readRepoFile(`deploy/grafana/dashboards/${file}`)) as Dashboard,
 ]);
-/** The dashboards of what is stored (InfluxDB, Flux); the operations one reads Prometheus (prometheus-stack.test.ts). */
-const dashboards = allDashboards.filter(([file]) => file !== 'telemetry-operations.json');
+/**
+ * The dashboards of what is stored, read from InfluxDB with Flux; the operations one reads Prometheus
+ * (prometheus-stack.test.ts), the API one the query API (below, and grafana-api-dashboard.test.ts).
+ */
+const dashboards = allDashboards.filter(
+  ([file]) => !['telemetry-operations.json', 'telemetry-api.json'].includes(file),
+);
 const operations = allDashboards.find(([file]) => file === 'telemetry-operations.json')?.[1];
 
 /** Every Flux query of a dashboard: the panels' and the template variables'. */
@@ -71,7 +77,7 @@ describe('Grafana provisioning (deploy/grafana)', () => {
   });
 
   it('is mounted where Grafana reads provisioning files', () => {
-    for (const file of ['influxdb.yaml', 'prometheus.yaml']) {
+    for (const file of ['influxdb.yaml', 'prometheus.yaml', 'telemetry-api.yaml']) {
       expect(repoPathAt(grafana, `/etc/grafana/provisioning/datasources/${file}`)).toBe(
         `deploy/grafana/provisioning/datasources/${file}`,
       );
@@ -100,7 +106,7 @@ describe('Grafana provisioning (deploy/grafana)', () => {
   it('loads dashboards from the folder the dashboard files are mounted at', () => {
     expect(providers.map((p) => p.type)).toEqual(['file']);
     expect(repoPathAt(grafana, providers[0]?.options.path ?? '')).toBe('deploy/grafana/dashboards');
-    expect(dashboardFiles).toEqual(['telemetry-operations.json', 'telemetry-readings.json']);
+    expect(dashboardFiles).toEqual(['telemetry-api.json', 'telemetry-operations.json', 'telemetry-readings.json']);
   });
 
   it('queries the prometheus service on the port it listens on, with its scrape interval', () => {
@@ -195,5 +201,103 @@ describe('Grafana provisioning (deploy/grafana)', () => {
     const perMetric = dashboard?.panels.find((panel) => (panel as { repeat?: string }).repeat === 'metric');
     // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's ${metric} variable, not a template literal
     expect(perMetric?.targets?.[0]?.query).toContain('r._field == "${metric}"');
+  });
+});
+
+const INFINITY = 'yesoreyeram-infinity-datasource';
+const api = datasources.find((d) => d.type === INFINITY) as (Datasource & InfinityDatasource) | undefined;
+interface ApiDashboard {
+  readonly panels: ReadonlyArray<{ readonly datasource?: { uid: string }; readonly targets: InfinityQuery[] }>;
+  readonly templating: {
+    readonly list: ReadonlyArray<{ name: string; type: string; query: unknown; datasource?: { uid: string } }>;
+  };
+}
+const apiDashboard = JSON.parse(readRepoFile('deploy/grafana/dashboards/telemetry-api.json')) as ApiDashboard;
+
+/** Every Infinity query of the API dashboard: the panels' and the device variable's. */
+function apiQueries(): InfinityQuery[] {
+  return [
+    ...apiDashboard.panels.flatMap((panel) => panel.targets),
+    ...apiDashboard.templating.list.flatMap((variable) =>
+      typeof variable.query === 'object' && variable.query !== null
+        ? [(variable.query as { infinityQuery: InfinityQuery }).infinityQuery]
+        : [],
+    ),
+  ];
+}
+
+describe('Grafana through the query API (the Infinity data source)', () => {
+  it('installs the Infinity plugin at a pinned version', () => {
+    expect(grafana?.environment?.GF_INSTALL_PLUGINS).toMatch(new RegExp(`^${INFINITY} \\d+\\.\\d+\\.\\d+$`));
+    expect(api?.uid).toBe('telemetry-api');
+  });
+
+  it("sends the operator token from Grafana's environment, which compose takes from the host's", () => {
+    expect(api?.jsonData.auth_method).toBe('bearerToken');
+    const reference = api?.secureJsonData?.bearerToken ?? '';
+    expect(reference).toMatch(/^\$[A-Z_]+$/);
+    const withToken = loadCompose({ [reference.slice(1)]: 'a.b.c' }).services.grafana?.environment ?? {};
+    expect(withToken[reference.slice(1)]).toBe('a.b.c');
+    // No default token: the compose file holds no credential for the API.
+    expect(grafanaEnv(reference)).toBe('');
+  });
+
+  it('asks HAProxy on the port it takes HTTP on, and lets the token go only to its query API', () => {
+    const url = new URL(api?.url ?? '');
+    expect(url.hostname).toBe('haproxy');
+    const http = haproxySections(readRepoFile('deploy/haproxy/haproxy.cfg')).find(
+      (s) => s.kind === 'frontend' && s.name === 'http',
+    );
+    expect(http === undefined ? [] : haproxyBindPorts(http)).toContain(Number(url.port));
+    expect(grafana?.depends_on?.haproxy).toBeDefined();
+    expect(api?.jsonData.allowedHosts).toEqual([`${url.origin}/v1/query/`]);
+  });
+
+  it('has every panel and variable of the API dashboard ask that data source, with its backend JSON parser', () => {
+    const uids = [
+      ...apiDashboard.panels.flatMap((panel) => [
+        panel.datasource?.uid,
+        ...panel.targets.map((t) => t.datasource?.uid),
+      ]),
+      ...apiDashboard.templating.list.filter((v) => v.type === 'query').map((v) => v.datasource?.uid),
+    ];
+    expect(new Set(uids)).toEqual(new Set([api?.uid]));
+    const queries = apiQueries();
+    expect(queries.length).toBeGreaterThan(4);
+    for (const query of queries) {
+      // The backend parser: the same answers in alert rules, recorded queries and public dashboards.
+      expect({ type: query.type, source: query.source, parser: query.parser }).toEqual({
+        type: 'json',
+        source: 'url',
+        parser: 'backend',
+      });
+      expect(query.url).toMatch(/^\/v1\/query\/(readings|windows|latest|series)\?/);
+      const url = infinityRequestUrl(api as InfinityDatasource, query.url.replace(/\$\{?[\w:]+\}?/g, 'x'));
+      expect(infinityAllows(api as InfinityDatasource, url), url).toBe(true);
+    }
+  });
+
+  it("sorts time series by time, since the API orders them by device and metric and Grafana's LongToWide needs time order", () => {
+    const series = apiQueries().filter((query) => query.format === 'timeseries');
+    expect(series.length).toBeGreaterThan(0);
+    for (const query of series) {
+      const time = query.columns.find((column) => column.type === 'timestamp_epoch');
+      expect(time?.selector).toBe('ts');
+      expect(query.root_selector).toBe(`items^(${time?.selector})`);
+    }
+  });
+
+  it('uses only the variables it defines and the time range and interval Grafana provides', () => {
+    const defined = new Set([
+      ...apiDashboard.templating.list.map((variable) => variable.name),
+      '__from',
+      '__to',
+      '__interval_ms',
+    ]);
+    const used = apiQueries().flatMap((query) =>
+      [...query.url.matchAll(/\$\{([A-Za-z_]+)(?::[a-z]+)?\}|\$([A-Za-z_]+)/g)].map((m) => m[1] ?? m[2]),
+    );
+    expect(used).toEqual(expect.arrayContaining(['__from', '__to', '__interval_ms', 'prefix', 'device']));
+    for (const name of used) expect(defined, name).toContain(name);
   });
 });
