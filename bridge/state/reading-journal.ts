@@ -20,7 +20,7 @@ const COMPACT_AFTER = 50_000;
  * the bridge stops, at most the broker's in-flight limit (Mosquitto's
  * `max_inflight_messages`, 20 by default), and stay well below the 65 535 packet
  * ids, so that a broker handing them out in turn (Mosquitto does) reuses an id
- * only long after its mark was forgotten. About 45 bytes each on disk.
+ * only long after its mark was forgotten. About 50 bytes each on disk.
  */
 const DELIVERY_WINDOW_MESSAGES = 4096;
 
