@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect as connectTcp, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -11,58 +10,9 @@ import { DeviceKeysFolder } from '../../bridge/keys/device-keys-folder.js';
 import { zigbee2mqttMapping } from '../../bridge/mapping/zigbee2mqtt-mapping.js';
 import { ReadingIntake } from '../../bridge/reading-intake.js';
 import { ReadingJournal } from '../../bridge/state/reading-journal.js';
+import { CuttingProxy } from '../support/cutting-proxy.js';
 import { type MosquittoServer, startMosquitto } from '../support/mosquitto-server.js';
 import { pollUntil } from '../support/poll-until.js';
-
-/**
- * A TCP proxy in front of Mosquitto that the test can cut: every connection through it is destroyed at once,
- * so whatever the bridge writes after the cut (its PUBACK) never reaches the broker. While `blocked`, new
- * connections are refused, as if the bridge were gone.
- */
-class CuttingProxy {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  blocked = false;
-  url = '';
-
-  constructor(brokerPort: number) {
-    this.#server = createServer((inbound) => {
-      if (this.blocked) {
-        inbound.destroy();
-        return;
-      }
-      const outbound = connectTcp({ host: '127.0.0.1', port: brokerPort });
-      for (const [from, to] of [
-        [inbound, outbound],
-        [outbound, inbound],
-      ] as const) {
-        this.#sockets.add(from);
-        from.on('data', (chunk) => to.write(chunk));
-        from.on('close', () => {
-          this.#sockets.delete(from);
-          to.destroy();
-        });
-        from.on('error', () => to.destroy());
-      }
-    });
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    const address = this.#server.address();
-    this.url = `mqtt://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
-  }
-
-  /** Destroys every connection through the proxy, now. */
-  cut(): void {
-    for (const socket of this.#sockets) socket.destroy();
-  }
-
-  close(): Promise<void> {
-    this.cut();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-}
 
 /** One bridge's intake side, over a journal in `dir`: the real intake, the real journal, the real MQTT client. */
 interface BridgeIntake {
