@@ -1,4 +1,15 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { type BacklogEntry, BoundedBacklog } from '../../src/index.js';
 import { type DeliveryMark, DeliveryWindow } from './delivery-window.js';
@@ -150,10 +161,14 @@ export class ReadingJournal {
     const gone = new Set(dropped);
     const held = entries.filter((e) => !gone.has(e));
     const lines = held.map(entryLine).join('');
-    if (delivery !== undefined || held.length > 1) {
-      writeSync(this.#backlogFd, groupLine(held.length, delivery) + lines);
-    } else if (lines !== '') {
-      writeSync(this.#backlogFd, lines);
+    try {
+      this.#appendToBacklog(
+        delivery !== undefined || held.length > 1 ? groupLine(held.length, delivery) + lines : lines,
+      );
+    } catch (error) {
+      // Not written, so not acknowledged: the source sends it again, and it must not be waiting twice.
+      for (const entry of held) this.#backlog.remove(entry.id);
+      throw error;
     }
     if (delivery !== undefined) {
       this.#deliveries.add(delivery);
@@ -179,7 +194,7 @@ export class ReadingJournal {
    */
   forgetDelivery(mark: DeliveryMark): void {
     if (!this.#deliveries.holds(mark)) return;
-    writeSync(this.#backlogFd, `${JSON.stringify({ forget: mark.packetId })}\n`);
+    this.#appendToBacklog(`${JSON.stringify({ forget: mark.packetId })}\n`);
     this.#deliveries.forget(mark.packetId);
     this.#linesSinceCompaction++;
     this.#compactIfDue();
@@ -214,6 +229,25 @@ export class ReadingJournal {
     writeSync(this.#settledFd, `${ids.join(',')}\n`);
     this.#linesSinceCompaction += ids.length;
     this.#compactIfDue();
+  }
+
+  /**
+   * Appends whole lines to the backlog file, or nothing: a write that fails
+   * part-way (a full disk) is cut back off, so that no partial line or group
+   * sits in the middle of the file, where the next lines would join it.
+   */
+  #appendToBacklog(text: string): void {
+    if (text === '') return;
+    const bytes = Buffer.from(text);
+    const length = fstatSync(this.#backlogFd).size;
+    try {
+      for (let written = 0; written < bytes.length; ) {
+        written += writeSync(this.#backlogFd, bytes, written);
+      }
+    } catch (error) {
+      ftruncateSync(this.#backlogFd, length);
+      throw error;
+    }
   }
 
   #compactIfDue(): void {
