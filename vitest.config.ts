@@ -10,7 +10,9 @@ import { defineConfig } from 'vitest/config';
 const INTEGRATION = [
   'test/bench/**/*.test.ts',
   'test/bridge/bridge-for-real.test.ts',
+  'test/bridge/bridge-kill-redelivery.test.ts',
   'test/bridge/forwarder.test.ts',
+  'test/bridge/mqtt-intake-redelivery.test.ts',
   'test/cli/cli-start-time.test.ts',
   'test/conformance/mqtt-*.test.ts',
   'test/drills/**/*.test.ts',

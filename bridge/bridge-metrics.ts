@@ -20,6 +20,11 @@ export class BridgeMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly redeliveriesSkipped = new Counter({
+    name: 'telemetry_bridge_redeliveries_skipped_total',
+    help: 'MQTT messages the broker delivered again (DUP) that were already in the backlog: acknowledged, not taken again',
+    registers: [this.registry],
+  });
   readonly loaded = new Counter({
     name: 'telemetry_bridge_readings_loaded_total',
     help: 'Readings a previous run left in the backlog, found at start',

@@ -3,7 +3,8 @@ import { DEFAULT_LIMITS } from '../src/index.js';
 import type { BridgeMetrics } from './bridge-metrics.js';
 import type { DeviceKeysFolder } from './keys/device-keys-folder.js';
 import type { MappedInput, Skip } from './mapping/device-reading.js';
-import type { ReadingJournal } from './state/reading-journal.js';
+import type { DeliveryMark } from './state/delivery-window.js';
+import type { NewReading, ReadingJournal } from './state/reading-journal.js';
 
 /** What the intake needs: where readings go, the keys, the counters and a clock. */
 export interface ReadingIntakeDeps {
@@ -20,8 +21,10 @@ export interface ReadingIntakeDeps {
  * Where mapped input enters the backlog: every reading gets a time (the
  * device's, or its arrival, kept strictly increasing per device so two
  * readings never share one), a key for its device, and a line in the journal,
- * all before its source is acknowledged. Whatever cannot be forwarded is
- * skipped, counted and logged by reason; one bad device never stops another.
+ * all before its source is acknowledged. The readings of one input are written
+ * in one go, so an input is in the journal whole or not at all. Whatever
+ * cannot be forwarded is skipped, counted and logged by reason; one bad device
+ * never stops another.
  */
 export class ReadingIntake {
   readonly #d: ReadingIntakeDeps;
@@ -31,10 +34,35 @@ export class ReadingIntake {
     this.#d = deps;
   }
 
-  /** Takes what one input mapped to; resolves once its readings are in the journal. */
-  async take(input: MappedInput, source: string): Promise<{ accepted: number; skipped: number }> {
+  /**
+   * Whether an MQTT message is one the journal already holds, so that it is
+   * to be acknowledged and not taken again: only a delivery the broker marked
+   * as a redelivery (DUP) [MQTT-3.3.1-1] whose packet id, topic and payload
+   * match a message written down. A first delivery (DUP clear) is always taken,
+   * even when it equals a message written before: devices do repeat a payload,
+   * and the broker reuses packet ids.
+   */
+  isRedelivery(delivery: DeliveryMark, dup: boolean): boolean {
+    if (!dup) {
+      this.#d.journal.forgetDelivery(delivery);
+      return false;
+    }
+    if (!this.#d.journal.holdsDelivery(delivery)) return false;
+    this.#d.metrics.redeliveriesSkipped.inc();
+    return true;
+  }
+
+  /**
+   * Takes what one input mapped to; resolves once its readings are in the
+   * journal, with the mark of the MQTT message it came from, if any.
+   */
+  async take(
+    input: MappedInput,
+    source: string,
+    delivery?: DeliveryMark,
+  ): Promise<{ accepted: number; skipped: number }> {
     const skipped = [...input.skipped];
-    let accepted = 0;
+    const readings: NewReading[] = [];
     for (const reading of input.readings) {
       const count = Object.keys(reading.values).length;
       if (count === 0) {
@@ -58,10 +86,16 @@ export class ReadingIntake {
         skipped.push({ reason: 'no_key', device: reading.device });
         continue;
       }
-      const ts = reading.ts ?? this.#arrival(reading.device);
-      const { dropped } = this.#d.journal.append({ device: reading.device, ts, values: reading.values });
-      accepted++;
-      this.#d.metrics.received.inc();
+      readings.push({
+        device: reading.device,
+        ts: reading.ts ?? this.#arrival(reading.device),
+        values: reading.values,
+      });
+    }
+    const accepted = readings.length;
+    if (accepted > 0 || delivery !== undefined) {
+      const { dropped } = this.#d.journal.append(readings, delivery);
+      this.#d.metrics.received.inc(accepted);
       if (dropped.length > 0) {
         this.#d.metrics.dropped.inc(dropped.length);
         this.#d.logger.warn({ dropped: dropped.length }, 'backlog full: dropped the oldest readings');

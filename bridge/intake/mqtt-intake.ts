@@ -1,8 +1,9 @@
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { BridgeMetrics } from '../bridge-metrics.js';
 import type { MqttMapping } from '../mapping/mqtt-mapping.js';
 import type { ReadingIntake } from '../reading-intake.js';
+import { deliveryMark } from '../state/delivery-window.js';
 
 /** How the bridge connects to the local broker. */
 export interface MqttIntakeOptions {
@@ -23,8 +24,12 @@ export interface MqttIntake {
  * Subscribes to the mappings' topics on the local broker with a persistent
  * session (clean session off, QoS 1), and acknowledges each PUBLISH only once
  * its readings are in the backlog journal: a message the bridge had not
- * written down when it stopped is delivered again by the broker. Messages no
- * mapping understands are skipped and counted, never fatal.
+ * written down when it stopped is delivered again by the broker. One it had
+ * written down but not yet acknowledged comes again too, with DUP set; the
+ * journal remembers each message it wrote (packet id, topic, payload), and such
+ * a redelivery is acknowledged without being taken twice (docs/BRIDGE.md,
+ * "Redelivery"). Messages no mapping understands are skipped and counted,
+ * never fatal.
  */
 export function startMqttIntake(
   options: MqttIntakeOptions,
@@ -41,9 +46,18 @@ export function startMqttIntake(
   };
   const client: MqttClient = connect(options.url, clientOptions);
   const filters = [...new Set(options.mappings.flatMap((m) => m.filters))];
+  /**
+   * The message being taken. mqtt.js hands over one message at a time per
+   * connection, but a message of a connection that has just dropped may still
+   * be on its way to the journal when the new connection brings it again; its
+   * redelivery must wait for it, or the window would not hold it yet.
+   */
+  let taking: Promise<void> = Promise.resolve();
   // PUBACK goes out when `done` is called: after the readings are written, not when the message arrives.
   client.handleMessage = (packet, done) => {
-    void take(packet.topic, packet.payload as Buffer).then(
+    const taken = taking.then(() => take(packet));
+    taking = taken.catch(() => {});
+    void taken.then(
       () => done(),
       (error: unknown) => {
         // Not acknowledged: the broker delivers it again after the reconnect.
@@ -52,12 +66,19 @@ export function startMqttIntake(
       },
     );
   };
-  async function take(topic: string, payload: Buffer): Promise<void> {
+  async function take(packet: IPublishPacket): Promise<void> {
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    // A QoS 0 delivery has no packet id and is never delivered again.
+    const delivery =
+      packet.messageId === undefined || packet.qos === 0
+        ? undefined
+        : deliveryMark(packet.messageId, packet.topic, payload);
+    if (delivery !== undefined && intake.isRedelivery(delivery, packet.dup)) return;
     for (const mapping of options.mappings) {
-      const mapped = mapping.map(topic, payload);
+      const mapped = mapping.map(packet.topic, payload);
       if (mapped === undefined) continue;
       metrics.inputs.inc({ source: 'mqtt', mapping: mapping.name });
-      await intake.take(mapped, `mqtt ${mapping.name}`);
+      await intake.take(mapped, `mqtt ${mapping.name}`, delivery);
       return;
     }
   }

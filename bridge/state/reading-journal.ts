@@ -1,6 +1,18 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { type BacklogEntry, BoundedBacklog } from '../../src/index.js';
+import { type DeliveryMark, DeliveryWindow } from './delivery-window.js';
 
 /** A reading waiting in the backlog: its device, its time (fixed when it arrived) and values. */
 export interface JournalEntry extends BacklogEntry {
@@ -11,11 +23,27 @@ export interface JournalEntry extends BacklogEntry {
 
 const BACKLOG_FILE = 'backlog.jsonl';
 const SETTLED_FILE = 'settled.log';
-/** Settled ids written since the last compaction before the files are rewritten. */
+/** Settled ids and delivery lines written since the last compaction before the files are rewritten. */
 const COMPACT_AFTER = 50_000;
+/**
+ * MQTT messages the journal remembers having written (see {@link DeliveryWindow}).
+ * It must cover every message whose PUBACK may not have reached the broker when
+ * the bridge stops, at most the broker's in-flight limit (Mosquitto's
+ * `max_inflight_messages`, 20 by default), and stay well below the 65 535 packet
+ * ids, so that a broker handing them out in turn (Mosquitto does) reuses an id
+ * only long after its mark was forgotten. About 50 bytes each on disk.
+ */
+const DELIVERY_WINDOW_MESSAGES = 4096;
+
+/** A reading waiting in the backlog, before the journal gave it an id. */
+export type NewReading = Omit<JournalEntry, 'id' | 'bytes'>;
 
 const entryLine = (e: Omit<JournalEntry, 'bytes'>) =>
   `${JSON.stringify({ id: e.id, d: e.device, ts: e.ts, v: e.values })}\n`;
+
+/** The line before the `n` reading lines of one write: the group is whole only with all of them. */
+const groupLine = (n: number, mark: DeliveryMark | undefined) =>
+  `${JSON.stringify(mark === undefined ? { n } : { n, pid: mark.packetId, h: mark.digest })}\n`;
 
 /**
  * The bridge's outgoing backlog as files, so readings survive a restart (or a
@@ -28,22 +56,31 @@ const entryLine = (e: Omit<JournalEntry, 'bytes'>) =>
  * the last of its file and is dropped by that rewrite. Bounded in bytes by a
  * {@link BoundedBacklog}: when full, the oldest readings are dropped.
  *
+ * The readings of one input go in one write, after a line that says how many
+ * follow (and, for an MQTT message, its {@link DeliveryMark}); a group a crash
+ * cut short is dropped whole at open, so an input is in the journal entirely
+ * or not at all. The marks of the last {@link DELIVERY_WINDOW_MESSAGES} MQTT
+ * messages survive compaction as groups of no readings, so a restarted bridge
+ * still knows which messages it wrote down (docs/BRIDGE.md, "Redelivery").
+ *
  * Writes reach the operating system before a reading is acknowledged, so they
  * survive the process being killed; without fsync, not a power cut.
  */
 export class ReadingJournal {
   readonly #dir: string;
   readonly #backlog: BoundedBacklog<JournalEntry>;
+  readonly #deliveries: DeliveryWindow;
   #backlogFd: number;
   #settledFd: number;
   #nextId: number;
-  #settledSinceCompaction = 0;
+  #linesSinceCompaction = 0;
   /** Readings found waiting when the journal was opened. */
   readonly loaded: number;
 
-  private constructor(dir: string, backlog: BoundedBacklog<JournalEntry>, nextId: number) {
+  private constructor(dir: string, backlog: BoundedBacklog<JournalEntry>, deliveries: DeliveryWindow, nextId: number) {
     this.#dir = dir;
     this.#backlog = backlog;
+    this.#deliveries = deliveries;
     this.#nextId = nextId;
     this.loaded = backlog.size;
     this.#backlogFd = this.#rewrite();
@@ -51,7 +88,7 @@ export class ReadingJournal {
   }
 
   /** Opens (creating) the journal in `dir`, loading what a previous run left waiting. */
-  static open(dir: string, capacityBytes: number): ReadingJournal {
+  static open(dir: string, capacityBytes: number, deliveryWindow = DELIVERY_WINDOW_MESSAGES): ReadingJournal {
     mkdirSync(dir, { recursive: true });
     const settled = new Set<number>();
     const settledPath = join(dir, SETTLED_FILE);
@@ -61,20 +98,36 @@ export class ReadingJournal {
       }
     }
     const backlog = new BoundedBacklog<JournalEntry>(capacityBytes);
+    const deliveries = new DeliveryWindow(deliveryWindow);
     let nextId = 1;
+    const take = (entry: Omit<JournalEntry, 'bytes'>) => {
+      if (!settled.has(entry.id)) backlog.add({ ...entry, bytes: entryLine(entry).length });
+    };
+    /** The group being read: its mark and the readings still to come; taken only once whole. */
+    let group: { mark: DeliveryMark | undefined; n: number; entries: Omit<JournalEntry, 'bytes'>[] } | undefined;
     const backlogPath = join(dir, BACKLOG_FILE);
-    if (existsSync(backlogPath)) {
-      for (const line of readFileSync(backlogPath, 'utf8').split('\n')) {
-        const entry = parseLine(line);
-        if (entry === undefined) continue;
-        if ('next' in entry) nextId = Math.max(nextId, entry.next);
-        else {
-          nextId = Math.max(nextId, entry.id + 1);
-          if (!settled.has(entry.id)) backlog.add({ ...entry, bytes: entryLine(entry).length });
-        }
+    const lines = existsSync(backlogPath) ? readFileSync(backlogPath, 'utf8').split('\n') : [];
+    for (const line of lines) {
+      const parsed = parseLine(line);
+      if (parsed === undefined) continue;
+      if (parsed.kind === 'reading') nextId = Math.max(nextId, parsed.entry.id + 1);
+      if (group !== undefined && parsed.kind === 'reading') {
+        group.entries.push(parsed.entry);
+      } else {
+        // Only the last write can be cut short, so a group is followed by its readings or by nothing.
+        group = undefined;
+        if (parsed.kind === 'next') nextId = Math.max(nextId, parsed.next);
+        else if (parsed.kind === 'forget') deliveries.forget(parsed.packetId);
+        else if (parsed.kind === 'reading') take(parsed.entry);
+        else group = { mark: parsed.mark, n: parsed.n, entries: [] };
+      }
+      if (group !== undefined && group.entries.length === group.n) {
+        if (group.mark !== undefined) deliveries.add(group.mark);
+        for (const entry of group.entries) take(entry);
+        group = undefined;
       }
     }
-    return new ReadingJournal(dir, backlog, nextId);
+    return new ReadingJournal(dir, backlog, deliveries, nextId);
   }
 
   /** Readings waiting (in flight or not). */
@@ -87,15 +140,64 @@ export class ReadingJournal {
     return this.#backlog.bytes;
   }
 
-  /** Appends a reading; resolves to it and to the readings dropped (oldest first) to make room. */
-  append(reading: Omit<JournalEntry, 'id' | 'bytes'>): { entry: JournalEntry; dropped: JournalEntry[] } {
-    const line = entryLine({ ...reading, id: this.#nextId });
-    const entry: JournalEntry = { ...reading, id: this.#nextId++, bytes: line.length };
-    const dropped = this.#backlog.add(entry);
-    if (!dropped.includes(entry)) writeSync(this.#backlogFd, line);
-    const settled = dropped.filter((e) => e !== entry).map((e) => e.id);
+  /**
+   * Appends the readings of one input in one write, with the mark of the MQTT
+   * message they came from (remembered even when it carried no reading);
+   * returns them and the readings dropped (oldest first) to make room.
+   */
+  append(
+    readings: readonly NewReading[],
+    delivery?: DeliveryMark,
+  ): { entries: JournalEntry[]; dropped: JournalEntry[] } {
+    const entries: JournalEntry[] = [];
+    const dropped: JournalEntry[] = [];
+    for (const reading of readings) {
+      const id = this.#nextId++;
+      const entry: JournalEntry = { ...reading, id, bytes: entryLine({ ...reading, id }).length };
+      entries.push(entry);
+      dropped.push(...this.#backlog.add(entry));
+    }
+    // A reading of this input dropped already (too big, or pushed out by a later one of it) is not written.
+    const gone = new Set(dropped);
+    const held = entries.filter((e) => !gone.has(e));
+    const lines = held.map(entryLine).join('');
+    try {
+      this.#appendToBacklog(
+        delivery !== undefined || held.length > 1 ? groupLine(held.length, delivery) + lines : lines,
+      );
+    } catch (error) {
+      // Not written, so not acknowledged: the source sends it again, and it must not be waiting twice.
+      for (const entry of held) this.#backlog.remove(entry.id);
+      throw error;
+    }
+    if (delivery !== undefined) {
+      this.#deliveries.add(delivery);
+      this.#linesSinceCompaction++;
+    }
+    const settled = dropped.filter((e) => !entries.includes(e)).map((e) => e.id);
     if (settled.length > 0) this.#writeSettled(settled);
-    return { entry, dropped };
+    else if (delivery !== undefined) this.#compactIfDue();
+    return { entries, dropped };
+  }
+
+  /** Whether this MQTT message (packet id, topic and payload) is one the journal wrote. */
+  holdsDelivery(mark: DeliveryMark): boolean {
+    return this.#deliveries.holds(mark);
+  }
+
+  /**
+   * Forgets a mark the broker has shown to be stale: it sent a new message
+   * (DUP clear) with the same packet id, topic and payload, which it can do
+   * only after the one the mark stands for was acknowledged. Written down
+   * before the new message is taken, so that if the bridge dies first, the
+   * new message's redelivery is not mistaken for the old one's.
+   */
+  forgetDelivery(mark: DeliveryMark): void {
+    if (!this.#deliveries.holds(mark)) return;
+    this.#appendToBacklog(`${JSON.stringify({ forget: mark.packetId })}\n`);
+    this.#deliveries.forget(mark.packetId);
+    this.#linesSinceCompaction++;
+    this.#compactIfDue();
   }
 
   /** The readings not in flight, oldest first. */
@@ -125,8 +227,31 @@ export class ReadingJournal {
 
   #writeSettled(ids: readonly number[]): void {
     writeSync(this.#settledFd, `${ids.join(',')}\n`);
-    this.#settledSinceCompaction += ids.length;
-    if (this.#settledSinceCompaction >= COMPACT_AFTER) {
+    this.#linesSinceCompaction += ids.length;
+    this.#compactIfDue();
+  }
+
+  /**
+   * Appends whole lines to the backlog file, or nothing: a write that fails
+   * part-way (a full disk) is cut back off, so that no partial line or group
+   * sits in the middle of the file, where the next lines would join it.
+   */
+  #appendToBacklog(text: string): void {
+    if (text === '') return;
+    const bytes = Buffer.from(text);
+    const length = fstatSync(this.#backlogFd).size;
+    try {
+      for (let written = 0; written < bytes.length; ) {
+        written += writeSync(this.#backlogFd, bytes, written);
+      }
+    } catch (error) {
+      ftruncateSync(this.#backlogFd, length);
+      throw error;
+    }
+  }
+
+  #compactIfDue(): void {
+    if (this.#linesSinceCompaction >= COMPACT_AFTER) {
       closeSync(this.#backlogFd);
       closeSync(this.#settledFd);
       this.#backlogFd = this.#rewrite();
@@ -143,26 +268,56 @@ export class ReadingJournal {
     const path = join(this.#dir, BACKLOG_FILE);
     const fd = openSync(`${path}.new`, 'w');
     writeSync(fd, `${JSON.stringify({ next: this.#nextId })}\n`);
+    for (const mark of this.#deliveries.marks()) writeSync(fd, groupLine(0, mark));
     // In flight or not: everything still held.
     for (const entry of this.#backlog.entries()) writeSync(fd, entryLine(entry));
     fsyncSync(fd);
     closeSync(fd);
     renameSync(`${path}.new`, path);
-    this.#settledSinceCompaction = 0;
+    this.#linesSinceCompaction = 0;
     return openSync(path, 'a');
   }
 }
 
-/** A backlog line: a reading, the header naming the next id, or undefined for a line cut short. */
-function parseLine(line: string): Omit<JournalEntry, 'bytes'> | { next: number } | undefined {
+/** A line of the backlog file, or undefined for a line cut short. */
+type BacklogLine =
+  | { kind: 'reading'; entry: Omit<JournalEntry, 'bytes'> }
+  | { kind: 'next'; next: number }
+  | { kind: 'group'; n: number; mark: DeliveryMark | undefined }
+  | { kind: 'forget'; packetId: number };
+
+function parseLine(line: string): BacklogLine | undefined {
   if (line === '') return undefined;
+  let value: {
+    id?: unknown;
+    d?: unknown;
+    ts?: unknown;
+    v?: unknown;
+    next?: unknown;
+    n?: unknown;
+    pid?: unknown;
+    h?: unknown;
+    forget?: unknown;
+  };
   try {
-    const value = JSON.parse(line) as { id?: unknown; d?: unknown; ts?: unknown; v?: unknown; next?: unknown };
-    if (typeof value.next === 'number') return { next: value.next };
-    if (typeof value.id !== 'number' || typeof value.d !== 'string' || typeof value.ts !== 'number') return undefined;
-    if (value.v === null || typeof value.v !== 'object') return undefined;
-    return { id: value.id, device: value.d, ts: value.ts, values: value.v as Record<string, number> };
+    value = JSON.parse(line) as typeof value;
   } catch {
     return undefined;
   }
+  if (value === null || typeof value !== 'object') return undefined;
+  if (typeof value.next === 'number') return { kind: 'next', next: value.next };
+  if (typeof value.forget === 'number') return { kind: 'forget', packetId: value.forget };
+  if (typeof value.n === 'number') {
+    const mark =
+      typeof value.pid === 'number' && typeof value.h === 'string'
+        ? { packetId: value.pid, digest: value.h }
+        : undefined;
+    return { kind: 'group', n: value.n, mark };
+  }
+  if (typeof value.id !== 'number' || typeof value.d !== 'string' || typeof value.ts !== 'number') return undefined;
+  if (value.v === null || typeof value.v !== 'object') return undefined;
+  return {
+    kind: 'reading',
+    entry: { id: value.id, device: value.d, ts: value.ts, values: value.v as Record<string, number> },
+  };
 }

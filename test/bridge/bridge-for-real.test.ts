@@ -224,8 +224,9 @@ describe('telemetry bridge against Mosquitto and a real node', () => {
         second('telemetry_bridge_backlog_readings'),
     );
     expect(second('telemetry_bridge_backlog_dropped_readings_total')).toBe(0);
-    // 39 readings in 3 rounds of 13; each reached the node through one of the two bridges (one may have been
-    // taken twice, when the first bridge died between writing it down and acknowledging it to Mosquitto).
+    // 39 readings in 3 rounds of 13; each reached the node through one of the two bridges (a message Mosquitto
+    // delivers again because the first bridge died between writing it down and acknowledging it is not taken
+    // twice: test/bridge/bridge-kill-redelivery.test.ts).
     const acknowledged =
       first('telemetry_bridge_readings_acknowledged_total') + second('telemetry_bridge_readings_acknowledged_total');
     expect(acknowledged).toBeGreaterThanOrEqual(39);

@@ -83,7 +83,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const add = (device: string, n: number) => journal.append({ device, ts: 1_796_420_000_000 + n, values: { v: n } });
+const add = (device: string, n: number) => journal.append([{ device, ts: 1_796_420_000_000 + n, values: { v: n } }]);
 const left = () => journal.size;
 
 describe('the forwarder', () => {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BridgeMetrics } from '../../bridge/bridge-metrics.js';
 import { DeviceKeysFolder } from '../../bridge/keys/device-keys-folder.js';
 import { ReadingIntake } from '../../bridge/reading-intake.js';
+import { deliveryMark } from '../../bridge/state/delivery-window.js';
 import { ReadingJournal } from '../../bridge/state/reading-journal.js';
 
 let dir: string;
@@ -82,5 +83,49 @@ describe('ReadingIntake', () => {
     );
     expect(result).toEqual({ accepted: 0, skipped: 2 });
     expect([await skippedBy('no_key'), await skippedBy('no_values')]).toEqual([1, 1]);
+  });
+
+  describe('MQTT messages delivered again', () => {
+    const message = deliveryMark(42, 'zigbee2mqtt/kitchen', Buffer.from('{"temperature":21}'));
+    const input = { readings: [{ device: 'kitchen', ts: undefined, values: { temperature: 21 } }], skipped: [] };
+    const redeliveries = async () => (await metrics.redeliveriesSkipped.get()).values[0]?.value;
+
+    it('skips a redelivery (DUP) of a message it journaled, and counts it', async () => {
+      const bridge = intake(true);
+      expect(bridge.isRedelivery(message, false)).toBe(false);
+      await bridge.take(input, 'test', message);
+      expect(bridge.isRedelivery(message, true)).toBe(true);
+      expect(await redeliveries()).toBe(1);
+    });
+
+    it('takes a redelivery of a message it never journaled', async () => {
+      const bridge = intake(true);
+      await bridge.take(input, 'test', message);
+      const other = deliveryMark(43, 'zigbee2mqtt/kitchen', Buffer.from('{"temperature":21}'));
+      expect(bridge.isRedelivery(other, true)).toBe(false);
+      expect(await redeliveries()).toBe(0);
+    });
+
+    it('never skips a first delivery (DUP clear), even of a message equal to one journaled', async () => {
+      const bridge = intake(true);
+      await bridge.take(input, 'test', message);
+      // The broker reused packet id 42 for a new, identical message.
+      expect(bridge.isRedelivery(message, false)).toBe(false);
+      await bridge.take(input, 'test', message);
+      expect([...journal.waiting()].map((e) => e.values.temperature)).toEqual([21, 21]);
+    });
+
+    it('takes the redelivery of such a message when the bridge died before journaling it', async () => {
+      await intake(true).take(input, 'test', message);
+      // The identical new message arrives; the bridge is killed before it is in the journal.
+      intake(true).isRedelivery(message, false);
+      journal.close();
+      journal = ReadingJournal.open(join(dir, 'backlog'), 1_000_000);
+      // After the restart the broker sends it again, DUP set: it is not the one journaled before.
+      const restarted = intake(true);
+      expect(restarted.isRedelivery(message, true)).toBe(false);
+      await restarted.take(input, 'test', message);
+      expect([...journal.waiting()].map((e) => e.values.temperature)).toEqual([21, 21]);
+    });
   });
 });
