@@ -1,6 +1,7 @@
 import { connect, type MqttClient } from 'mqtt';
 import {
   acksTopic,
+  connectionTokenSchedule,
   type DeviceSigner,
   type ErrorNotice,
   errorsTopic,
@@ -35,12 +36,8 @@ export interface MqttLinkOptions {
   readonly events: LinkEvents;
 }
 
-/** Share of the token lifetime after which the link renews it. */
-const RENEW_AT = 0.8;
 /** Notices about the connection rather than a message (the node closes it when the token expires). */
 const CONNECTION_CODES: ReadonlySet<string> = new Set(['ERR_TOKEN_EXPIRED', 'ERR_TOKEN_INVALID']);
-/** Longest a renewal waits for the messages in flight before reconnecting anyway. */
-const RENEW_GRACE_MS = 5_000;
 /** How long a fault probe's PUBACK waits for the notice that may follow it. */
 const PROBE_NOTICE_GRACE_MS = 2_000;
 /** End-to-end mode: how long a message waits for its acknowledgement by default (docs/PROTOCOL.md §10.3). */
@@ -68,6 +65,8 @@ export class MqttLink implements DeviceLink {
   #onReady: () => void = () => undefined;
   #emptied: (() => void) | undefined;
   #renewAt = 0;
+  /** How long a renewal lets the messages in flight settle (the token schedule's grace). */
+  #renewGraceMs = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #renewTimer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Map<number, (outcome: SendOutcome) => void>();
@@ -200,11 +199,15 @@ export class MqttLink implements DeviceLink {
 
   async #connect(): Promise<void> {
     const { signer, now, tokenTtlSeconds, audience } = this.#o;
-    const issuedAt = now();
-    const password = await signConnectionToken(signer, { now: issuedAt, lifetimeSeconds: tokenTtlSeconds, audience });
-    // The token's iat and exp are whole seconds: it may expire up to a second before issuedAt + ttl.
-    const expiresAt = (Math.floor(issuedAt / 1000) + tokenTtlSeconds) * 1000;
-    this.#renewAt = expiresAt - tokenTtlSeconds * 1000 * (1 - RENEW_AT);
+    // The renewal policy (when, how long in-flight messages may take) is the shared device client's.
+    const schedule = connectionTokenSchedule(now(), tokenTtlSeconds);
+    const password = await signConnectionToken(signer, {
+      now: schedule.issuedAt,
+      lifetimeSeconds: tokenTtlSeconds,
+      audience,
+    });
+    this.#renewAt = schedule.renewAt;
+    this.#renewGraceMs = schedule.graceMs;
     if (!this.#wanted) return;
     const client = connect(this.#o.url, {
       protocolVersion: 4,
@@ -261,7 +264,7 @@ export class MqttLink implements DeviceLink {
           this.#emptied = resolve;
         }),
         new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, RENEW_GRACE_MS);
+          timer = setTimeout(resolve, this.#renewGraceMs);
         }),
       ]);
       clearTimeout(timer);
