@@ -10,6 +10,7 @@ import { defineConfig } from 'vitest/config';
 const INTEGRATION = [
   'test/bench/**/*.test.ts',
   'test/bridge/bridge-for-real.test.ts',
+  'test/bridge/bridge-mqtt-upstream.test.ts',
   'test/bridge/forwarder.test.ts',
   'test/cli/cli-start-time.test.ts',
   'test/conformance/mqtt-*.test.ts',

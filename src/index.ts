@@ -15,6 +15,7 @@ export {
 export { outcomeOfBatchResult, outcomeOfResponse } from './device-client/http-outcome.js';
 export type { MessageLimits } from './device-client/message-budget.js';
 export { messageOverhead, readingsThatFit } from './device-client/message-budget.js';
+export { outcomeOfNotice } from './device-client/notice-outcome.js';
 export { parseErrorNotice } from './device-client/parse-error-notice.js';
 export type { BackoffPolicy, Jitter } from './device-client/retry-delay.js';
 export { DEFAULT_BACKOFF, RANDOM_JITTER, retryDelay } from './device-client/retry-delay.js';
