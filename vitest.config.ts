@@ -12,6 +12,7 @@ const INTEGRATION = [
   'test/bridge/bridge-for-real.test.ts',
   'test/bridge/bridge-mqtt-upstream.test.ts',
   'test/bridge/forwarder.test.ts',
+  'test/bridge/node-mqtt-client.test.ts',
   'test/cli/cli-start-time.test.ts',
   'test/conformance/mqtt-*.test.ts',
   'test/drills/**/*.test.ts',

@@ -46,6 +46,8 @@ export class NodeMqttClient {
   readonly #idleTimers = new Map<string, NodeJS.Timeout>();
   /** Devices sending now: their connections are not closed to make room. */
   readonly #busy = new Set<string>();
+  /** Connections being opened: they count against maxConnections already. */
+  #opening = 0;
   #closing = false;
 
   constructor(options: NodeMqttClientOptions) {
@@ -137,16 +139,21 @@ export class NodeMqttClient {
       await existing.drain(existing.schedule.graceMs);
       await existing.close();
     }
-    await this.#makeRoom();
-    const opened = await NodeMqttConnection.open({
-      url: this.#o.url,
-      signer,
-      tokenTtlSeconds: this.#o.tokenTtlSeconds,
-      audience: this.#o.audience,
-      answerTimeoutMs: this.#o.answerTimeoutMs,
-      now: this.#o.now,
-      onClosed: (connection) => this.#forget(connection),
-    });
+    await this.#takeSlot();
+    let opened: Awaited<ReturnType<typeof NodeMqttConnection.open>>;
+    try {
+      opened = await NodeMqttConnection.open({
+        url: this.#o.url,
+        signer,
+        tokenTtlSeconds: this.#o.tokenTtlSeconds,
+        audience: this.#o.audience,
+        answerTimeoutMs: this.#o.answerTimeoutMs,
+        now: this.#o.now,
+        onClosed: (connection) => this.#forget(connection),
+      });
+    } finally {
+      this.#opening--;
+    }
     if (!(opened instanceof NodeMqttConnection)) {
       this.#o.metrics.mqttConnects.inc({ result: opened.answered ? 'refused' : 'no_answer' });
       const code = opened.outcome.kind === 'acknowledged' ? undefined : opened.outcome.code;
@@ -161,12 +168,25 @@ export class NodeMqttClient {
     return opened;
   }
 
-  /** Closes least recently used connections of devices not sending now until one more fits. */
-  async #makeRoom(): Promise<void> {
-    for (const [device, connection] of this.#connections) {
-      if (this.#connections.size < this.#o.maxConnections) return;
-      if (this.#busy.has(device)) continue;
-      await connection.close();
+  /**
+   * Reserves room for one more connection, closing the least recently used
+   * connection of a device not sending now while there is none. The room is
+   * taken in the same step that finds it, so devices opening side by side
+   * cannot both take the last one.
+   */
+  async #takeSlot(): Promise<void> {
+    for (;;) {
+      if (this.#connections.size + this.#opening < this.#o.maxConnections) {
+        this.#opening++;
+        return;
+      }
+      const idle = [...this.#connections.values()].find((c) => !this.#busy.has(c.device));
+      // Cannot happen while at most maxConnections devices send at once; never wait forever on it.
+      if (idle === undefined) {
+        this.#opening++;
+        return;
+      }
+      await idle.close();
     }
   }
 
