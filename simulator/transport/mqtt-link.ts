@@ -6,6 +6,7 @@ import {
   type ErrorNotice,
   errorsTopic,
   messagesTopic,
+  outcomeOfNotice,
   parseDeliveryAck,
   signConnectionToken,
 } from '../../src/index.js';
@@ -127,8 +128,7 @@ export class MqttLink implements DeviceLink {
         }
         if (probe !== undefined) this.#probe = undefined;
         if (failed) settle(this.#lostOutcome(seq));
-        else if (notice !== undefined && !notice.retryable) settle({ kind: 'rejected', code: notice.code });
-        else if (notice !== undefined) settle(this.#retryOutcome(notice));
+        else if (notice !== undefined) settle(outcomeOfNotice(notice));
         else settle({ kind: 'acknowledged' });
       });
       // mqtt.js hands the packet to the socket asynchronously: cut once it has.
@@ -321,7 +321,7 @@ export class MqttLink implements DeviceLink {
       !CONNECTION_CODES.has(notice.code)
     ) {
       if (probe.settle === undefined) this.#notices.set(probe.seq, notice);
-      else this.#settleProbe(notice.retryable ? this.#retryOutcome(notice) : { kind: 'rejected', code: notice.code });
+      else this.#settleProbe(outcomeOfNotice(notice));
     } else if (notice.seq !== null && this.#inFlight.has(notice.seq)) this.#notices.set(notice.seq, notice);
     else if (notice.seq === null && CONNECTION_CODES.has(notice.code)) {
       this.#o.events.connectFailed(this.#o.signer.device, notice.code);
@@ -336,9 +336,7 @@ export class MqttLink implements DeviceLink {
 
   /** End-to-end mode: a notice settles its message (or the probe in flight, for a notice without a seq). */
   #noticeEndToEnd(notice: ErrorNotice): void {
-    const outcome: SendOutcome = notice.retryable
-      ? this.#retryOutcome(notice)
-      : { kind: 'rejected', code: notice.code };
+    const outcome = outcomeOfNotice(notice);
     const probe = this.#probe;
     if (notice.seq !== null && this.#inFlight.has(notice.seq)) this.#settleEndToEnd(notice.seq, outcome);
     else if (probe !== undefined && notice.seq === null && !CONNECTION_CODES.has(notice.code))
@@ -359,12 +357,6 @@ export class MqttLink implements DeviceLink {
   #lostOutcome(seq: number): SendOutcome {
     const notice = this.#notices.get(seq);
     if (notice === undefined) return { kind: 'retry', code: 'SIM_CONNECTION_LOST' };
-    return notice.retryable ? this.#retryOutcome(notice) : { kind: 'rejected', code: notice.code };
-  }
-
-  #retryOutcome(notice: ErrorNotice): SendOutcome {
-    return notice.retryAfter === undefined
-      ? { kind: 'retry', code: notice.code }
-      : { kind: 'retry', code: notice.code, retryAfterMs: notice.retryAfter * 1000 };
+    return outcomeOfNotice(notice);
   }
 }
