@@ -37,7 +37,7 @@ export class BridgeMetrics {
   });
   readonly acknowledged = new Counter({
     name: 'telemetry_bridge_readings_acknowledged_total',
-    help: 'Readings the node acknowledged as stored (2xx), which left the backlog',
+    help: 'Readings the node acknowledged as stored (2xx, or a PUBACK without a notice), which left the backlog',
     registers: [this.registry],
   });
   readonly rejected = new Counter({
@@ -63,8 +63,24 @@ export class BridgeMetrics {
   });
   readonly requests = new Counter({
     name: 'telemetry_bridge_node_requests_total',
-    help: 'Requests to the node, by endpoint (single, batch) and result (answered, no_answer)',
+    help: 'Requests to the node, by endpoint (single, batch; mqtt: one per message published) and result (answered, no_answer)',
     labelNames: ['endpoint', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly mqttConnects = new Counter({
+    name: 'telemetry_bridge_node_mqtt_connects_total',
+    help: "Device connections to the node's embedded broker, by result (connected, refused, no_answer)",
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly mqttConnections = new Gauge({
+    name: 'telemetry_bridge_node_mqtt_connections',
+    help: "Device connections to the node's embedded broker open now",
+    registers: [this.registry],
+  });
+  readonly mqttTokenRenewals = new Counter({
+    name: 'telemetry_bridge_node_mqtt_token_renewals_total',
+    help: 'Device connections closed and opened again with a fresh connection token before it expired',
     registers: [this.registry],
   });
   readonly retries = new Counter({

@@ -6,6 +6,7 @@ import { ConfigError, DEFAULT_LIMITS } from '../src/index.js';
 import { BridgeMetrics } from './bridge-metrics.js';
 import { Forwarder } from './forward/forwarder.js';
 import { NodeClient } from './forward/node-client.js';
+import { NodeMqttClient } from './forward/node-mqtt-client.js';
 import { buildBridgeHttpApp } from './intake/bridge-http-app.js';
 import { type MqttIntake, startMqttIntake } from './intake/mqtt-intake.js';
 import { DeviceKeysFolder } from './keys/device-keys-folder.js';
@@ -77,11 +78,26 @@ export async function startBridge(
     },
   });
   const client = new NodeClient(settings.nodeUrl, settings.requestTimeoutSeconds * 1000);
+  const upstream =
+    settings.nodeMqttUrl === ''
+      ? undefined
+      : new NodeMqttClient({
+          url: settings.nodeMqttUrl,
+          maxConnections: settings.nodeMqttConnections,
+          idleMs: settings.nodeMqttIdleSeconds * 1000,
+          tokenTtlSeconds: settings.nodeMqttTokenTtlSeconds,
+          audience: settings.nodeMqttAudience,
+          answerTimeoutMs: settings.requestTimeoutSeconds * 1000,
+          metrics,
+          logger,
+          now: Date.now,
+        });
   const forwarder = new Forwarder({
     journal,
     keys,
     seqs: new SeqFile(stateDir),
     client,
+    mqtt: upstream,
     metrics,
     logger,
     limits: {
@@ -125,7 +141,12 @@ export async function startBridge(
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const httpUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
   logger.info(
-    { http: httpUrl, node: settings.nodeUrl, mqtt: settings.mqttUrl || 'off', backlog: journal.loaded },
+    {
+      http: httpUrl,
+      node: upstream === undefined ? settings.nodeUrl : settings.nodeMqttUrl,
+      mqtt: settings.mqttUrl || 'off',
+      backlog: journal.loaded,
+    },
     'bridge running',
   );
   let stopping: Promise<void> | undefined;
@@ -136,6 +157,7 @@ export async function startBridge(
         await mqtt?.close();
         await app.close();
         await forwarder.stop();
+        await upstream?.close();
         client.close();
         journal.close();
       })();

@@ -5,9 +5,17 @@
 
 export type { BacklogEntry } from './device-client/bounded-backlog.js';
 export { BoundedBacklog } from './device-client/bounded-backlog.js';
+export type { ConnectionTokenSchedule } from './device-client/connection-token-schedule.js';
+export {
+  connectionTokenSchedule,
+  TOKEN_RENEW_GRACE_MS,
+  TOKEN_RENEW_SHARE,
+  tokenDueForRenewal,
+} from './device-client/connection-token-schedule.js';
 export { outcomeOfBatchResult, outcomeOfResponse } from './device-client/http-outcome.js';
 export type { MessageLimits } from './device-client/message-budget.js';
 export { messageOverhead, readingsThatFit } from './device-client/message-budget.js';
+export { outcomeOfNotice } from './device-client/notice-outcome.js';
 export { parseErrorNotice } from './device-client/parse-error-notice.js';
 export type { BackoffPolicy, Jitter } from './device-client/retry-delay.js';
 export { DEFAULT_BACKOFF, RANDOM_JITTER, retryDelay } from './device-client/retry-delay.js';

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import {
   type BackoffPolicy,
+  type DeviceSigner,
   type MessageLimits,
   messageOverhead,
   RANDOM_JITTER,
@@ -14,6 +15,7 @@ import type { BridgeSigner, DeviceKeysFolder } from '../keys/device-keys-folder.
 import type { JournalEntry, ReadingJournal } from '../state/reading-journal.js';
 import type { SeqFile } from '../state/seq-file.js';
 import type { NodeClient } from './node-client.js';
+import type { NodeMqttClient } from './node-mqtt-client.js';
 
 /** What the forwarder needs. */
 export interface ForwarderDeps {
@@ -21,6 +23,8 @@ export interface ForwarderDeps {
   readonly keys: DeviceKeysFolder;
   readonly seqs: SeqFile;
   readonly client: NodeClient;
+  /** When set, every message goes to the node's embedded broker instead of over HTTP. */
+  readonly mqtt?: NodeMqttClient | undefined;
   readonly metrics: BridgeMetrics;
   readonly logger: Logger;
   readonly limits: MessageLimits;
@@ -35,6 +39,8 @@ export interface ForwarderDeps {
 /** One signed message and the backlog readings it carries. */
 interface Outgoing {
   readonly device: string;
+  readonly signer: DeviceSigner;
+  readonly seq: number;
   readonly jws: string;
   readonly ids: readonly number[];
   readonly keyCreatedAt: number;
@@ -44,8 +50,10 @@ interface Outgoing {
  * Sends the backlog to the node until stopped: the oldest readings first,
  * grouped per device into signed messages within the message limits; one
  * message goes to `POST /v1/messages`, several (a backlog) to
- * `POST /v1/messages/batch`. A reading leaves the backlog only when the node
- * acknowledged it (2xx) or refused it for good; anything else is sent again
+ * `POST /v1/messages/batch`, or, with an MQTT upstream, each message is
+ * published by its device's connection to the node's embedded broker. A
+ * reading leaves the backlog only when the node acknowledged it (2xx, or a
+ * PUBACK without a notice) or refused it for good; anything else is sent again
  * after a backoff with jitter, never sooner than the node's Retry-After
  * (PROTOCOL.md §9.3). One round is in flight at a time.
  */
@@ -119,7 +127,10 @@ export class Forwarder {
     const ids = messages.flatMap((m) => m.ids);
     journal.markInFlight(ids);
     let outcomes: SendOutcome[];
-    if (messages.length === 1 && messages[0] !== undefined) {
+    if (this.#d.mqtt !== undefined) {
+      // Counted per message in the MQTT client, as `endpoint="mqtt"`.
+      outcomes = (await this.#d.mqtt.send(messages)).map((answer) => answer.outcome);
+    } else if (messages.length === 1 && messages[0] !== undefined) {
       const { answered, outcome } = await client.sendMessage(messages[0].jws);
       metrics.requests.inc({ endpoint: 'single', result: answered ? 'answered' : 'no_answer' });
       outcomes = [outcome];
@@ -221,8 +232,16 @@ export class Forwarder {
     while (rest.length > 0) {
       const readings = rest.map((e) => ({ ts: e.ts, values: e.values }));
       const n = readingsThatFit(readings, overhead, this.#d.limits);
-      const jws = await signMessage(key.signer, this.#d.seqs.next(device), readings.slice(0, n));
-      out.push({ device, jws, ids: rest.slice(0, n).map((e) => e.id), keyCreatedAt: key.createdAt });
+      const seq = this.#d.seqs.next(device);
+      const jws = await signMessage(key.signer, seq, readings.slice(0, n));
+      out.push({
+        device,
+        signer: key.signer,
+        seq,
+        jws,
+        ids: rest.slice(0, n).map((e) => e.id),
+        keyCreatedAt: key.createdAt,
+      });
       rest = rest.slice(n);
     }
     return out;

@@ -35,6 +35,54 @@ const BridgeSettingsSchema = Type.Object({
     },
     'http://127.0.0.1:8080',
   ),
+  nodeMqttUrl: text(
+    {
+      env: 'TELEMETRY_BRIDGE_NODE_MQTT_URL',
+      flag: 'node-mqtt-url',
+      description:
+        "The node's embedded broker (mqtt:// or mqtts://): when set, readings go there, each device connected as itself, instead of to the node URL",
+    },
+    '',
+  ),
+  nodeMqttConnections: integer(
+    {
+      env: 'TELEMETRY_BRIDGE_NODE_MQTT_CONNECTIONS',
+      flag: 'node-mqtt-connections',
+      description: 'Most device connections to the node open at once',
+    },
+    32,
+    1,
+    1_000,
+  ),
+  nodeMqttIdleSeconds: integer(
+    {
+      env: 'TELEMETRY_BRIDGE_NODE_MQTT_IDLE_SECONDS',
+      flag: 'node-mqtt-idle-seconds',
+      description: 'A device connection to the node that sent nothing for this long is closed',
+    },
+    60,
+    1,
+    86_400,
+  ),
+  nodeMqttTokenTtlSeconds: integer(
+    {
+      env: 'TELEMETRY_BRIDGE_NODE_MQTT_TOKEN_TTL_SECONDS',
+      flag: 'node-mqtt-token-ttl-seconds',
+      description:
+        "Lifetime of each device's connection token (at most the node's TELEMETRY_MAX_TOKEN_LIFETIME_SECONDS); renewed at 80 % of it",
+    },
+    3_600,
+    2,
+    86_400,
+  ),
+  nodeMqttAudience: text(
+    {
+      env: 'TELEMETRY_BRIDGE_NODE_MQTT_AUDIENCE',
+      flag: 'node-mqtt-audience',
+      description: "The aud of the connection tokens: the node's TELEMETRY_TOKEN_AUDIENCE",
+    },
+    'telemetry-ingest',
+  ),
   mqttUrl: text(
     {
       env: 'TELEMETRY_BRIDGE_MQTT_URL',
@@ -205,7 +253,7 @@ const BridgeSettingsSchema = Type.Object({
     {
       env: 'TELEMETRY_BRIDGE_REQUEST_TIMEOUT_SECONDS',
       flag: 'request-timeout-seconds',
-      description: "How long to wait for the node's answer before resending",
+      description: "How long to wait for the node's answer (an HTTP response, a CONNACK or a PUBACK) before resending",
     },
     30,
     1,
@@ -287,10 +335,15 @@ export function parseBridgeSettings(
 /** Rules that involve a setting's meaning or more than one setting; a setting that did not parse is left out. */
 function crossCheck(settings: Partial<BridgeSettings>): string[] {
   const problems: string[] = [];
-  const { nodeUrl, mqttUrl, mappings, stateDir, retryBaseMs, retryMaxMs, mqttPassword, mqttUsername } = settings;
+  const { nodeUrl, nodeMqttUrl, nodeMqttAudience, mqttUrl, mappings, stateDir, retryBaseMs, retryMaxMs } = settings;
+  const { mqttPassword, mqttUsername } = settings;
   if (nodeUrl !== undefined && !/^https?:\/\/[^/]/.test(nodeUrl)) {
     problems.push('TELEMETRY_BRIDGE_NODE_URL must be an http:// or https:// URL');
   }
+  if (nodeMqttUrl !== undefined && nodeMqttUrl !== '' && !/^mqtts?:\/\/[^/]/.test(nodeMqttUrl)) {
+    problems.push('TELEMETRY_BRIDGE_NODE_MQTT_URL must be an mqtt:// or mqtts:// URL, or empty');
+  }
+  if (nodeMqttAudience === '') problems.push('TELEMETRY_BRIDGE_NODE_MQTT_AUDIENCE must not be empty');
   if (mqttUrl !== undefined && mqttUrl !== '' && !/^(mqtts?|wss?|tcp|ssl):\/\/[^/]/.test(mqttUrl)) {
     problems.push('TELEMETRY_BRIDGE_MQTT_URL must be an mqtt:// or mqtts:// URL, or empty');
   }

@@ -19,6 +19,7 @@ function bridgeHelp(): string {
     '',
     'Example:',
     '  telemetry bridge --node-url http://node:8080 --mqtt-url mqtt://127.0.0.1:1883 --registry registry.json',
+    '  telemetry bridge --node-mqtt-url mqtt://node:1883 --mqtt-url mqtt://127.0.0.1:1883 --registry registry.json',
     '',
   ].join('\n');
 }
@@ -36,7 +37,8 @@ export const bridgeCommand: Command = {
     // Loaded only when the bridge runs: the other commands need none of MQTT, fastify or the journal.
     const { startBridge } = await import('../../bridge/index.js');
     const running = await startBridge(settings);
-    io.stdout(`telemetry: bridge listening on ${running.httpUrl}, forwarding to ${settings.nodeUrl}\n`);
+    const node = settings.nodeMqttUrl === '' ? settings.nodeUrl : settings.nodeMqttUrl;
+    io.stdout(`telemetry: bridge listening on ${running.httpUrl}, forwarding to ${node}\n`);
     await new Promise<void>((resolve) => {
       const stop = (signal: NodeJS.Signals) => {
         io.stderr(`telemetry: ${signal} received, stopping the bridge\n`);

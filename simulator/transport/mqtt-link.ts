@@ -1,10 +1,12 @@
 import { connect, type MqttClient } from 'mqtt';
 import {
   acksTopic,
+  connectionTokenSchedule,
   type DeviceSigner,
   type ErrorNotice,
   errorsTopic,
   messagesTopic,
+  outcomeOfNotice,
   parseDeliveryAck,
   signConnectionToken,
 } from '../../src/index.js';
@@ -35,12 +37,8 @@ export interface MqttLinkOptions {
   readonly events: LinkEvents;
 }
 
-/** Share of the token lifetime after which the link renews it. */
-const RENEW_AT = 0.8;
 /** Notices about the connection rather than a message (the node closes it when the token expires). */
 const CONNECTION_CODES: ReadonlySet<string> = new Set(['ERR_TOKEN_EXPIRED', 'ERR_TOKEN_INVALID']);
-/** Longest a renewal waits for the messages in flight before reconnecting anyway. */
-const RENEW_GRACE_MS = 5_000;
 /** How long a fault probe's PUBACK waits for the notice that may follow it. */
 const PROBE_NOTICE_GRACE_MS = 2_000;
 /** End-to-end mode: how long a message waits for its acknowledgement by default (docs/PROTOCOL.md §10.3). */
@@ -68,6 +66,8 @@ export class MqttLink implements DeviceLink {
   #onReady: () => void = () => undefined;
   #emptied: (() => void) | undefined;
   #renewAt = 0;
+  /** How long a renewal lets the messages in flight settle (the token schedule's grace). */
+  #renewGraceMs = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #renewTimer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Map<number, (outcome: SendOutcome) => void>();
@@ -128,8 +128,7 @@ export class MqttLink implements DeviceLink {
         }
         if (probe !== undefined) this.#probe = undefined;
         if (failed) settle(this.#lostOutcome(seq));
-        else if (notice !== undefined && !notice.retryable) settle({ kind: 'rejected', code: notice.code });
-        else if (notice !== undefined) settle(this.#retryOutcome(notice));
+        else if (notice !== undefined) settle(outcomeOfNotice(notice));
         else settle({ kind: 'acknowledged' });
       });
       // mqtt.js hands the packet to the socket asynchronously: cut once it has.
@@ -200,11 +199,15 @@ export class MqttLink implements DeviceLink {
 
   async #connect(): Promise<void> {
     const { signer, now, tokenTtlSeconds, audience } = this.#o;
-    const issuedAt = now();
-    const password = await signConnectionToken(signer, { now: issuedAt, lifetimeSeconds: tokenTtlSeconds, audience });
-    // The token's iat and exp are whole seconds: it may expire up to a second before issuedAt + ttl.
-    const expiresAt = (Math.floor(issuedAt / 1000) + tokenTtlSeconds) * 1000;
-    this.#renewAt = expiresAt - tokenTtlSeconds * 1000 * (1 - RENEW_AT);
+    // The renewal policy (when, how long in-flight messages may take) is the shared device client's.
+    const schedule = connectionTokenSchedule(now(), tokenTtlSeconds);
+    const password = await signConnectionToken(signer, {
+      now: schedule.issuedAt,
+      lifetimeSeconds: tokenTtlSeconds,
+      audience,
+    });
+    this.#renewAt = schedule.renewAt;
+    this.#renewGraceMs = schedule.graceMs;
     if (!this.#wanted) return;
     const client = connect(this.#o.url, {
       protocolVersion: 4,
@@ -261,7 +264,7 @@ export class MqttLink implements DeviceLink {
           this.#emptied = resolve;
         }),
         new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, RENEW_GRACE_MS);
+          timer = setTimeout(resolve, this.#renewGraceMs);
         }),
       ]);
       clearTimeout(timer);
@@ -318,7 +321,7 @@ export class MqttLink implements DeviceLink {
       !CONNECTION_CODES.has(notice.code)
     ) {
       if (probe.settle === undefined) this.#notices.set(probe.seq, notice);
-      else this.#settleProbe(notice.retryable ? this.#retryOutcome(notice) : { kind: 'rejected', code: notice.code });
+      else this.#settleProbe(outcomeOfNotice(notice));
     } else if (notice.seq !== null && this.#inFlight.has(notice.seq)) this.#notices.set(notice.seq, notice);
     else if (notice.seq === null && CONNECTION_CODES.has(notice.code)) {
       this.#o.events.connectFailed(this.#o.signer.device, notice.code);
@@ -333,9 +336,7 @@ export class MqttLink implements DeviceLink {
 
   /** End-to-end mode: a notice settles its message (or the probe in flight, for a notice without a seq). */
   #noticeEndToEnd(notice: ErrorNotice): void {
-    const outcome: SendOutcome = notice.retryable
-      ? this.#retryOutcome(notice)
-      : { kind: 'rejected', code: notice.code };
+    const outcome = outcomeOfNotice(notice);
     const probe = this.#probe;
     if (notice.seq !== null && this.#inFlight.has(notice.seq)) this.#settleEndToEnd(notice.seq, outcome);
     else if (probe !== undefined && notice.seq === null && !CONNECTION_CODES.has(notice.code))
@@ -356,12 +357,6 @@ export class MqttLink implements DeviceLink {
   #lostOutcome(seq: number): SendOutcome {
     const notice = this.#notices.get(seq);
     if (notice === undefined) return { kind: 'retry', code: 'SIM_CONNECTION_LOST' };
-    return notice.retryable ? this.#retryOutcome(notice) : { kind: 'rejected', code: notice.code };
-  }
-
-  #retryOutcome(notice: ErrorNotice): SendOutcome {
-    return notice.retryAfter === undefined
-      ? { kind: 'retry', code: notice.code }
-      : { kind: 'retry', code: notice.code, retryAfterMs: notice.retryAfter * 1000 };
+    return outcomeOfNotice(notice);
   }
 }

@@ -13,6 +13,8 @@ describe('telemetry bridge', () => {
     const { code, stdout } = await bridge(['--help']);
     expect(code).toBe(0);
     expect(stdout).toContain('--node-url');
+    expect(stdout).toContain('--node-mqtt-url');
+    expect(stdout).toContain('TELEMETRY_BRIDGE_NODE_MQTT_TOKEN_TTL_SECONDS');
     expect(stdout).toContain('TELEMETRY_BRIDGE_BACKLOG_BYTES');
     expect(stdout).toContain('not that the sensor produced it');
   });
@@ -22,11 +24,15 @@ describe('telemetry bridge', () => {
       TELEMETRY_BRIDGE_MAPPINGS: 'tasmota,esphome',
       TELEMETRY_BRIDGE_NODE_URL: 'node:8080',
       TELEMETRY_BRIDGE_NODE: 'typo',
+      TELEMETRY_BRIDGE_NODE_MQTT_URL: 'http://node:1883',
+      TELEMETRY_BRIDGE_NODE_MQTT_TOKEN_TTL_SECONDS: '1',
     });
     expect(code).toBe(78);
     expect(stderr).toContain('--backlog-bytes must be an integer');
     expect(stderr).toContain('TELEMETRY_BRIDGE_NODE is not a known setting');
     expect(stderr).toContain('TELEMETRY_BRIDGE_NODE_URL must be an http:// or https:// URL');
+    expect(stderr).toContain('TELEMETRY_BRIDGE_NODE_MQTT_URL must be an mqtt:// or mqtts:// URL, or empty');
+    expect(stderr).toContain('TELEMETRY_BRIDGE_NODE_MQTT_TOKEN_TTL_SECONDS must be an integer from 2 to 86400');
     expect(stderr).toContain('TELEMETRY_BRIDGE_MAPPINGS must name only tasmota, shelly, zigbee2mqtt');
   });
 

@@ -5,6 +5,7 @@ import {
   firstAttempt,
   type Jitter,
   outcomeOfBatchResult,
+  outcomeOfNotice,
   outcomeOfResponse,
   parseErrorNotice,
   RetryQueue,
@@ -146,5 +147,24 @@ describe('parseErrorNotice', () => {
     const notice = { seq: 3, code: 'ERR_RATE_LIMITED', message: 'slow down', retryable: true, retryAfter: 2 };
     expect(parseErrorNotice(Buffer.from(JSON.stringify(notice)))).toEqual(notice);
     expect(parseErrorNotice(Buffer.from('not json'))).toBeUndefined();
+  });
+});
+
+describe('outcomeOfNotice', () => {
+  it.each([
+    [
+      { seq: 3, code: 'ERR_TIMESTAMP_UNIT', message: '', retryable: false },
+      { kind: 'rejected', code: 'ERR_TIMESTAMP_UNIT' },
+    ],
+    [
+      { seq: 3, code: 'ERR_STORE_UNAVAILABLE', message: '', retryable: true, retryAfter: 5 },
+      { kind: 'retry', code: 'ERR_STORE_UNAVAILABLE', retryAfterMs: 5_000 },
+    ],
+    [
+      { seq: null, code: 'ERR_OVERLOADED', message: '', retryable: true },
+      { kind: 'retry', code: 'ERR_OVERLOADED' },
+    ],
+  ] as const)('reads %o as %o, the rule HTTP statuses follow too', (notice, outcome) => {
+    expect(outcomeOfNotice(notice)).toEqual(outcome);
   });
 });
