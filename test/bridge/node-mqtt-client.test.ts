@@ -281,7 +281,7 @@ describe('the forwarder over MQTT', () => {
       now: Date.now,
     });
     try {
-      journal.append({ device: 'dev-a', ts: 1_796_420_000_000, values: { v: 1 } });
+      journal.append([{ device: 'dev-a', ts: 1_796_420_000_000, values: { v: 1 } }]);
       forwarder.start();
       await pollUntil(async () => published.length >= 1, 'the first publish');
       // While its PUBACK is withheld the reading stays in the backlog, not counted as delivered.
