@@ -66,16 +66,27 @@ export class InfluxHttp {
       token === undefined && username !== undefined
         ? { authorization: `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` }
         : {};
+    // The deadline is a timer of our own, cleared when the request ends. Not AbortSignal.timeout(): the client adds
+    // an abort listener it never removes, holding the request's body and answer, and that signal lives on until its
+    // timer fires, so every request's text stayed in memory for timeoutMs after it ended (a streamed query answer
+    // raised the node's RSS by hundreds of MB, and writes held their bodies the same way).
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new DOMException('store did not answer in time', 'TimeoutError')),
+      timeoutMs,
+    );
     try {
       const answer: unknown = await this.#transport.request(path, body, {
         method,
         headers: { ...headers, ...auth },
         ...(this.#options.compression === 'gzip' ? { gzipThreshold: GZIP_THRESHOLD } : {}),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: deadline.signal,
       });
       return answer;
     } catch (error) {
       throw httpFailureToStoreError(error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
