@@ -45,6 +45,7 @@ const INTEGRATION = [
   'test/ingest/store-outage.test.ts',
   'test/ingest/workers.test.ts',
   'test/ingest/workers-shutdown.test.ts',
+  'test/query/stream-memory.test.ts',
   'test/simulator/fault-injection.test.ts',
   'test/simulator/network-faults.test.ts',
   'test/simulator/run-fleet.test.ts',
