@@ -31,6 +31,12 @@ const RETIRED_SETTINGS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Variables the client commands read (`telemetry query`, `simulate run` and `simulate verify`): where a node is and
+ * the operator token to ask it with. A shell that exported them for those commands can still start a node.
+ */
+const CLIENT_SETTINGS: ReadonlySet<string> = new Set(['TELEMETRY_URL', 'TELEMETRY_TOKEN', 'TELEMETRY_MQTT_URL']);
+
+/**
  * Builds the node's configuration from environment variables and flags (flags
  * win), applying defaults, and fails with one ConfigError naming every bad
  * setting, including unknown TELEMETRY_* variables (usually typos).
@@ -57,6 +63,7 @@ export function parseConfig(
   for (const name of Object.keys(env)) {
     // TELEMETRY_BRIDGE_* are `telemetry bridge`'s, which checks them itself; a node and a bridge may share an env file.
     if (!name.startsWith('TELEMETRY_') || name.startsWith('TELEMETRY_BRIDGE_') || known.has(name)) continue;
+    if (CLIENT_SETTINGS.has(name)) continue;
     const retired = RETIRED_SETTINGS[name];
     problems.push(
       retired === undefined ? `${name} is not a known setting` : `${name} is no longer a setting: ${retired}`,

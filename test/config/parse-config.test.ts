@@ -52,6 +52,15 @@ describe('parseConfig', () => {
     expect(problemsOf({ TELEMETRY_HTTP_PROT: '1' })).toEqual(['TELEMETRY_HTTP_PROT is not a known setting']);
   });
 
+  it('leaves alone the variables the client commands read, so a shell set up for `telemetry query` can start a node', () => {
+    const clientEnv = {
+      TELEMETRY_URL: 'http://127.0.0.1:8080',
+      TELEMETRY_TOKEN: 'ey…',
+      TELEMETRY_MQTT_URL: 'mqtt://h',
+    };
+    expect(() => parseConfig(clientEnv)).not.toThrow();
+  });
+
   it('checks settings that depend on each other', () => {
     expect(problemsOf({ TELEMETRY_STORE: 'influxdb' })).toEqual([
       'TELEMETRY_INFLUX_URL is required when TELEMETRY_STORE=influxdb',
