@@ -10,6 +10,8 @@ import {
   latestStatement,
   pointFromRow,
   readingsStatement,
+  type SeriesKey,
+  seriesCountsStatement,
   windowsStatement,
 } from './duckdb-queries.js';
 import { DuckDbWriter } from './duckdb-writer.js';
@@ -46,6 +48,19 @@ const DEFAULT_CHECKPOINT_EVERY_POINTS = 250_000;
 
 function unavailable(message: string, cause?: unknown): TelemetryError {
   return new TelemetryError('ERR_STORE_UNAVAILABLE', message, cause === undefined ? {} : { cause });
+}
+
+/** A series and how many points of a query it holds. */
+interface SeriesCount extends SeriesKey {
+  readonly points: number;
+}
+
+function seriesCountFromRow(row: readonly DuckDBValue[]): SeriesCount {
+  const [device, metric, points] = row;
+  if (typeof device !== 'string' || typeof metric !== 'string' || typeof points !== 'bigint') {
+    throw new TypeError('DuckDB returned a row of an unexpected shape');
+  }
+  return { device, metric, points: Number(points) };
 }
 
 function seriesFromRow(row: readonly DuckDBValue[]): SeriesInfo {
@@ -132,8 +147,19 @@ export class DuckDbStore implements TelemetryStore {
     this.#assertOpen();
     const limit = pageLimit(query.limit);
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query, query.cursor);
-    const points = await this.#select(readingsStatement(query, cursor, limit + 1), pointFromRow);
-    return keysetPage(query, points, limit);
+    // Which series the page reaches, counted first: a page then sorts about its own rows, where sorting every
+    // row left in the range made each page of a long answer cost as much as the whole range.
+    const counts = await this.#select(seriesCountsStatement(query, cursor), seriesCountFromRow);
+    let through: SeriesCount | undefined;
+    let points = 0;
+    for (const series of counts) {
+      through = series;
+      points += series.points;
+      if (points > limit) break;
+    }
+    if (through === undefined) return keysetPage(query, [], limit);
+    const rows = await this.#select(readingsStatement(query, cursor, limit + 1, through), pointFromRow);
+    return keysetPage(query, rows, limit);
   }
 
   async queryWindows(query: WindowedQuery): Promise<Page<WindowPoint>> {
