@@ -37,7 +37,8 @@ export function sendStreamed(reply: FastifyReply, answer: StreamedAnswer): Fasti
     } while (cursor !== undefined);
     yield writer.close(undefined);
   }
-  const body = Readable.from(chunks());
+  // One chunk (a page of text) waiting at most, not Readable.from's default of 16 objects.
+  const body = Readable.from(chunks(), { highWaterMark: 1 });
   varyOnCredentials(reply).header('cache-control', 'no-store').type(contentTypeOf(answer.format));
   if (!answer.gzip) return reply.send(body);
   reply.header('content-encoding', 'gzip');

@@ -30,10 +30,13 @@ export class AnswerWriter {
   readonly #meta: Readonly<Record<string, unknown>>;
   #first = true;
   #series: string | undefined;
+  /** Each column's `"name":`, written once. */
+  readonly #keys: readonly string[];
 
   constructor(format: StreamFormat, columns: readonly string[], meta: Readonly<Record<string, unknown>>) {
     this.#format = format;
     this.#columns = columns;
+    this.#keys = columns.map((column) => `${JSON.stringify(column)}:`);
     this.#meta = meta;
   }
 
@@ -61,10 +64,10 @@ export class AnswerWriter {
     for (const item of items) {
       switch (this.#format) {
         case 'json':
-          parts.push(`${this.#first ? '' : ','}${JSON.stringify(this.#row(item))}`);
+          parts.push(`${this.#first ? '' : ','}${this.#json(item)}`);
           break;
         case 'ndjson':
-          parts.push(`${JSON.stringify(this.#row(item))}\n`);
+          parts.push(`${this.#json(item)}\n`);
           break;
         case 'csv':
           parts.push(formatCsvRecords([this.#columns.map((column) => item[column] ?? '')]));
@@ -103,7 +106,17 @@ export class AnswerWriter {
     }
   }
 
-  #row(item: AnswerItem): Record<string, unknown> {
-    return Object.fromEntries(this.#columns.map((column) => [column, item[column]]));
+  /**
+   * The item as a JSON object of the columns, in their order: what `JSON.stringify` writes for an object of those
+   * keys (a column the item lacks is left out), built as text so a long answer makes no object per item.
+   */
+  #json(item: AnswerItem): string {
+    let text = '{';
+    for (const [index, column] of this.#columns.entries()) {
+      const value = JSON.stringify(item[column]);
+      if (value === undefined) continue;
+      text += `${text === '{' ? '' : ','}${this.#keys[index]}${value}`;
+    }
+    return `${text}}`;
   }
 }

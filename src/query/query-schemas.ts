@@ -56,11 +56,12 @@ const All = Type.Boolean({
     'page: no page limit and no nextCursor (`limit` is then how many items the node reads from the store at a ' +
     'time). A `cursor` starts it where that page ended.',
 });
+// No schema default: the route fills one in, which differs with `all` (a page, or a streamed answer's chunks), and
+// a default here would reach the route as if the client had asked for it.
 const Limit = Type.Integer({
   minimum: 1,
   maximum: MAX_PAGE_LIMIT,
-  default: DEFAULT_PAGE_LIMIT,
-  description: 'Most items on one page.',
+  description: `Most items on one page: ${DEFAULT_PAGE_LIMIT.toLocaleString('en')} unless given. With \`all=true\`, how many items the node reads from the store at a time: 10,000 unless given.`,
 });
 // No pattern or length here: a failed schema check answers ERR_QUERY_INVALID, and every bad cursor (malformed,
 // over 512 characters, or of another query) must answer ERR_CURSOR_INVALID, which decodeCursor raises.
