@@ -7,6 +7,9 @@ import type { DeliveryMark } from './state/delivery-window.js';
 import type { NewReading, ReadingJournal } from './state/reading-journal.js';
 
 /** What the intake needs: where readings go, the keys, the counters and a clock. */
+/** How far ahead of the clock a journaled time may be and still be taken as an arrival time a burst pushed ahead. */
+const MAX_ARRIVAL_LEAD_MS = 60_000;
+
 export interface ReadingIntakeDeps {
   readonly journal: ReadingJournal;
   readonly keys: DeviceKeysFolder;
@@ -118,8 +121,18 @@ export class ReadingIntake {
     this.#d.logger.warn({ reason: skip.reason, device: skip.device, field: skip.field, source }, 'input skipped');
   }
 
+  /**
+   * A device's arrival time: now, or one millisecond after its last one when readings come faster than one a
+   * millisecond, and after the device's latest time the journal held at start, unless that is more than a minute
+   * ahead (a device clock of its own, not a burst). A burst makes arrival times run ahead of the clock; a bridge
+   * restarted sooner than the burst's lead would otherwise give a time again, and the node would keep one of the
+   * two readings (its writes are idempotent on device, metric and time).
+   */
   #arrival(device: string): number {
-    const ts = Math.max(this.#d.now(), (this.#lastArrival.get(device) ?? 0) + 1);
+    const now = this.#d.now();
+    const loaded = this.#d.journal.latestTimes.get(device) ?? 0;
+    const last = this.#lastArrival.get(device) ?? (loaded - now <= MAX_ARRIVAL_LEAD_MS ? loaded : 0);
+    const ts = Math.max(now, last + 1);
     this.#lastArrival.set(device, ts);
     return ts;
   }

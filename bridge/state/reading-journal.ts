@@ -76,8 +76,20 @@ export class ReadingJournal {
   #linesSinceCompaction = 0;
   /** Readings found waiting when the journal was opened. */
   readonly loaded: number;
+  /**
+   * Each device's latest reading time in the file when it was opened, settled readings included: arrival times a
+   * previous run gave may have run ahead of the clock, and a new run must not give them again (see ReadingIntake).
+   */
+  readonly latestTimes: ReadonlyMap<string, number>;
 
-  private constructor(dir: string, backlog: BoundedBacklog<JournalEntry>, deliveries: DeliveryWindow, nextId: number) {
+  private constructor(
+    dir: string,
+    backlog: BoundedBacklog<JournalEntry>,
+    deliveries: DeliveryWindow,
+    nextId: number,
+    latestTimes: ReadonlyMap<string, number>,
+  ) {
+    this.latestTimes = latestTimes;
     this.#dir = dir;
     this.#backlog = backlog;
     this.#deliveries = deliveries;
@@ -100,6 +112,7 @@ export class ReadingJournal {
     const backlog = new BoundedBacklog<JournalEntry>(capacityBytes);
     const deliveries = new DeliveryWindow(deliveryWindow);
     let nextId = 1;
+    const latestTimes = new Map<string, number>();
     const take = (entry: Omit<JournalEntry, 'bytes'>) => {
       if (!settled.has(entry.id)) backlog.add({ ...entry, bytes: entryLine(entry).length });
     };
@@ -110,7 +123,10 @@ export class ReadingJournal {
     for (const line of lines) {
       const parsed = parseLine(line);
       if (parsed === undefined) continue;
-      if (parsed.kind === 'reading') nextId = Math.max(nextId, parsed.entry.id + 1);
+      if (parsed.kind === 'reading') {
+        nextId = Math.max(nextId, parsed.entry.id + 1);
+        latestTimes.set(parsed.entry.device, Math.max(latestTimes.get(parsed.entry.device) ?? 0, parsed.entry.ts));
+      }
       if (group !== undefined && parsed.kind === 'reading') {
         group.entries.push(parsed.entry);
       } else {
@@ -127,7 +143,7 @@ export class ReadingJournal {
         group = undefined;
       }
     }
-    return new ReadingJournal(dir, backlog, deliveries, nextId);
+    return new ReadingJournal(dir, backlog, deliveries, nextId, latestTimes);
   }
 
   /** Readings waiting (in flight or not). */

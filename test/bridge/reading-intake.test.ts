@@ -53,6 +53,26 @@ describe('ReadingIntake', () => {
     expect([...journal.waiting()].map((e) => e.ts)).toEqual([1_796_420_000_000, 1_796_420_000_001]);
   });
 
+  it('after a restart, stamps past the times a burst pushed ahead of the clock, even once they were settled', async () => {
+    const burst = { device: 'a', ts: undefined, values: { v: 1 } };
+    await intake(true).take({ readings: [burst, burst, burst], skipped: [] }, 'test');
+    journal.settle([...journal.waiting()].map((e) => e.id));
+    journal.close();
+    // The next run starts within the same millisecond the burst began in.
+    journal = ReadingJournal.open(join(dir, 'backlog'), 1_000_000);
+    await intake(true).take({ readings: [burst], skipped: [] }, 'test');
+    expect([...journal.waiting()].map((e) => e.ts)).toEqual([1_796_420_000_003]);
+  });
+
+  it('does not follow a device clock far ahead into the arrival times of its readings without one', async () => {
+    const ahead = 1_796_420_000_000 + 3_600_000;
+    await intake(true).take({ readings: [{ device: 'a', ts: ahead, values: { v: 1 } }], skipped: [] }, 'test');
+    journal.close();
+    journal = ReadingJournal.open(join(dir, 'backlog'), 1_000_000);
+    await intake(true).take({ readings: [{ device: 'a', ts: undefined, values: { v: 2 } }], skipped: [] }, 'test');
+    expect([...journal.waiting()].map((e) => e.ts)).toEqual([ahead, 1_796_420_000_000]);
+  });
+
   it('skips a device whose key file is unreadable, and takes the other devices', async () => {
     await mkdir(join(dir, 'keys'));
     await writeFile(join(dir, 'keys', 'broken.key.json'), 'not a key');
