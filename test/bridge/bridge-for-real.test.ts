@@ -171,6 +171,8 @@ describe('telemetry bridge against Mosquitto and a real node', () => {
   it('stores every reading the plain devices published exactly once, through a node crash and a bridge crash', async () => {
     node = await startServe({ cwd: dir, env: nodeEnv, timeoutMs: 60_000 });
     bridge = await startBridgeProcess(bridgeEnv, dir);
+    // A new session: what devices publish before the subscription is granted is not kept for the bridge.
+    await bridge.subscribed();
 
     // Round 1 with everyone up, and bad input that must be skipped and counted.
     await publishRound(1);
@@ -180,6 +182,7 @@ describe('telemetry bridge against Mosquitto and a real node', () => {
       async () => (await bridgeMetrics(bridge?.httpUrl ?? ''))('telemetry_bridge_readings_acknowledged_total') >= 13,
       'the bridge to forward round 1',
       60_000,
+      () => `bridge:\n${bridge?.output()}\nnode:\n${node?.output()}`,
     );
 
     // The node dies: round 2 waits in the bridge's backlog.

@@ -104,6 +104,7 @@ describe('telemetry bridge forwarding over MQTT to a real node', () => {
       }),
       dir,
     );
+    await bridge.subscribed();
     const published: Point[] = [];
     const publishRound = async (round: number) => {
       for (let i = 1; i <= 3; i++) {
