@@ -224,15 +224,20 @@ typedef struct due_search {
     td_backlog_entry *entry;
 } due_search;
 
+/* What a search hands back of the record it found at `offset`. */
+static void fill_entry(td_backlog_entry *entry, uint32_t offset, const record *r) {
+    entry->seq = r->seq;
+    entry->due_ms = r->due_ms;
+    entry->attempts = r->attempts;
+    entry->offset = offset;
+    entry->len = r->len;
+}
+
 static int find_due(td_backlog *b, uint32_t offset, record *r, void *ctx) {
     due_search *s = (due_search *)ctx;
     (void)b;
     if (r->kind != KIND_WAITING || r->due_ms > s->now_ms) return 0;
-    s->entry->seq = r->seq;
-    s->entry->due_ms = r->due_ms;
-    s->entry->attempts = r->attempts;
-    s->entry->offset = offset;
-    s->entry->len = r->len;
+    fill_entry(s->entry, offset, r);
     return 1;
 }
 
@@ -256,11 +261,7 @@ static int find_seq(td_backlog *b, uint32_t offset, record *r, void *ctx) {
     seq_search *s = (seq_search *)ctx;
     (void)b;
     if (r->kind != KIND_WAITING || r->seq != s->seq) return 0;
-    s->entry->seq = r->seq;
-    s->entry->due_ms = r->due_ms;
-    s->entry->attempts = r->attempts;
-    s->entry->offset = offset;
-    s->entry->len = r->len;
+    fill_entry(s->entry, offset, r);
     return 1;
 }
 
