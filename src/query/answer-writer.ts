@@ -29,7 +29,12 @@ export class AnswerWriter {
   readonly #columns: readonly string[];
   readonly #meta: Readonly<Record<string, unknown>>;
   #first = true;
-  #series: string | undefined;
+  /** Compact: whether a series is open, and its device and metric. */
+  #series: true | undefined;
+  #device: CsvValue | undefined;
+  #metric: CsvValue | undefined;
+  /** Compact: the columns of a point, in order (all but device and metric). */
+  readonly #pointColumns: readonly string[];
   /** Each column's `"name":`, written once. */
   readonly #keys: readonly string[];
 
@@ -37,6 +42,7 @@ export class AnswerWriter {
     this.#format = format;
     this.#columns = columns;
     this.#keys = columns.map((column) => `${JSON.stringify(column)}:`);
+    this.#pointColumns = columns.filter((column) => column !== 'device' && column !== 'metric');
     this.#meta = meta;
   }
 
@@ -47,10 +53,8 @@ export class AnswerWriter {
     switch (this.#format) {
       case 'json':
         return `${head}${comma}"items":[`;
-      case 'compact': {
-        const pointColumns = this.#columns.filter((column) => column !== 'device' && column !== 'metric');
-        return `${head}${comma}"columns":${JSON.stringify(pointColumns)},"series":[`;
-      }
+      case 'compact':
+        return `${head}${comma}"columns":${JSON.stringify(this.#pointColumns)},"series":[`;
       case 'csv':
         return formatCsv(this.#columns, []);
       case 'ndjson':
@@ -60,36 +64,49 @@ export class AnswerWriter {
 
   /** The text of the next items of the answer. */
   items(items: readonly AnswerItem[]): string {
-    const parts: string[] = [];
-    for (const item of items) {
-      switch (this.#format) {
-        case 'json':
-          parts.push(`${this.#first ? '' : ','}${this.#json(item)}`);
-          break;
-        case 'ndjson':
-          parts.push(`${this.#json(item)}\n`);
-          break;
-        case 'csv':
-          parts.push(formatCsvRecords([this.#columns.map((column) => item[column] ?? '')]));
-          break;
-        case 'compact': {
-          const key = JSON.stringify([item.device, item.metric]);
-          const point = JSON.stringify(
-            this.#columns.filter((column) => column !== 'device' && column !== 'metric').map((column) => item[column]),
-          );
-          if (key !== this.#series) {
-            const header = `{"device":${JSON.stringify(item.device ?? '')},"metric":${JSON.stringify(item.metric ?? '')},"points":[`;
-            parts.push(`${this.#series === undefined ? '' : ']},'}${header}${point}`);
-            this.#series = key;
-          } else {
-            parts.push(`,${point}`);
-          }
-          break;
+    switch (this.#format) {
+      case 'json': {
+        let text = '';
+        for (const item of items) {
+          text += this.#first ? this.#json(item) : `,${this.#json(item)}`;
+          this.#first = false;
         }
+        return text;
       }
+      case 'ndjson': {
+        let text = '';
+        for (const item of items) text += `${this.#json(item)}\n`;
+        return text;
+      }
+      case 'csv':
+        return formatCsvRecords(items.map((item) => this.#columns.map((column) => item[column] ?? '')));
+      case 'compact':
+        return this.#compact(items);
+    }
+  }
+
+  /** Compact items: a series header when device or metric changes, then `[ts, value, ...]` per point. */
+  #compact(items: readonly AnswerItem[]): string {
+    let text = '';
+    for (const item of items) {
+      const { device, metric } = item;
+      if (this.#series === undefined || device !== this.#device || metric !== this.#metric) {
+        const header = `{"device":${JSON.stringify(device ?? '')},"metric":${JSON.stringify(metric ?? '')},"points":[`;
+        text += `${this.#series === undefined ? '' : ']},'}${header}`;
+        this.#series = true;
+        this.#device = device;
+        this.#metric = metric;
+      } else {
+        text += ',';
+      }
+      text += '[';
+      for (let index = 0; index < this.#pointColumns.length; index++) {
+        text += `${index === 0 ? '' : ','}${jsonValue(item[this.#pointColumns[index] as string])}`;
+      }
+      text += ']';
       this.#first = false;
     }
-    return parts.join('');
+    return text;
   }
 
   /** What comes after the last item. */
@@ -111,12 +128,18 @@ export class AnswerWriter {
    * keys (a column the item lacks is left out), built as text so a long answer makes no object per item.
    */
   #json(item: AnswerItem): string {
-    let text = '{';
-    for (const [index, column] of this.#columns.entries()) {
-      const value = JSON.stringify(item[column]);
+    let text = '';
+    for (let index = 0; index < this.#columns.length; index++) {
+      const value = item[this.#columns[index] as string];
       if (value === undefined) continue;
-      text += `${text === '{' ? '' : ','}${this.#keys[index]}${value}`;
+      text += `${text === '' ? '{' : ','}${this.#keys[index]}${jsonValue(value)}`;
     }
-    return `${text}}`;
+    return text === '' ? '{}' : `${text}}`;
   }
+}
+
+/** What `JSON.stringify` writes for a value of an item: a finite number as JavaScript writes it, without the call. */
+function jsonValue(value: CsvValue | undefined): string {
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  return JSON.stringify(value) ?? 'null';
 }

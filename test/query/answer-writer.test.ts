@@ -27,6 +27,26 @@ describe('AnswerWriter', () => {
     }
   });
 
+  it('writes each item as JSON.stringify would, for awkward strings and numbers alike', () => {
+    const columns = ['device', 'metric', 'ts', 'value', 'coverage'];
+    const items: Record<string, string | number>[] = [
+      { device: 'q"uote\\back', metric: 'ünï\u2028', ts: -0, value: 1e21, coverage: 5e-324 },
+      { device: 'q"uote\\back', metric: 'ünï\u2028', ts: 2 ** 53 - 1, value: -0.1 },
+      { device: 'x', metric: 'y', ts: 3, value: Number.NaN, coverage: Number.POSITIVE_INFINITY },
+    ];
+    const writer = (format: StreamFormat) => new AnswerWriter(format, columns, {});
+    const ndjson = writer('ndjson');
+    expect(ndjson.items(items)).toBe(items.map((item) => `${JSON.stringify(item)}\n`).join(''));
+    const compact = writer('compact');
+    const text = compact.open() + compact.items(items) + compact.close(undefined);
+    const points = items.map((item) => JSON.stringify([item.ts, item.value, item.coverage]));
+    expect(text).toBe(
+      '{"columns":["ts","value","coverage"],"series":[' +
+        `{"device":${JSON.stringify(items[0]?.device)},"metric":${JSON.stringify(items[0]?.metric)},"points":[${points[0]},${points[1]}]},` +
+        `{"device":"x","metric":"y","points":[${points[2]}]}]}`,
+    );
+  });
+
   it("writes today's JSON shape, with the cursor last", () => {
     expect(JSON.parse(write('json', [3], 'abc'))).toEqual({ from: 0, to: 10, items: ITEMS, nextCursor: 'abc' });
   });
