@@ -3,7 +3,7 @@ import { createGzip } from 'node:zlib';
 import type { FastifyReply } from 'fastify';
 import { type AnswerItem, AnswerWriter, type StreamFormat } from '../../src/query/answer-writer.js';
 import type { Page } from '../../src/store/telemetry-store.js';
-import { contentTypeOf, varyOnCredentials } from './query-reply.js';
+import { ANSWER_GZIP_LEVEL, contentTypeOf, varyOnCredentials } from './query-reply.js';
 
 /** What a whole, streamed answer reads and how it is written. */
 export interface StreamedAnswer {
@@ -18,23 +18,23 @@ export interface StreamedAnswer {
 }
 
 /**
- * Sends a whole answer, page after page as the store reads them, with chunked transfer: the next page is read
- * only once the previous one has been taken by the socket (Readable.from pulls on demand), so the node holds
- * one page at a time however large the answer. The status is sent before the store has read everything: a
- * store failure in the middle ends the connection without the final chunk, which every HTTP client reports as
- * a truncated answer, never as a complete one.
+ * Sends a whole answer, page after page as the store reads them, with chunked transfer. While one page is
+ * written and sent, the next is read from the store (one page ahead, no more): the socket and the store work
+ * at the same time, and the node holds at most two pages however large the answer. The status is sent before
+ * the store has read everything: a store failure in the middle ends the connection without the final chunk,
+ * which every HTTP client reports as a truncated answer, never as a complete one.
  */
 export function sendStreamed(reply: FastifyReply, answer: StreamedAnswer): FastifyReply {
   const writer = new AnswerWriter(answer.format, answer.columns, answer.meta);
   async function* chunks(): AsyncGenerator<string> {
     yield writer.open();
-    let cursor = answer.cursor;
-    do {
-      const page = await answer.page(cursor);
+    let next: Promise<Page<AnswerItem>> | undefined = readAhead(answer.page(answer.cursor));
+    while (next !== undefined) {
+      const page: Page<AnswerItem> = await next;
+      next = page.nextCursor === undefined ? undefined : readAhead(answer.page(page.nextCursor));
       const text = writer.items(page.items);
       if (text !== '') yield text;
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
+    }
     yield writer.close(undefined);
   }
   // One chunk (a page of text) waiting at most, not Readable.from's default of 16 objects.
@@ -42,5 +42,14 @@ export function sendStreamed(reply: FastifyReply, answer: StreamedAnswer): Fasti
   varyOnCredentials(reply).header('cache-control', 'no-store').type(contentTypeOf(answer.format));
   if (!answer.gzip) return reply.send(body);
   reply.header('content-encoding', 'gzip');
-  return reply.send(body.pipe(createGzip()));
+  return reply.send(body.pipe(createGzip({ level: ANSWER_GZIP_LEVEL })));
+}
+
+/**
+ * A page read ahead, marked handled at once: it may fail while its answer waits for the socket, or after the client
+ * went away and nobody reads it. A failure still reaches whoever awaits it.
+ */
+function readAhead(page: Promise<Page<AnswerItem>>): Promise<Page<AnswerItem>> {
+  page.catch(() => undefined);
+  return page;
 }
