@@ -6,7 +6,7 @@
  * Beside each cell, a node with the fixed 20 ms batch wait that was the default before group commit is
  * driven at saturation too, in the same run, so the maximum rates compare.
  *
- *   npx tsx bench/ack-latency.ts [--quick]
+ *   npx tsx bench/ack-latency.ts [--quick] [--transports http,mqtt] [--stores duckdb,victoriametrics] [--compare-wait no]
  *
  * Prints a `BENCH_RESULT {json}` line for bench/run-suite.ts.
  */
@@ -227,6 +227,13 @@ export function latencyMarkdown(runs: readonly LatencyRun[]): string {
   ].join('\n');
 }
 
+/** `all`, narrowed to the comma-separated names of a `--transports` or `--stores` argument when one is given. */
+function only<T extends string>(named: string | undefined, all: readonly T[]): readonly T[] {
+  if (named === undefined) return all;
+  const names = named.split(',').map((name) => name.trim());
+  return all.filter((item) => names.includes(item));
+}
+
 async function main(): Promise<void> {
   const args = sectionArgs();
   const runtime = benchRuntime();
@@ -237,9 +244,12 @@ async function main(): Promise<void> {
     load: args.quick ? QUICK_LOAD : { ...FULL_LOAD, warmupS: 1, measureS: 3 },
     latencyS: args.quick ? 1 : 5,
     devices: args.quick ? 20 : 200,
-    transports: ['http', 'mqtt'] as const,
-    stores: args.quick ? (['duckdb'] as const) : (['duckdb', 'victoriametrics'] as const),
-    compareWait: !args.quick,
+    transports: only(args.values.get('transports'), ['http', 'mqtt'] as const),
+    stores: only(
+      args.values.get('stores'),
+      args.quick ? (['duckdb'] as const) : (['duckdb', 'victoriametrics'] as const),
+    ),
+    compareWait: !args.quick && args.values.get('compare-wait') !== 'no',
   };
   const { runs, skipped } = await runAckLatency(options);
   const result: SectionResult = {

@@ -3,7 +3,8 @@
  * posted to a listening node), then asks each question of the query API over HTTP and of the store's own
  * TelemetryStore interface in the same process ("direct"), and reports the medians and their ratio, and the
  * process RSS while the largest answer streams. Sized for a 2-core machine: `--devices` (default 20) ×
- * 3 metrics × a reading every 10 s × `--hours` (default 12); `--stores duckdb,victoriametrics`.
+ * 3 metrics × a reading every 10 s × `--hours` (default 12); `--stores duckdb,victoriametrics`; `--question <words>`
+ * asks only the questions whose name holds them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -157,7 +158,13 @@ async function openStore(
   return { store, server };
 }
 
-async function benchStore(kind: string, fleet: readonly TestDevice[], hours: number, quick: boolean): Promise<Row[]> {
+async function benchStore(
+  kind: string,
+  fleet: readonly TestDevice[],
+  hours: number,
+  quick: boolean,
+  only: string | undefined,
+): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-query-'));
   const { store, server } = await openStore(kind, dir);
   const operator = await generateKey('ES256', 'bench-operators');
@@ -204,8 +211,10 @@ async function benchStore(kind: string, fleet: readonly TestDevice[], hours: num
     });
     const devices = fleet.map((device) => device.id).sort();
     const rows: Row[] = [];
-    for (const question of questions(devices, from, to)) {
-      const headers = { authorization: `Bearer ${token}`, ...question.headers };
+    const asked = questions(devices, from, to).filter((q) => only === undefined || q.name.includes(only));
+    for (const question of asked) {
+      // fetch asks for gzip unless told otherwise: a question is compressed only where its name says so.
+      const headers = { authorization: `Bearer ${token}`, 'accept-encoding': 'identity', ...question.headers };
       const items = await question.direct(store);
       const bytes = await apiAnswer(base, question.url, headers);
       const api: number[] = [];
@@ -241,7 +250,7 @@ async function main(): Promise<void> {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }, 50);
   try {
-    for (const kind of stores) rows.push(...(await benchStore(kind, fleet, hours, quick)));
+    for (const kind of stores) rows.push(...(await benchStore(kind, fleet, hours, quick, values.get('question'))));
   } finally {
     clearInterval(sampler);
   }
