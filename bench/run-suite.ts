@@ -15,6 +15,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseResult, type SectionResult, sig } from './support/bench-result.js';
+import { judgeTargets, targetsMarkdown } from './support/issue-targets.js';
 import { BUILT_DIR, buildForBench, type NodeRuntime, ROOT, scriptArgs } from './support/node-runtime.js';
 import { parseVerifyCosts } from './support/raw-verify.js';
 
@@ -207,6 +208,7 @@ function suiteReport(
   run: SectionsRun,
 ) {
   const machine = machineNow();
+  const seconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
   return {
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
@@ -219,6 +221,7 @@ function suiteReport(
     notes,
     durationsSeconds: run.durations,
     errors: run.errors,
+    targets: judgeTargets(run.results, seconds, quick),
     sections: Object.fromEntries(run.results),
   };
 }
@@ -236,6 +239,10 @@ function suiteMarkdown(report: SuiteReport, startedAt: Date, results: ReadonlyMa
     'Load generator and measured node share the machine. See docs/PERFORMANCE.md for the method.',
     ...notes.map((n) => `\n> ${n}`),
     ...Object.entries(errors).map(([name, message]) => `\n> **${name} failed**: ${message}`),
+    '',
+    '## Targets of issues 17 and 18',
+    '',
+    targetsMarkdown(report.targets),
   ];
   for (const section of SECTIONS) {
     const result = results.get(section.name);
