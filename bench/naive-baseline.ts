@@ -3,7 +3,7 @@
  * write per request), docs/PERFORMANCE.md §3: both driven over HTTP at saturation by the same
  * autocannon load with the same signed messages, each with a fresh store, one after the other.
  *
- *   npx tsx bench/naive-baseline.ts [--quick]
+ *   npx tsx bench/naive-baseline.ts [--quick] [--stores duckdb,victoriametrics] [--readings 1,10]
  *
  * Prints a `BENCH_RESULT {json}` line for bench/run-suite.ts.
  */
@@ -136,9 +136,16 @@ async function main(): Promise<void> {
   const args = sectionArgs();
   const runtime = benchRuntime();
   progress(`naive baseline: runtime ${runtime}`);
-  const options = args.quick
+  const stores = args.values.get('stores')?.split(',');
+  const readings = args.values.get('readings')?.split(',').map(Number);
+  const defaults = args.quick
     ? { runtime, load: QUICK_LOAD, devices: 20, readings: [1], stores: ['duckdb'] as const }
     : { runtime, load: FULL_LOAD, devices: 200, readings: [1, 10], stores: ['duckdb', 'victoriametrics'] as const };
+  const options = {
+    ...defaults,
+    readings: defaults.readings.filter((n) => readings === undefined || readings.includes(n)),
+    stores: defaults.stores.filter((store) => stores === undefined || stores.includes(store)),
+  };
   const { comparisons, skipped } = await runNaiveBaseline(options);
   const result: SectionResult = {
     section: 'naive-baseline',
