@@ -42,6 +42,8 @@ export interface LatencyRun {
    */
   readonly nodeLoopMaxMs: number;
   readonly senderLoopMaxMs: number;
+  /** The node's CPU (all threads) per message sent during the open-loop run, µs: its cost at half load. */
+  readonly nodeCpuUsPerMessage: number;
 }
 
 interface AckLatencyOptions {
@@ -74,9 +76,10 @@ async function openLoopRun(
   shape: { readonly rate: number; readonly warmupS: number; readonly measureS: number },
   messages: readonly (readonly string[])[],
   fleet: SignedFleet,
-): Promise<Pick<LatencyRun, 'latency' | 'nodeLoopMaxMs' | 'senderLoopMaxMs'>> {
+): Promise<Pick<LatencyRun, 'latency' | 'nodeLoopMaxMs' | 'senderLoopMaxMs' | 'nodeCpuUsPerMessage'>> {
   // Reading the node's metrics resets its loop-lag maximum (prom-client); the sender's is watched here.
   await metricTotal(server.httpUrl, NODE_LOOP_MAX);
+  const cpuBefore = server.cpuSeconds();
   const senderLoop = monitorEventLoopDelay({ resolution: 10 });
   senderLoop.enable();
   let latency: LatencyResult;
@@ -91,9 +94,11 @@ async function openLoopRun(
     }
   }
   senderLoop.disable();
+  // Over the whole open-loop run, warm-up included: CPU per message at half load, beside §2's at saturation.
+  const nodeCpuUsPerMessage = sig(((server.cpuSeconds() - cpuBefore) * 1e6) / Math.max(1, latency.sent));
   const nodeLoopMaxMs = sig((await metricTotal(server.httpUrl, NODE_LOOP_MAX)) * 1000);
   const senderLoopMaxMs = sig(senderLoop.max / 1e6);
-  return { latency, nodeLoopMaxMs, senderLoopMaxMs };
+  return { latency, nodeLoopMaxMs, senderLoopMaxMs, nodeCpuUsPerMessage };
 }
 
 /** One store and transport: a node driven at saturation for its maximum rate, then offered half of it. */
@@ -119,12 +124,12 @@ async function measureLatency(
     ...(maxPerSecondWithWait === undefined ? {} : { maxPerSecondWithWait }),
     ...(await openLoopRun(server, transport, shape, rest, fleet)),
   };
-  const { latency, nodeLoopMaxMs, senderLoopMaxMs } = run;
+  const { latency, nodeLoopMaxMs, senderLoopMaxMs, nodeCpuUsPerMessage } = run;
   progress(
     `  ${transport.padEnd(4)} ${kind.padEnd(15)} max ${sig(max.messagesPerSecond)} msg/s ` +
       `(${maxPerSecondWithWait === undefined ? '—' : sig(maxPerSecondWithWait)} with a ${WAIT_BEFORE_MS} ms wait); at ${rate} msg/s: ` +
       `p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms (${latency.failed} failed); ` +
-      `longest loop stall: node ${nodeLoopMaxMs} ms, sender ${senderLoopMaxMs} ms`,
+      `longest loop stall: node ${nodeLoopMaxMs} ms, sender ${senderLoopMaxMs} ms; node ${nodeCpuUsPerMessage} µs CPU/msg`,
   );
   return run;
 }
@@ -216,13 +221,13 @@ export function latencyMarkdown(runs: readonly LatencyRun[]): string {
       ? '—'
       : `${sig(r.maxPerSecondWithWait)} (${sig(r.maxPerSecond / r.maxPerSecondWithWait)}×)`;
   return [
-    `| transport | store | max msg/s | max msg/s with a ${WAIT_BEFORE_MS} ms wait (ours ÷ it) | offered msg/s | **p50 ms** | p90 ms | **p99 ms** | max ms | p50 ≤ ${P50_TARGET_MS}, p99 ≤ ${P99_TARGET_MS} ms | longest loop stall, node ms | longest loop stall, sender ms |`,
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
+    `| transport | store | max msg/s | max msg/s with a ${WAIT_BEFORE_MS} ms wait (ours ÷ it) | offered msg/s | **p50 ms** | p90 ms | **p99 ms** | max ms | p50 ≤ ${P50_TARGET_MS}, p99 ≤ ${P99_TARGET_MS} ms | longest loop stall, node ms | longest loop stall, sender ms | node CPU µs/msg at this rate |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
     ...runs.map(
       (r) =>
         `| ${r.transport.toUpperCase()} | ${r.store === 'duckdb' ? 'DuckDB (embedded)' : 'VictoriaMetrics'} | ${sig(r.maxPerSecond)} | ${withWait(r)} | ` +
         `${r.latency.offeredPerSecond} | **${r.latency.p50Ms}** | ${r.latency.p90Ms} | **${r.latency.p99Ms}** | ${r.latency.maxMs} | ` +
-        `${latencyMet(r.latency) ? 'met' : 'missed'} | ${r.nodeLoopMaxMs} | ${r.senderLoopMaxMs} |`,
+        `${latencyMet(r.latency) ? 'met' : 'missed'} | ${r.nodeLoopMaxMs} | ${r.senderLoopMaxMs} | ${r.nodeCpuUsPerMessage} |`,
     ),
   ].join('\n');
 }
@@ -267,6 +272,7 @@ async function main(): Promise<void> {
       acknowledgedPerSecond: sig(r.latency.acknowledgedPerSecond),
       nodeLoopMaxMs: r.nodeLoopMaxMs,
       senderLoopMaxMs: r.senderLoopMaxMs,
+      nodeCpuUsPerMessage: r.nodeCpuUsPerMessage,
       met: latencyMet(r.latency),
     })),
     skipped,
