@@ -6,7 +6,9 @@
  * our protocol code, fastify/HTTP, the store, GC, ...).
  *
  *   npx tsx bench/cpu-profile.ts [--alg ES256|EdDSA] [--transport http|mqtt] [--store duckdb|victoriametrics]
- *     [--readings 1] [--seconds 10] [--quick] [--keep <file.cpuprofile>]
+ *     [--readings 1] [--seconds 10] [--rate <msg/s>] [--quick] [--keep <file.cpuprofile>]
+ *
+ * `--rate` offers that many messages a second (open loop, as the latency section does) instead of saturating.
  *
  * The node runs with `--inspect` on a loopback port and is profiled over the inspector for exactly
  * the measurement window (what `node --cpu-prof` records, minus start-up and shutdown). The
@@ -35,9 +37,10 @@ import { printResult, progress, type SectionArgs, sectionArgs, sig } from './sup
 import { benchWorkspace, tryVictoriaMetrics } from './support/bench-setup.js';
 import { saturateHttp } from './support/http-load.js';
 import { type LoadWindow, windowRates } from './support/load-window.js';
-import { connectDevices, disconnectDevices, saturateMqtt } from './support/mqtt-load.js';
+import { connectDevices, disconnectDevices, type MqttDevice, saturateMqtt } from './support/mqtt-load.js';
 import { NodeInspector } from './support/node-inspector.js';
 import { benchRuntime } from './support/node-runtime.js';
+import { httpLatency, mqttLatency } from './support/open-loop.js';
 import type { Transport } from './support/saturation.js';
 
 const DEVICES = 200;
@@ -56,6 +59,8 @@ interface ProfileSettings {
   readonly transport: Transport;
   readonly storeKind: 'duckdb' | 'victoriametrics';
   readonly readings: number;
+  /** Messages a second offered at a fixed rate (open loop); undefined: driven at saturation. */
+  readonly rate: number | undefined;
   /** Where the profile is written. */
   readonly output: string;
 }
@@ -67,6 +72,9 @@ function profileSettings(args: SectionArgs): ProfileSettings {
   const transport = (args.values.get('transport') ?? 'http') as Transport;
   const storeKind = args.values.get('store') ?? 'duckdb';
   const readings = Number(args.values.get('readings') ?? 1);
+  const rateArg = args.values.get('rate');
+  const rate = rateArg === undefined ? undefined : Number(rateArg);
+  if (rate !== undefined && !(rate > 0)) throw new Error('--rate is a positive number of messages a second');
   if (transport !== 'http' && transport !== 'mqtt') throw new Error('--transport is http or mqtt');
   if (storeKind !== 'duckdb' && storeKind !== 'victoriametrics')
     throw new Error('--store is duckdb or victoriametrics');
@@ -74,7 +82,7 @@ function profileSettings(args: SectionArgs): ProfileSettings {
   const output =
     args.values.get('keep') ??
     join(tmpdir(), `telemetry-cpu-profile-${alg}-${transport}-${storeKind}-${readings}.cpuprofile`);
-  return { alg, measureS, warmupS, transport, storeKind, readings, output };
+  return { alg, measureS, warmupS, transport, storeKind, readings, rate, output };
 }
 
 /** The fleet, its messages signed beforehand, and its MQTT connection tokens (MQTT only). */
@@ -129,21 +137,58 @@ async function profileUnderLoad(
   });
   let window: LoadWindow;
   try {
-    window =
-      devices === undefined
-        ? await saturateHttp({ server, messages: pool.interleaved, connections: HTTP_CONNECTIONS, warmupS, measureS })
-        : await saturateMqtt({
-            server,
-            devices,
-            messages: pool.byDevice,
-            windowPerDevice: MQTT_WINDOW_PER_DEVICE,
-            warmupS,
-            measureS,
-          });
+    if (settings.rate !== undefined) {
+      window = await openLoopWindow(settings, server, pool, devices, settings.rate);
+    } else {
+      window =
+        devices === undefined
+          ? await saturateHttp({ server, messages: pool.interleaved, connections: HTTP_CONNECTIONS, warmupS, measureS })
+          : await saturateMqtt({
+              server,
+              devices,
+              messages: pool.byDevice,
+              windowPerDevice: MQTT_WINDOW_PER_DEVICE,
+              warmupS,
+              measureS,
+            });
+    }
   } finally {
     if (devices !== undefined) await disconnectDevices(devices);
   }
   return { window, profile: await profiled };
+}
+
+/**
+ * Offers `rate` messages a second (open loop, as §5 does) for the warm-up and the window; the window's figures are
+ * the node's CPU and the messages acknowledged after the warm-up.
+ */
+async function openLoopWindow(
+  settings: ProfileSettings,
+  server: MeasuredServer,
+  pool: MessagePool,
+  devices: MqttDevice[] | undefined,
+  rate: number,
+): Promise<LoadWindow> {
+  const { warmupS, measureS } = settings;
+  let cpuAtWarmupEnd = 0;
+  const mark = setTimeout(() => {
+    cpuAtWarmupEnd = server.cpuSeconds();
+  }, warmupS * 1000);
+  const shape = { rate, warmupS, measureS };
+  const latency =
+    devices === undefined
+      ? await httpLatency({ ...shape, httpUrl: server.httpUrl, messages: pool.interleaved })
+      : await mqttLatency({ ...shape, devices, messages: pool.byDevice });
+  clearTimeout(mark);
+  return {
+    acknowledged: latency.acknowledged,
+    failed: latency.failed,
+    seconds: measureS,
+    serverCpuSeconds: server.cpuSeconds() - cpuAtWarmupEnd,
+    storeCpuSeconds: 0,
+    loadCpuSeconds: 0,
+    poolWraps: 0,
+  };
 }
 
 /** The section's Markdown: time by area, then the top functions. */
