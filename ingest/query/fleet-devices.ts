@@ -2,7 +2,29 @@ import type { FastifyReply } from 'fastify';
 import { TelemetryError } from '../../src/errors.js';
 import type { ReadScope } from '../../src/query/read-scope.js';
 import type { TelemetryStore } from '../../src/store/telemetry-store.js';
-import { assertCovers } from './query-request.js';
+import { assertCovers, type DeviceSelection } from './query-request.js';
+
+/** Whether a selection can hold no device (an empty list: the prefix matched nothing the scope allows). */
+export function nothingSelected(selection: DeviceSelection): boolean {
+  return 'devices' in selection && selection.devices.length === 0;
+}
+
+/**
+ * What a readings or windows query selects: the named devices, or for `prefix`, when what the token's scope allows
+ * of it is every device of one prefix, that prefix, for the store to select in the query itself (no list looked up
+ * first); otherwise the devices {@link fleetDevices} finds.
+ */
+export async function deviceSelection(
+  query: { readonly device?: string[]; readonly prefix?: string },
+  scope: ReadScope,
+  store: TelemetryStore,
+  reply: FastifyReply,
+): Promise<DeviceSelection> {
+  const covering =
+    query.prefix === undefined || query.device !== undefined ? undefined : scope.coveringPrefix(query.prefix);
+  if (covering !== undefined) return { devicePrefix: covering };
+  return { devices: await fleetDevices(query, scope, store, reply) };
+}
 
 /**
  * The devices a readings or windows query is about: the `device` list as named (each must be in the token's
@@ -10,7 +32,7 @@ import { assertCovers } from './query-request.js';
  * covers, found with the same per-prefix store queries as `/latest` (so a narrow token never makes the store
  * read every device). Exactly one of the two must be given.
  */
-export async function fleetDevices(
+async function fleetDevices(
   query: { readonly device?: string[]; readonly prefix?: string },
   scope: ReadScope,
   store: TelemetryStore,

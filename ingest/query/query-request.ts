@@ -37,17 +37,23 @@ export function byDeviceAndMetric(a: StoredPoint, b: StoredPoint): number {
   return 0;
 }
 
+/** What a readings or windows query selects: devices by name, or every device of one prefix. */
+export type DeviceSelection = { readonly devices: string[] } | { readonly devicePrefix: string };
+
 /**
  * The store query that a paged query's parameters ask for. No reading is older than the epoch, so the store is
  * asked only for the part of the range from the epoch on: RFC 3339 reaches back to year 0000, which some stores
  * cannot represent (InfluxDB's nanosecond times start in 1677).
  */
 export function storeQuery(
-  query: { device: string[]; metric?: string[]; limit?: number; cursor?: string },
+  query: { selection: DeviceSelection; metric?: string[]; limit?: number; cursor?: string },
   range: TimeRange,
 ): ReadingsQuery {
+  const { selection } = query;
   return {
-    devices: query.device,
+    ...('devicePrefix' in selection
+      ? { devices: [], devicePrefix: selection.devicePrefix }
+      : { devices: selection.devices }),
     ...(query.metric === undefined ? {} : { metrics: query.metric }),
     range: { start: Math.max(0, range.start), end: Math.max(0, range.end) },
     limit: query.limit ?? DEFAULT_PAGE_LIMIT,

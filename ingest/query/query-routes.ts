@@ -30,7 +30,7 @@ import { windowOrigin } from '../../src/query/zone-origin.js';
 import type { TelemetryStore } from '../../src/store/telemetry-store.js';
 import { asHttpFailure } from '../http/client-faults.js';
 import { errorReply } from '../http/error-reply.js';
-import { fleetDevices } from './fleet-devices.js';
+import { deviceSelection, nothingSelected } from './fleet-devices.js';
 import { authenticateOperator, type OperatorAuthOptions } from './query-auth.js';
 import { acceptsGzip, answerFormat, sendAnswer, varyOnCredentials } from './query-reply.js';
 import { byDeviceAndMetric, pagePayload, rangeOf, storeQuery } from './query-request.js';
@@ -188,7 +188,7 @@ function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, n
     async (request, reply) => {
       const { query } = request;
       const range = rangeOf(query, now());
-      const devices = await fleetDevices(query, scopeOf(request), store, reply);
+      const selection = await deviceSelection(query, scopeOf(request), store, reply);
       const format = answerFormat(query.format, request.headers.accept);
       if (query.all === true) {
         return sendStreamed(reply, {
@@ -196,9 +196,9 @@ function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, n
           columns: POINT_COLUMNS,
           meta: { from: range.start, to: range.end },
           page: async (cursor) => {
-            if (devices.length === 0) return { items: [] };
+            if (nothingSelected(selection)) return { items: [] };
             const page = await store.queryReadings({
-              ...storeQuery({ ...query, device: devices, cursor }, range),
+              ...storeQuery({ ...query, selection, cursor }, range),
               limit: chunkOf(query),
             });
             return {
@@ -210,10 +210,9 @@ function registerReadingsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, n
           gzip: acceptsGzip(request.headers['accept-encoding']),
         });
       }
-      const page =
-        devices.length === 0
-          ? { items: [] }
-          : await store.queryReadings(storeQuery({ ...query, device: devices }, range));
+      const page = nothingSelected(selection)
+        ? { items: [] }
+        : await store.queryReadings(storeQuery({ ...query, selection }, range));
       const payload: ReadingsResponse = pagePayload(range, page);
       return sendAnswer(request, reply, {
         payload,
@@ -245,14 +244,14 @@ function registerWindowsRoute(typed: TypedApp, { store, scopeOf, rangePolicy, no
     async (request, reply) => {
       const { query } = request;
       const range = rangeOf(query, now());
-      const devices = await fleetDevices(query, scopeOf(request), store, reply);
+      const selection = await deviceSelection(query, scopeOf(request), store, reply);
       const aggregate = query.aggregate ?? 'mean';
       const { windowMs, tz } = query;
       const originMs = tz === undefined ? 0 : windowOrigin(tz, range, windowMs);
       const windowsFrom = async (cursor: string | undefined, limit: number | undefined) => {
-        if (devices.length === 0) return { items: [] };
+        if (nothingSelected(selection)) return { items: [] };
         const windowed = {
-          ...storeQuery({ ...query, device: devices, cursor, limit }, range),
+          ...storeQuery({ ...query, selection, cursor, limit }, range),
           windowMs,
           aggregate,
           ...(originMs === 0 ? {} : { originMs }),

@@ -18,11 +18,12 @@ const PARTS: Readonly<Record<Exclude<Aggregate, 'last'>, readonly Aggregate[]>> 
 /** Every window of `query` with the aggregate `part`, from the first page to the last. */
 async function everyWindow(store: TelemetryStore, query: WindowedQuery, part: Aggregate): Promise<WindowPoint[]> {
   const windows: WindowPoint[] = [];
-  const { devices, metrics, range, windowMs, originMs } = query;
+  const { devices, devicePrefix, metrics, range, windowMs, originMs } = query;
   let cursor: string | undefined;
   do {
     const page = await store.queryWindows({
       devices,
+      ...(devicePrefix === undefined ? {} : { devicePrefix }),
       ...(metrics === undefined ? {} : { metrics }),
       range,
       windowMs,

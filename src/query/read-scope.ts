@@ -62,4 +62,23 @@ export class ReadScope {
     const unique = [...new Set(candidates)];
     return unique.filter((p) => !unique.some((other) => other !== p && p.startsWith(other))).sort();
   }
+
+  /**
+   * The one device prefix that selects exactly what the scope allows of `requested` (a prefix; `''` for every
+   * device), when there is one: then a store can be asked by that prefix directly, with no list of devices looked
+   * up first. Undefined when the allowed devices are not one prefix's (single devices, or several prefixes).
+   *
+   * @example
+   * ```ts
+   * ReadScope.fromScopes(['read:prefix:boiler-']).coveringPrefix('b'); // 'boiler-'
+   * ReadScope.fromScopes(['read:device:pump-1']).coveringPrefix('pump-'); // undefined
+   * ```
+   */
+  coveringPrefix(requested: string): string | undefined {
+    const prefixes = this.storePrefixes(requested);
+    if (prefixes.length !== 1) return undefined;
+    const prefix = prefixes[0] ?? '';
+    const whole = this.readsAll || this.#prefixes.some((p) => prefix.startsWith(p));
+    return whole ? prefix : undefined;
+  }
 }

@@ -28,12 +28,12 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /**
  * Fingerprints what a query selects, but not its page size or position: the
- * devices and metrics as sets, the range, and the window and aggregate. Two
+ * devices (or their prefix) and metrics as sets, the range, and the window and aggregate. Two
  * queries with the same fingerprint return the same rows in the same order.
  */
 function fingerprint(query: PagedQuery): string {
   const canonical = JSON.stringify([
-    [...new Set(query.devices)].sort(),
+    query.devicePrefix === undefined ? [...new Set(query.devices)].sort() : { prefix: query.devicePrefix },
     query.metrics === undefined ? null : [...new Set(query.metrics)].sort(),
     query.range.start,
     query.range.end,

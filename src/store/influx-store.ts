@@ -131,15 +131,17 @@ export class InfluxStore implements TelemetryStore {
     });
   }
 
-  async queryReadings(query: ReadingsQuery): Promise<Page<StoredPoint>> {
+  async queryReadings(selection: ReadingsQuery): Promise<Page<StoredPoint>> {
+    const query = await this.#listDevices(selection);
     const metrics = query.metrics ?? (await this.#backend.metrics(query.devices));
     return pageSeries(query, metrics, 1, (slices) => this.#backend.readRaw(slices));
   }
 
-  async queryWindows(query: WindowedQuery): Promise<Page<WindowPoint>> {
-    if (!Number.isSafeInteger(query.windowMs) || query.windowMs < 1) {
+  async queryWindows(selection: WindowedQuery): Promise<Page<WindowPoint>> {
+    if (!Number.isSafeInteger(selection.windowMs) || selection.windowMs < 1) {
       throw new RangeError('windowMs must be a positive integer');
     }
+    const query = await this.#listDevices(selection);
     const metrics = query.metrics ?? (await this.#backend.metrics(query.devices));
     // Windows are cut at the page's limit by the store, so there is nothing to gain from starting small.
     return pageSeries(
@@ -149,6 +151,17 @@ export class InfluxStore implements TelemetryStore {
       (slices) => this.#backend.readWindows(slices, query.windowMs, query.aggregate, query.originMs ?? 0),
       SLICES_PER_REQUEST,
     );
+  }
+
+  /**
+   * The query with the devices of its prefix listed, when it names them by prefix: these stores read one series at
+   * a time, so they need the names first (looked up as {@link InfluxStore.queryLatest} does). The prefix stays in
+   * the query, so its cursors are the same whichever devices a page found.
+   */
+  async #listDevices<T extends ReadingsQuery>(query: T): Promise<T> {
+    if (query.devicePrefix === undefined) return query;
+    const latest = await this.queryLatest(query.devicePrefix === '' ? {} : { devicePrefix: query.devicePrefix });
+    return { ...query, devices: [...new Set(latest.map((point) => point.device))] };
   }
 
   async queryLatest(query: LatestQuery): Promise<readonly StoredPoint[]> {

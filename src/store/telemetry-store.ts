@@ -18,8 +18,13 @@ export interface StoredPoint {
 }
 
 export interface ReadingsQuery {
-  /** One or more device ids. */
+  /** One or more device ids; not read when {@link ReadingsQuery.devicePrefix} is given. */
   readonly devices: readonly string[];
+  /**
+   * Every device whose id starts with this, instead of a list (the empty string: every device): the store selects
+   * them in the same query, where a list would first have to be looked up.
+   */
+  readonly devicePrefix?: string;
   /** One or more metric names; all metrics when omitted. */
   readonly metrics?: readonly string[];
   readonly range: TimeRange;

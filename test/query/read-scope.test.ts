@@ -30,4 +30,20 @@ describe('ReadScope', () => {
   ])('asks the store for %j with prefix %j as %j, no prefix inside another', (scopes, requested, prefixes) => {
     expect(ReadScope.fromScopes(scopes).storePrefixes(requested)).toEqual(prefixes);
   });
+
+  it.each<[string[], string, string | undefined]>([
+    [['read'], 'pump-', 'pump-'],
+    [['read'], '', ''],
+    [['read:prefix:boiler-'], 'boiler-1', 'boiler-1'],
+    [['read:prefix:boiler-'], 'b', 'boiler-'],
+    [['read:prefix:boiler-', 'read:device:boiler-9'], 'boiler-', 'boiler-'],
+    [['read:prefix:boiler-', 'read:prefix:pump-'], '', undefined],
+    [['read:device:pump-1'], 'pump-', undefined],
+    [['read:prefix:boiler-'], 'pump', undefined],
+  ])(
+    'with %j, asks by prefix %j as the one prefix %j (undefined: look the devices up)',
+    (scopes, requested, covering) => {
+      expect(ReadScope.fromScopes(scopes).coveringPrefix(requested)).toBe(covering);
+    },
+  );
 });

@@ -166,6 +166,35 @@ export function describeQueryContract(opened: () => TelemetryStore): void {
     expect(await store.queryLatest({ devicePrefix: '_' })).toEqual([]);
   });
 
+  it('selects readings and windows by device prefix, literally, as the same list of devices would, page by page', async () => {
+    const prefix = `pfx_${RUN}.`;
+    const devices = [`${prefix}a`, `${prefix}b`, `${prefix}c`];
+    const decoy = `pfxX${RUN}.d`;
+    const readings = [...devices, decoy].flatMap((device) =>
+      Array.from({ length: 5 }, (_, i) => ({ device, ts: BASE + i * 20_000, values: { temp: i, rpm: 10 + i } })),
+    );
+    await store.write(readings);
+    const byPrefix = { devices: [], devicePrefix: prefix };
+    const rawPages = await allPages((cursor) =>
+      store.queryReadings({ ...readingsQuery(devices, { limit: 7, cursor }), ...byPrefix }),
+    );
+    expect(rawPages.flat()).toEqual(pointsOf(readings.filter((r) => r.device !== decoy)));
+    const windows = windowedQuery(devices, 60_000, 'max', { limit: 4 });
+    const windowPages = await allPages((cursor) => store.queryWindows({ ...windows, ...byPrefix, cursor }));
+    expect(windowPages.flat()).toEqual(
+      await allPages((cursor) => store.queryWindows({ ...windows, cursor })).then((p) => p.flat()),
+    );
+    expect(windowPages.flat().length).toBeGreaterThan(0);
+    // A cursor belongs to the query by prefix, not to the list it happened to find.
+    const { nextCursor } = await store.queryReadings({ ...readingsQuery(devices, { limit: 1 }), ...byPrefix });
+    await expect(store.queryReadings(readingsQuery(devices, { limit: 1, cursor: nextCursor }))).rejects.toMatchObject({
+      code: 'ERR_CURSOR_INVALID',
+    });
+    expect((await store.queryReadings({ ...readingsQuery(devices), devices: [], devicePrefix: '%' })).items).toEqual(
+      [],
+    );
+  });
+
   it('lists the written series with the time each was last seen', async () => {
     const device = uniqueDevice('series');
     await store.write([
