@@ -81,6 +81,8 @@ function questions(devices: readonly string[], from: number, to: number): Questi
   const range = { start: from, end: to };
   const span = `from=${from}&to=${to}`;
   const one = devices[0] ?? '';
+  // The questions by prefix are asked of the store by prefix too: the same question, in the store's own terms.
+  const byPrefix = { devices: [], devicePrefix: 'dev-' };
   return [
     {
       name: `1 h mean windows, ${devices.length} devices × 3 metrics (prefix)`,
@@ -88,7 +90,7 @@ function questions(devices: readonly string[], from: number, to: number): Questi
       direct: (store) =>
         allPages((cursor) =>
           store.queryWindows({
-            devices,
+            ...byPrefix,
             range,
             windowMs: HOUR,
             aggregate: 'mean',
@@ -118,7 +120,7 @@ function questions(devices: readonly string[], from: number, to: number): Questi
       direct: (store) =>
         allPages((cursor) =>
           store.queryReadings({
-            devices,
+            ...byPrefix,
             metrics: ['temperature'],
             range,
             limit: 10_000,
@@ -131,7 +133,7 @@ function questions(devices: readonly string[], from: number, to: number): Questi
       url: `/v1/query/readings?prefix=dev-&${span}&limit=100000&format=compact`,
       direct: (store) =>
         allPages((cursor) =>
-          store.queryReadings({ devices, range, limit: 100_000, ...(cursor === undefined ? {} : { cursor }) }),
+          store.queryReadings({ ...byPrefix, range, limit: 100_000, ...(cursor === undefined ? {} : { cursor }) }),
         ),
     },
     {
