@@ -33,6 +33,9 @@ export class AnswerWriter {
   #series: true | undefined;
   #device: CsvValue | undefined;
   #metric: CsvValue | undefined;
+  /** JSON: each string column's last value and its text (see #valueText). */
+  readonly #lastStrings: (string | undefined)[] = [];
+  readonly #lastTexts: (string | undefined)[] = [];
   /** Compact: the columns of a point, in order (all but device and metric). */
   readonly #pointColumns: readonly string[];
   /** Each column's `"name":`, written once. */
@@ -132,9 +135,22 @@ export class AnswerWriter {
     for (let index = 0; index < this.#columns.length; index++) {
       const value = item[this.#columns[index] as string];
       if (value === undefined) continue;
-      text += `${text === '' ? '{' : ','}${this.#keys[index]}${jsonValue(value)}`;
+      text += `${text === '' ? '{' : ','}${this.#keys[index]}${this.#valueText(index, value)}`;
     }
     return text === '' ? '{}' : `${text}}`;
+  }
+
+  /**
+   * A value's JSON text; a string column remembers its last value's text, since an answer comes series by series
+   * and its device and metric repeat from one item to the next.
+   */
+  #valueText(index: number, value: CsvValue): string {
+    if (typeof value !== 'string') return jsonValue(value);
+    if (this.#lastStrings[index] !== value) {
+      this.#lastStrings[index] = value;
+      this.#lastTexts[index] = jsonValue(value);
+    }
+    return this.#lastTexts[index] as string;
   }
 }
 
