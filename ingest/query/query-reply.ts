@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { constants, gzip } from 'node:zlib';
+import { constants, gzip as gzipWithCallback } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AnswerWriter, type StreamFormat } from '../../src/query/answer-writer.js';
 import { entityTag, ifNoneMatchHits } from '../../src/query/entity-tag.js';
@@ -99,7 +99,7 @@ export async function sendAnswer<Column extends string, Item extends Readonly<Re
   return reply.header('content-encoding', 'gzip').send(await gzipAsync(body, { level: ANSWER_GZIP_LEVEL }));
 }
 
-const gzipAsync = promisify(gzip);
+const gzipAsync = promisify(gzipWithCallback);
 
 /**
  * zlib's fastest level: on telemetry JSON it compresses about 2.4 times faster than the default level 6, to a body
