@@ -37,7 +37,12 @@ const TRANSPORTS = ['http', 'mqtt'] as const;
 /** The floor server each transport is measured against: the library the node itself uses. */
 const FLOOR_OF: Readonly<Record<(typeof TRANSPORTS)[number], string>> = { http: 'fastify', mqtt: 'aedes' };
 
-const storeName = (store: string) => (store === 'duckdb' ? 'DuckDB' : 'VictoriaMetrics');
+const STORE_NAMES: Readonly<Record<string, string>> = {
+  duckdb: 'DuckDB',
+  victoriametrics: 'VictoriaMetrics',
+  influxdb: 'InfluxDB',
+};
+const storeName = (store: string) => STORE_NAMES[store] ?? store;
 const transportName = (transport: string) => transport.toUpperCase();
 
 function list(result: SectionResult | undefined, key: string): readonly Record<string, unknown>[] {
