@@ -84,7 +84,8 @@ export async function sendAnswer<Column extends string, Item extends Readonly<Re
   reply: FastifyReply,
   answer: QueryAnswer<Column, Item>,
 ): Promise<FastifyReply> {
-  const body = bodyOf(reply, answer);
+  // Encoded once: the tag is of these bytes, and they are what is sent or compressed.
+  const body = Buffer.from(bodyOf(reply, answer), 'utf8');
   const gzip = body.length >= GZIP_FROM_BYTES && acceptsGzip(headerText(request.headers['accept-encoding']));
   // A strong ETag names one representation: the gzipped one gets a tag of its own (RFC 9110 §8.8.3).
   const etag = gzip ? `${entityTag(body).slice(0, -1)}-gzip"` : entityTag(body);

@@ -9,8 +9,11 @@ import { createHash } from 'node:crypto';
  * entityTag('{"items":[]}'); // '"…27 base64url characters…"'
  * ```
  */
-export function entityTag(body: string): string {
-  return `"${createHash('sha256').update(body, 'utf8').digest('base64url').slice(0, 27)}"`;
+export function entityTag(body: string | Uint8Array): string {
+  const hash = createHash('sha256');
+  if (typeof body === 'string') hash.update(body, 'utf8');
+  else hash.update(body);
+  return `"${hash.digest('base64url').slice(0, 27)}"`;
 }
 
 /**
