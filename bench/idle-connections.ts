@@ -224,7 +224,7 @@ function reportPhases(connections: number, phases: Phases): void {
 
 async function main(): Promise<void> {
   const args = sectionArgs();
-  const connections = Number(args.values.get('connections') ?? (args.quick ? 1_000 : 10_000));
+  const connections = Number(args.values.get('connections') ?? (args.quick ? 300 : 10_000));
   const began = performance.now();
   progress(`idle-connections: generating ${connections} EdDSA device keys and connection tokens`);
   const fleet = await makeBenchFleet({ devices: connections, alg: 'EdDSA', prefix: 'idle' });
