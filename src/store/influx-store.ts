@@ -160,7 +160,11 @@ export class InfluxStore implements TelemetryStore {
    */
   async #listDevices<T extends ReadingsQuery>(query: T): Promise<T> {
     if (query.devicePrefix === undefined) return query;
-    const latest = await this.queryLatest(query.devicePrefix === '' ? {} : { devicePrefix: query.devicePrefix });
+    // Only the query's metrics: a device that has none of them has nothing to add to the answer.
+    const latest = await this.queryLatest({
+      ...(query.devicePrefix === '' ? {} : { devicePrefix: query.devicePrefix }),
+      ...(query.metrics === undefined ? {} : { metrics: query.metrics }),
+    });
     return { ...query, devices: [...new Set(latest.map((point) => point.device))] };
   }
 
