@@ -2,6 +2,7 @@ import { type FastifyBaseLogger, type FastifyInstance, fastify, LogController } 
 import type { Config } from '../src/config/config-schema.js';
 import { TelemetryError } from '../src/errors.js';
 import type { JwksRegistry } from '../src/identity/jwks-registry.js';
+import { OperatorTokenCache } from '../src/identity/operator-token-cache.js';
 import type { TelemetryStore } from '../src/store/telemetry-store.js';
 import { registerDashboardRoutes } from './dashboard/dashboard-routes.js';
 import { BodyBudget } from './http/body-budget.js';
@@ -100,7 +101,12 @@ export async function buildHttpApp(core: NodeCore, deps: HttpAppDeps): Promise<F
       );
     },
   });
-  const auth = { issuers: deps.operatorIssuers, now, clockSkewSeconds: config.clockSkewSeconds };
+  const auth = {
+    issuers: deps.operatorIssuers,
+    now,
+    clockSkewSeconds: config.clockSkewSeconds,
+    tokens: new OperatorTokenCache(),
+  };
   await registerQueryRoutes(app, {
     store,
     now,

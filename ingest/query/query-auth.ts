@@ -1,6 +1,6 @@
 import { TelemetryError } from '../../src/errors.js';
 import type { JwksRegistry } from '../../src/identity/jwks-registry.js';
-import { verifyOperatorToken } from '../../src/identity/operator-token.js';
+import type { OperatorTokenCache } from '../../src/identity/operator-token-cache.js';
 import { ReadScope } from '../../src/query/read-scope.js';
 
 /** The realm named in every Bearer challenge of the query API. */
@@ -11,6 +11,8 @@ export interface OperatorAuthOptions {
   readonly issuers: (() => JwksRegistry) | undefined;
   readonly now: () => number;
   readonly clockSkewSeconds: number;
+  /** Tokens verified before, so that paging through an answer does not check a signature per page. */
+  readonly tokens: OperatorTokenCache;
 }
 
 /** The outcome of authenticating a query request: a scope, or an error with the challenge to send. */
@@ -43,7 +45,8 @@ export function insufficientScopeChallenge(): string {
 /**
  * Authenticates a query request from its Authorization header, statelessly:
  * the operator token is verified on every request against the operator
- * issuer keys, and its scopes say which devices it reads. Device keys,
+ * issuer keys (its signature once per issuer key set, remembered in
+ * {@link OperatorAuthOptions.tokens}), and its scopes say which devices it reads. Device keys,
  * credentials and connection tokens are refused by the token type check in
  * {@link verifyOperatorToken}.
  */
@@ -57,7 +60,7 @@ export async function authenticateOperator(
   const token = bearerToken(authorization);
   if (token === undefined) return refused('send an operator token as Authorization: Bearer <token>', false);
   try {
-    const verified = await verifyOperatorToken(token, {
+    const verified = await options.tokens.verify(token, {
       issuers: options.issuers(),
       now: options.now(),
       clockSkewSeconds: options.clockSkewSeconds,
