@@ -3,7 +3,7 @@ import { constants, gzip as gzipWithCallback } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AnswerWriter, type StreamFormat } from '../../src/query/answer-writer.js';
 import { entityTag, ifNoneMatchHits } from '../../src/query/entity-tag.js';
-import { type CsvValue, formatCsv } from '../../src/query/format-csv.js';
+import type { CsvValue } from '../../src/query/format-csv.js';
 
 /** The media types the query API answers in. */
 export type AnswerFormat = StreamFormat;
@@ -67,14 +67,9 @@ function nextPageUrl(
   return `${url.pathname}${url.search}`;
 }
 
-function serialized(body: string | Buffer | ArrayBuffer): string {
-  if (typeof body === 'string') return body;
-  return (Buffer.isBuffer(body) ? body : Buffer.from(body)).toString('utf8');
-}
-
 /**
- * Sends a query answer as JSON (serialised by the route's response schema) or
- * CSV, with its cache headers and a strong ETag of the body, or 304 when the
+ * Sends a query answer as JSON, NDJSON, compact JSON or CSV (written by
+ * {@link AnswerWriter} as text, in the order of the route's response schema), with its cache headers and a strong ETag of the body, or 304 when the
  * client's If-None-Match already holds that body. A following page is named
  * in the body (`nextCursor`, JSON) and in a `Link: <…>; rel="next"` header
  * (both formats).
@@ -85,7 +80,7 @@ export async function sendAnswer<Column extends string, Item extends Readonly<Re
   answer: QueryAnswer<Column, Item>,
 ): Promise<FastifyReply> {
   // Encoded once: the tag is of these bytes, and they are what is sent or compressed.
-  const body = Buffer.from(bodyOf(reply, answer), 'utf8');
+  const body = bodyOf(answer);
   const gzip = body.length >= GZIP_FROM_BYTES && acceptsGzip(headerText(request.headers['accept-encoding']));
   // A strong ETag names one representation: the gzipped one gets a tag of its own (RFC 9110 §8.8.3).
   const etag = gzip ? `${entityTag(body).slice(0, -1)}-gzip"` : entityTag(body);
@@ -118,23 +113,12 @@ function headerText(value: string | string[] | undefined): string | undefined {
 
 /** The body of a buffered answer in its format. */
 function bodyOf<Column extends string, Item extends Readonly<Record<Column, CsvValue>>>(
-  reply: FastifyReply,
   answer: QueryAnswer<Column, Item>,
-): string {
-  const { payload, columns } = answer;
-  switch (answer.format) {
-    case 'csv':
-      return formatCsv(
-        columns,
-        payload.items.map((item) => columns.map((column) => item[column])),
-      );
-    case 'json':
-      return serialized(reply.serialize(payload));
-    case 'ndjson':
-    case 'compact': {
-      const { items, nextCursor, ...meta } = payload;
-      const writer = new AnswerWriter(answer.format, columns, meta);
-      return writer.open() + writer.items(items) + writer.close(nextCursor);
-    }
-  }
+): Buffer {
+  const { items, nextCursor, ...meta } = answer.payload;
+  const writer = new AnswerWriter(answer.format, answer.columns, meta);
+  writer.open();
+  writer.items(items);
+  writer.close(nextCursor);
+  return Buffer.concat(writer.take());
 }

@@ -26,18 +26,20 @@ export interface StreamedAnswer {
  */
 export function sendStreamed(reply: FastifyReply, answer: StreamedAnswer): FastifyReply {
   const writer = new AnswerWriter(answer.format, answer.columns, answer.meta);
-  async function* chunks(): AsyncGenerator<string> {
-    yield writer.open();
+  async function* chunks(): AsyncGenerator<Buffer> {
+    writer.open();
+    yield* writer.take();
     let next: Promise<Page<AnswerItem>> | undefined = readAhead(answer.page(answer.cursor));
     while (next !== undefined) {
       const page: Page<AnswerItem> = await next;
       next = page.nextCursor === undefined ? undefined : readAhead(answer.page(page.nextCursor));
-      const text = writer.items(page.items);
-      if (text !== '') yield text;
+      writer.items(page.items);
+      yield* writer.take();
     }
-    yield writer.close(undefined);
+    writer.close(undefined);
+    yield* writer.take();
   }
-  // One chunk (a page of text) waiting at most, not Readable.from's default of 16 objects.
+  // One chunk (up to 64 KiB of a page) waiting at most, not Readable.from's default of 16 objects.
   const body = Readable.from(chunks(), { highWaterMark: 1 });
   varyOnCredentials(reply).header('cache-control', 'no-store').type(contentTypeOf(answer.format));
   if (!answer.gzip) return reply.send(body);

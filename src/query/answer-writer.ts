@@ -1,4 +1,6 @@
-import { type CsvValue, formatCsv, formatCsvRecords } from './format-csv.js';
+import { numberText } from '../store/number-text.js';
+import { ByteSink } from './byte-sink.js';
+import { type CsvValue, csvField, formatCsv } from './format-csv.js';
 
 /** The media an answer of points can be written in; `compact` is JSON with each series' names written once. */
 export type StreamFormat = 'json' | 'csv' | 'ndjson' | 'compact';
@@ -6,10 +8,18 @@ export type StreamFormat = 'json' | 'csv' | 'ndjson' | 'compact';
 /** One item of an answer: a stored value, a window, or a series, with the columns the endpoint lists. */
 export type AnswerItem = Readonly<Record<string, CsvValue>>;
 
+const COMMA = 0x2c;
+const NEWLINE = 0x0a;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACKET = 0x5b;
+const CRLF = Buffer.from('\r\n');
+
 /**
- * Writes an answer of points, item by item, as text chunks, so an answer can be sent while the store still
+ * Writes an answer of points, item by item, as UTF-8 bytes, so an answer can be sent while the store still
  * reads it and never needs to be held whole: `open()` once, `items()` for each part as it comes (in the
- * order of the answer: device, metric, ts), `close()` once with the cursor to the next page, if any.
+ * order of the answer: device, metric, ts), `close()` once with the cursor to the next page, if any; `take()`
+ * hands over what was written so far.
  *
  * - `json`: today's shape, `{...meta, "items": [{device, metric, ts, value, ...}], "nextCursor"?}`.
  * - `compact`: `{...meta, "columns": ["ts", "value", ...], "series": [{"device", "metric", "points": [[ts,
@@ -17,10 +27,17 @@ export type AnswerItem = Readonly<Record<string, CsvValue>>;
  * - `ndjson`: one JSON item per line (application/x-ndjson); the next page, if any, is only in the Link header.
  * - `csv`: RFC 4180 with a header row, as the buffered CSV answer.
  *
+ * Items are written straight into bytes (see {@link ByteSink}), each item's text as `JSON.stringify` or the CSV
+ * formatter would write it, without a string or object per item; a string column's bytes are kept while it
+ * repeats, as device and metric do within a series.
+ *
  * @example
  * ```ts
  * const writer = new AnswerWriter('compact', ['device', 'metric', 'ts', 'value'], { from: 0, to: 10 });
- * writer.open() + writer.items([{ device: 'a', metric: 't', ts: 1, value: 2 }]) + writer.close(undefined);
+ * writer.open();
+ * writer.items([{ device: 'a', metric: 't', ts: 1, value: 2 }]);
+ * writer.close(undefined);
+ * Buffer.concat(writer.take()).toString();
  * // '{"from":0,"to":10,"columns":["ts","value"],"series":[{"device":"a","metric":"t","points":[[1,2]]}]}'
  * ```
  */
@@ -28,134 +45,162 @@ export class AnswerWriter {
   readonly #format: StreamFormat;
   readonly #columns: readonly string[];
   readonly #meta: Readonly<Record<string, unknown>>;
+  readonly #sink = new ByteSink();
   #first = true;
   /** Compact: whether a series is open, and its device and metric. */
   #series: true | undefined;
   #device: CsvValue | undefined;
   #metric: CsvValue | undefined;
-  /** JSON: each string column's last value and its text (see #valueText). */
+  /** Each string column's last value and its bytes in this format (see #stringBytes). */
   readonly #lastStrings: (string | undefined)[] = [];
-  readonly #lastTexts: (string | undefined)[] = [];
+  readonly #lastBytes: (Buffer | undefined)[] = [];
   /** Compact: the columns of a point, in order (all but device and metric). */
   readonly #pointColumns: readonly string[];
-  /** Each column's `"name":`, written once. */
-  readonly #keys: readonly string[];
+  /** JSON: each column's `"name":` after the item's first (`,"name":`) and as its first (`{"name":`). */
+  readonly #keys: readonly Buffer[];
+  readonly #firstKeys: readonly Buffer[];
 
   constructor(format: StreamFormat, columns: readonly string[], meta: Readonly<Record<string, unknown>>) {
     this.#format = format;
     this.#columns = columns;
-    this.#keys = columns.map((column) => `${JSON.stringify(column)}:`);
+    this.#keys = columns.map((column) => Buffer.from(`,${JSON.stringify(column)}:`));
+    this.#firstKeys = columns.map((column) => Buffer.from(`{${JSON.stringify(column)}:`));
     this.#pointColumns = columns.filter((column) => column !== 'device' && column !== 'metric');
     this.#meta = meta;
   }
 
-  /** What comes before the first item. */
-  open(): string {
+  /** Writes what comes before the first item. */
+  open(): void {
     const head = JSON.stringify(this.#meta).slice(0, -1);
     const comma = head === '{' ? '' : ',';
     switch (this.#format) {
       case 'json':
-        return `${head}${comma}"items":[`;
+        this.#sink.text(`${head}${comma}"items":[`);
+        return;
       case 'compact':
-        return `${head}${comma}"columns":${JSON.stringify(this.#pointColumns)},"series":[`;
+        this.#sink.text(`${head}${comma}"columns":${JSON.stringify(this.#pointColumns)},"series":[`);
+        return;
       case 'csv':
-        return formatCsv(this.#columns, []);
+        this.#sink.text(formatCsv(this.#columns, []));
+        return;
       case 'ndjson':
-        return '';
+        return;
     }
   }
 
-  /** The text of the next items of the answer. */
-  items(items: readonly AnswerItem[]): string {
+  /** Writes the next items of the answer. */
+  items(items: readonly AnswerItem[]): void {
+    const sink = this.#sink;
     switch (this.#format) {
-      case 'json': {
-        let text = '';
+      case 'json':
         for (const item of items) {
-          text += this.#first ? this.#json(item) : `,${this.#json(item)}`;
+          if (!this.#first) sink.byte(COMMA);
+          this.#json(item);
           this.#first = false;
         }
-        return text;
-      }
-      case 'ndjson': {
-        let text = '';
-        for (const item of items) text += `${this.#json(item)}\n`;
-        return text;
-      }
+        return;
+      case 'ndjson':
+        for (const item of items) {
+          this.#json(item);
+          sink.byte(NEWLINE);
+        }
+        return;
       case 'csv':
-        return formatCsvRecords(items.map((item) => this.#columns.map((column) => item[column] ?? '')));
+        for (const item of items) this.#csv(item);
+        return;
       case 'compact':
-        return this.#compact(items);
+        for (const item of items) this.#compact(item);
+        return;
     }
   }
 
-  /** Compact items: a series header when device or metric changes, then `[ts, value, ...]` per point. */
-  #compact(items: readonly AnswerItem[]): string {
-    let text = '';
-    for (const item of items) {
-      const { device, metric } = item;
-      if (this.#series === undefined || device !== this.#device || metric !== this.#metric) {
-        const header = `{"device":${JSON.stringify(device ?? '')},"metric":${JSON.stringify(metric ?? '')},"points":[`;
-        text += `${this.#series === undefined ? '' : ']},'}${header}`;
-        this.#series = true;
-        this.#device = device;
-        this.#metric = metric;
-      } else {
-        text += ',';
-      }
-      text += '[';
-      for (let index = 0; index < this.#pointColumns.length; index++) {
-        text += `${index === 0 ? '' : ','}${jsonValue(item[this.#pointColumns[index] as string])}`;
-      }
-      text += ']';
-      this.#first = false;
-    }
-    return text;
-  }
-
-  /** What comes after the last item. */
-  close(nextCursor: string | undefined): string {
+  /** Writes what comes after the last item. */
+  close(nextCursor: string | undefined): void {
     const cursor = nextCursor === undefined ? '' : `,"nextCursor":${JSON.stringify(nextCursor)}`;
     switch (this.#format) {
       case 'json':
-        return `]${cursor}}`;
+        this.#sink.text(`]${cursor}}`);
+        return;
       case 'compact':
-        return `${this.#series === undefined ? '' : ']}'}]${cursor}}`;
+        this.#sink.text(`${this.#series === undefined ? '' : ']}'}]${cursor}}`);
+        return;
       case 'csv':
       case 'ndjson':
-        return '';
+        return;
     }
+  }
+
+  /** The bytes written since the last take, in order. */
+  take(): Buffer[] {
+    return this.#sink.take();
   }
 
   /**
    * The item as a JSON object of the columns, in their order: what `JSON.stringify` writes for an object of those
-   * keys (a column the item lacks is left out), built as text so a long answer makes no object per item.
+   * keys (a column the item lacks is left out).
    */
-  #json(item: AnswerItem): string {
-    let text = '';
+  #json(item: AnswerItem): void {
+    const sink = this.#sink;
+    let empty = true;
     for (let index = 0; index < this.#columns.length; index++) {
       const value = item[this.#columns[index] as string];
       if (value === undefined) continue;
-      text += `${text === '' ? '{' : ','}${this.#keys[index]}${this.#valueText(index, value)}`;
+      sink.bytes((empty ? this.#firstKeys[index] : this.#keys[index]) as Buffer);
+      empty = false;
+      if (typeof value === 'number') sink.ascii(jsonNumber(value));
+      else sink.bytes(this.#stringBytes(index, value));
     }
-    return text === '' ? '{}' : `${text}}`;
+    if (empty) sink.ascii('{}');
+    else sink.byte(CLOSE_BRACE);
   }
 
-  /**
-   * A value's JSON text; a string column remembers its last value's text, since an answer comes series by series
-   * and its device and metric repeat from one item to the next.
-   */
-  #valueText(index: number, value: CsvValue): string {
-    if (typeof value !== 'string') return jsonValue(value);
+  /** A compact item: a series header when device or metric changes, then `[ts, value, ...]`. */
+  #compact(item: AnswerItem): void {
+    const sink = this.#sink;
+    const { device, metric } = item;
+    if (this.#series === undefined || device !== this.#device || metric !== this.#metric) {
+      if (this.#series !== undefined) sink.ascii(']},');
+      sink.text(`{"device":${JSON.stringify(device ?? '')},"metric":${JSON.stringify(metric ?? '')},"points":[`);
+      this.#series = true;
+      this.#device = device;
+      this.#metric = metric;
+    } else {
+      sink.byte(COMMA);
+    }
+    sink.byte(OPEN_BRACKET);
+    for (let index = 0; index < this.#pointColumns.length; index++) {
+      if (index > 0) sink.byte(COMMA);
+      const value = item[this.#pointColumns[index] as string];
+      if (typeof value === 'number') sink.ascii(jsonNumber(value));
+      else sink.text(JSON.stringify(value) ?? 'null');
+    }
+    sink.byte(CLOSE_BRACKET);
+    this.#first = false;
+  }
+
+  /** A CSV record of the columns, as the CSV formatter writes it (a column the item lacks is an empty field). */
+  #csv(item: AnswerItem): void {
+    const sink = this.#sink;
+    for (let index = 0; index < this.#columns.length; index++) {
+      if (index > 0) sink.byte(COMMA);
+      const value = item[this.#columns[index] as string] ?? '';
+      if (typeof value === 'number') sink.ascii(numberText(value));
+      else sink.bytes(this.#stringBytes(index, value));
+    }
+    sink.bytes(CRLF);
+  }
+
+  /** A string column's bytes in this format, kept while the column repeats the same value from item to item. */
+  #stringBytes(index: number, value: string): Buffer {
     if (this.#lastStrings[index] !== value) {
       this.#lastStrings[index] = value;
-      this.#lastTexts[index] = jsonValue(value);
+      this.#lastBytes[index] = Buffer.from(this.#format === 'csv' ? csvField(value) : JSON.stringify(value), 'utf8');
     }
-    return this.#lastTexts[index] as string;
+    return this.#lastBytes[index] as Buffer;
   }
 }
 
-/** What `JSON.stringify` writes for a value of an item: a finite number as JavaScript writes it, without the call. */
-function jsonValue(value: CsvValue | undefined): string {
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
-  return JSON.stringify(value) ?? 'null';
+/** What `JSON.stringify` writes for a number: its text by the fastest path, `null` when it is not finite. */
+function jsonNumber(value: number): string {
+  return Number.isFinite(value) ? numberText(value) : 'null';
 }

@@ -1,11 +1,13 @@
+import { numberText } from '../store/number-text.js';
+
 /** A value of one CSV field. */
 export type CsvValue = string | number;
 
 const NEEDS_QUOTES = /[",\r\n]/;
 
 /** One field, quoted when it holds a comma, a quote or a line break, with quotes doubled (RFC 4180 §2.6, §2.7). */
-function field(value: CsvValue): string {
-  const text = String(value);
+export function csvField(value: CsvValue): string {
+  const text = typeof value === 'number' ? numberText(value) : value;
   return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
@@ -19,10 +21,5 @@ function field(value: CsvValue): string {
  * ```
  */
 export function formatCsv(header: readonly string[], rows: readonly (readonly CsvValue[])[]): string {
-  return formatCsvRecords([header, ...rows]);
-}
-
-/** CSV records without a header row, each ended by CRLF: the body of a CSV answer that is sent in parts. */
-export function formatCsvRecords(rows: readonly (readonly CsvValue[])[]): string {
-  return rows.map((row) => `${row.map(field).join(',')}\r\n`).join('');
+  return [header, ...rows].map((row) => `${row.map(csvField).join(',')}\r\n`).join('');
 }

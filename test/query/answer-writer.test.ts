@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AnswerWriter, type StreamFormat } from '../../src/query/answer-writer.js';
+import { formatCsv } from '../../src/query/format-csv.js';
 
 const COLUMNS = ['device', 'metric', 'ts', 'value'];
 const ITEMS = [
@@ -11,13 +12,21 @@ const ITEMS = [
 /** Writes the items in parts of the given sizes, as a streamed answer does page by page. */
 function write(format: StreamFormat, parts: number[], nextCursor?: string): string {
   const writer = new AnswerWriter(format, COLUMNS, { from: 0, to: 10 });
-  let text = writer.open();
+  writer.open();
+  let text = taken(writer);
   let at = 0;
   for (const size of parts) {
-    text += writer.items(ITEMS.slice(at, at + size));
+    writer.items(ITEMS.slice(at, at + size));
+    text += taken(writer);
     at += size;
   }
-  return text + writer.close(nextCursor);
+  writer.close(nextCursor);
+  return text + taken(writer);
+}
+
+/** What the writer wrote since it was last asked, as text. */
+function taken(writer: AnswerWriter): string {
+  return Buffer.concat(writer.take()).toString('utf8');
 }
 
 describe('AnswerWriter', () => {
@@ -36,9 +45,16 @@ describe('AnswerWriter', () => {
     ];
     const writer = (format: StreamFormat) => new AnswerWriter(format, columns, {});
     const ndjson = writer('ndjson');
-    expect(ndjson.items(items)).toBe(items.map((item) => `${JSON.stringify(item)}\n`).join(''));
+    ndjson.items(items);
+    expect(taken(ndjson)).toBe(items.map((item) => `${JSON.stringify(item)}\n`).join(''));
+    const json = writer('json');
+    json.items(items);
+    expect(`[${taken(json)}]`).toBe(JSON.stringify(items));
     const compact = writer('compact');
-    const text = compact.open() + compact.items(items) + compact.close(undefined);
+    compact.open();
+    compact.items(items);
+    compact.close(undefined);
+    const text = taken(compact);
     const points = items.map((item) => JSON.stringify([item.ts, item.value, item.coverage]));
     expect(text).toBe(
       '{"columns":["ts","value","coverage"],"series":[' +
@@ -80,5 +96,31 @@ describe('AnswerWriter', () => {
         .slice(0, -1)
         .map((line) => JSON.parse(line)),
     ).toEqual(ITEMS);
+  });
+});
+
+describe('AnswerWriter across chunks', () => {
+  it('writes a large answer, over many chunks, byte for byte as JSON.stringify and the CSV formatter would', () => {
+    const items = Array.from({ length: 20_000 }, (_, i) => ({
+      device: `dev-${Math.floor(i / 7_000)}${i % 9_999 === 0 ? 'ü"' : ''}`,
+      metric: i % 2 === 0 ? 'temperature' : 'humidity',
+      ts: 1_795_867_200_000 + i * 10_000,
+      value: i % 3 === 0 ? i / 7 : i,
+    }));
+    const ndjson = new AnswerWriter('ndjson', COLUMNS, {});
+    ndjson.items(items.slice(0, 12_345));
+    ndjson.items(items.slice(12_345));
+    const chunks = ndjson.take();
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(items.map((item) => `${JSON.stringify(item)}\n`).join(''));
+    const csv = new AnswerWriter('csv', COLUMNS, {});
+    csv.open();
+    csv.items(items);
+    expect(taken(csv)).toBe(
+      formatCsv(
+        COLUMNS,
+        items.map((item) => [item.device, item.metric, item.ts, item.value]),
+      ),
+    );
   });
 });

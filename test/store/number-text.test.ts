@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../simulator/index.js';
-import { floatText, integerText } from '../../src/store/number-text.js';
+import { floatText, integerText, numberText } from '../../src/store/number-text.js';
 
 /** A seeded stream (the simulator's generator), so a failing case can be replayed. */
 function random(seed: number): () => number {
@@ -86,6 +86,40 @@ describe('integerText', () => {
           ? 1_700_000_000_000 + Math.floor(next() * 100_000_000_000) // millisecond timestamps
           : Math.floor(next() * 2 ** Math.floor(next() * 54));
       const text = integerText(value);
+      if (text !== String(value)) expect(text, `value ${value}`).toBe(String(value));
+    }
+  });
+});
+
+describe('numberText', () => {
+  it.each([
+    0,
+    -0,
+    -1,
+    21.5,
+    1_764_370_000_123,
+    -1_764_370_000_123,
+    2 ** 53,
+    20.841470984807895,
+    1e21,
+    1e-7,
+    -Number.MAX_VALUE,
+    NaN,
+    Number.NEGATIVE_INFINITY,
+  ])('writes %d exactly as String() does', (value) => {
+    expect(numberText(value)).toBe(String(value));
+  });
+
+  it('writes 300,000 random timestamps, decimals and doubles exactly as String() does', () => {
+    const next = random(20261205);
+    for (let i = 0; i < 300_000; i++) {
+      const value =
+        i % 3 === 0
+          ? 1_700_000_000_000 + Math.floor(next() * 100_000_000_000)
+          : i % 3 === 1
+            ? Math.round(next() * 1e6) / 100
+            : (next() - 0.5) * 10 ** Math.floor(next() * 30 - 10);
+      const text = numberText(value);
       if (text !== String(value)) expect(text, `value ${value}`).toBe(String(value));
     }
   });
