@@ -67,8 +67,8 @@ interface ProfileSettings {
 
 function profileSettings(args: SectionArgs): ProfileSettings {
   const alg = (args.values.get('alg') ?? 'ES256') as DeviceAlgorithm;
-  const measureS = Number(args.values.get('seconds') ?? (args.quick ? 2 : 10));
-  const warmupS = args.quick ? 1 : 3;
+  const measureS = Number(args.values.get('seconds') ?? (args.quick ? 1 : 10));
+  const warmupS = args.quick ? 0.5 : 3;
   const transport = (args.values.get('transport') ?? 'http') as Transport;
   const storeKind = args.values.get('store') ?? 'duckdb';
   const readings = Number(args.values.get('readings') ?? 1);

@@ -48,9 +48,12 @@ function vmRss(pid: number): number {
   return Number(match?.[1] ?? Number.NaN) * 1024;
 }
 
-/** Full GC twice (the second collects what the first's finalizers freed), a moment to settle, then a sample. */
-async function settledMemory(inspector: NodeInspector, pid: number): Promise<MemorySample> {
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+/**
+ * Full GC twice (the second collects what the first's finalizers freed), a moment to settle (`settleMs`: a second,
+ * a quarter of one in the quick run), then a sample.
+ */
+async function settledMemory(inspector: NodeInspector, pid: number, settleMs: number): Promise<MemorySample> {
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
   await inspector.collectGarbage();
   await inspector.collectGarbage();
   const usage = await inspector.memoryUsage();
@@ -151,24 +154,25 @@ async function measurePhases(
   inspector: NodeInspector,
   fleet: { readonly connections: number; readonly devices: readonly string[]; readonly tokens: readonly string[] },
   sockets: Set<Socket>,
+  settleMs: number,
 ): Promise<Phases> {
   const { connections, devices, tokens } = fleet;
   const port = Number(new URL(server.mqttUrl as string).port);
-  const baseline = await settledMemory(inspector, server.pid);
+  const baseline = await settledMemory(inspector, server.pid, settleMs);
   const t0 = performance.now();
   await connectAll(port, devices, tokens, sockets);
   const connectSeconds = (performance.now() - t0) / 1000;
   await waitForConnections(server, connections);
-  const connected = await settledMemory(inspector, server.pid);
+  const connected = await settledMemory(inspector, server.pid, settleMs);
   progress(`idle-connections: ${connections} connected in ${connectSeconds.toFixed(1)} s`);
 
   closeAll(sockets);
   await waitForConnections(server, 0);
-  const disconnected = await settledMemory(inspector, server.pid);
+  const disconnected = await settledMemory(inspector, server.pid, settleMs);
 
   await connectAll(port, devices, tokens, sockets);
   await waitForConnections(server, connections);
-  const reconnected = await settledMemory(inspector, server.pid);
+  const reconnected = await settledMemory(inspector, server.pid, settleMs);
   return { baseline, connected, disconnected, reconnected, connectSeconds };
 }
 
@@ -251,7 +255,10 @@ async function main(): Promise<void> {
     });
     inspector = await NodeInspector.atPort(inspectPort);
     progress(`idle-connections: node up in ${Math.round(performance.now() - began)} ms; measuring`);
-    reportPhases(connections, await measurePhases(server, inspector, { connections, devices, tokens }, sockets));
+    reportPhases(
+      connections,
+      await measurePhases(server, inspector, { connections, devices, tokens }, sockets, args.quick ? 250 : 1_000),
+    );
   } finally {
     clearInterval(ping);
     closeAll(sockets);

@@ -23,7 +23,7 @@ export interface LoadShape {
  * 2,900 messages/s, close to what one core verifies; 128 keep the node, not the window, the limit.
  */
 export const FULL_LOAD: LoadShape = { warmupS: 2, measureS: 5, httpConnections: 128, mqttWindowPerDevice: 2 };
-export const QUICK_LOAD: LoadShape = { warmupS: 0.5, measureS: 1, httpConnections: 32, mqttWindowPerDevice: 2 };
+export const QUICK_LOAD: LoadShape = { warmupS: 0.3, measureS: 0.7, httpConnections: 32, mqttWindowPerDevice: 2 };
 
 /** One saturation measurement: the window and what follows from it. */
 export interface SaturationResult extends LoadWindow, WindowRates {
