@@ -45,7 +45,7 @@ export class AnswerWriter {
   readonly #format: StreamFormat;
   readonly #columns: readonly string[];
   readonly #meta: Readonly<Record<string, unknown>>;
-  readonly #sink = new ByteSink();
+  readonly #sink: ByteSink;
   #first = true;
   /** Compact: whether a series is open, and its device and metric. */
   #series: true | undefined;
@@ -59,13 +59,26 @@ export class AnswerWriter {
   /** JSON: each column's `"name":` after the item's first (`,"name":`) and as its first (`{"name":`). */
   readonly #keys: readonly Buffer[];
   readonly #firstKeys: readonly Buffer[];
+  /** JSON: whether the columns begin with device and metric, and the bytes of the last item's `{"device":…,"metric":…`. */
+  readonly #seriesFirst: boolean;
+  #head: Buffer | undefined;
+  #headDevice: string | undefined;
+  #headMetric: string | undefined;
 
-  constructor(format: StreamFormat, columns: readonly string[], meta: Readonly<Record<string, unknown>>) {
+  /** `expectedBytes`: about how long the answer will be, when known (see {@link ByteSink}). */
+  constructor(
+    format: StreamFormat,
+    columns: readonly string[],
+    meta: Readonly<Record<string, unknown>>,
+    expectedBytes?: number,
+  ) {
+    this.#sink = new ByteSink(expectedBytes);
     this.#format = format;
     this.#columns = columns;
     this.#keys = columns.map((column) => Buffer.from(`,${JSON.stringify(column)}:`));
     this.#firstKeys = columns.map((column) => Buffer.from(`{${JSON.stringify(column)}:`));
     this.#pointColumns = columns.filter((column) => column !== 'device' && column !== 'metric');
+    this.#seriesFirst = columns[0] === 'device' && columns[1] === 'metric';
     this.#meta = meta;
   }
 
@@ -142,7 +155,22 @@ export class AnswerWriter {
   #json(item: AnswerItem): void {
     const sink = this.#sink;
     let empty = true;
-    for (let index = 0; index < this.#columns.length; index++) {
+    let start = 0;
+    if (this.#seriesFirst) {
+      // An answer comes series by series: one copy of `{"device":…,"metric":…` while they repeat.
+      const { device, metric } = item;
+      if (typeof device === 'string' && typeof metric === 'string') {
+        if (this.#head === undefined || device !== this.#headDevice || metric !== this.#headMetric) {
+          this.#head = Buffer.from(`{"device":${JSON.stringify(device)},"metric":${JSON.stringify(metric)}`, 'utf8');
+          this.#headDevice = device;
+          this.#headMetric = metric;
+        }
+        sink.bytes(this.#head);
+        empty = false;
+        start = 2;
+      }
+    }
+    for (let index = start; index < this.#columns.length; index++) {
       const value = item[this.#columns[index] as string];
       if (value === undefined) continue;
       sink.bytes((empty ? this.#firstKeys[index] : this.#keys[index]) as Buffer);

@@ -13,8 +13,13 @@ const LONG_TEXT = 64;
  */
 export class ByteSink {
   #chunks: Buffer[] = [];
-  #buffer: Buffer = Buffer.allocUnsafe(FIRST_CHUNK_BYTES);
+  #buffer: Buffer;
   #offset = 0;
+
+  /** `expectedBytes`: the size of the first chunk, so that an answer of about that size is one chunk, not copied. */
+  constructor(expectedBytes = FIRST_CHUNK_BYTES) {
+    this.#buffer = Buffer.allocUnsafe(Math.max(1, expectedBytes));
+  }
 
   /** Appends `text`, which holds only ASCII characters (a number's text, JSON punctuation). */
   ascii(text: string): void {
