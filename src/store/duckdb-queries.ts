@@ -60,6 +60,16 @@ class Parameters {
   names(names: readonly string[]): string {
     return this.add(listValue([...names]), LIST(VARCHAR));
   }
+
+  /**
+   * `column` is one of `names`: an equality for a single name (which DuckDB filters in the scan: a page of one
+   * device's readings 4.1 -> 3.3 ms at 259,200 rows), else `list_contains` (see {@link seriesFilters}).
+   */
+  oneOf(column: 'device' | 'metric', names: readonly string[]): string {
+    const [only] = names;
+    if (names.length === 1 && only !== undefined) return `${column} = ${this.add(only, VARCHAR)}`;
+    return `list_contains(${this.names(names)}, ${column})`;
+  }
 }
 
 function assertTime(value: number, what: string): void {
@@ -74,10 +84,10 @@ function seriesFilters(params: Parameters, query: ReadingsQuery, range: TimeRang
   // rows, 20 to 1,000 names: 20-30 ms against 40-60 ms).
   const where = [
     query.devicePrefix === undefined
-      ? `list_contains(${params.names(query.devices)}, device)`
+      ? params.oneOf('device', query.devices)
       : `starts_with(device, ${params.add(query.devicePrefix, VARCHAR)})`,
   ];
-  if (query.metrics !== undefined) where.push(`list_contains(${params.names(query.metrics)}, metric)`);
+  if (query.metrics !== undefined) where.push(params.oneOf('metric', query.metrics));
   where.push(`ts >= ${params.add(BigInt(range.start), BIGINT)}`, `ts < ${params.add(BigInt(range.end), BIGINT)}`);
   return where;
 }
@@ -176,7 +186,7 @@ export function latestStatement(query: LatestQuery): DuckDbStatement {
   const params = new Parameters();
   const where: string[] = [];
   if (query.devicePrefix !== undefined) where.push(`starts_with(device, ${params.add(query.devicePrefix, VARCHAR)})`);
-  if (query.metrics !== undefined) where.push(`list_contains(${params.names(query.metrics)}, metric)`);
+  if (query.metrics !== undefined) where.push(params.oneOf('metric', query.metrics));
   const sql = `SELECT device, metric, max(ts) AS ts, arg_max(value, ts) AS value
     FROM readings
     ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}

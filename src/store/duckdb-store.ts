@@ -1,7 +1,7 @@
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { TelemetryError } from '../errors.js';
 import type { Reading } from '../protocol/message.js';
-import { decodeCursor } from './cursor.js';
+import { type CursorKey, decodeCursor } from './cursor.js';
 import {
   CREATE_READINGS_TABLE,
   CREATE_STAGING_TABLE,
@@ -45,9 +45,22 @@ export interface DuckDbStoreOptions {
 /** Queued writes are merged into one commit up to this many points. */
 const MAX_MERGED_POINTS = 5_000;
 const DEFAULT_CHECKPOINT_EVERY_POINTS = 250_000;
+/** Read connections kept between queries: as many as the query API reads at once in the common case. */
+const IDLE_READERS = 4;
 
 function unavailable(message: string, cause?: unknown): TelemetryError {
   return new TelemetryError('ERR_STORE_UNAVAILABLE', message, cause === undefined ? {} : { cause });
+}
+
+/**
+ * The one series a query can read, when it names exactly one device and one metric: its page needs no count first
+ * (a page of one device's metric: two statements, 6.7 ms, against one, 3.3 ms, at 259,200 rows).
+ */
+function onlySeries(query: ReadingsQuery): SeriesKey | undefined {
+  if (query.devicePrefix !== undefined || query.devices.length !== 1 || query.metrics?.length !== 1) return undefined;
+  const [device] = query.devices;
+  const [metric] = query.metrics;
+  return device === undefined || metric === undefined ? undefined : { device, metric };
 }
 
 /** A series and how many points of a query it holds. */
@@ -75,8 +88,8 @@ function seriesFromRow(row: readonly DuckDBValue[]): SeriesInfo {
  * A {@link TelemetryStore} in one embedded DuckDB file: for a single node, for
  * development, and for tests. Writes go through one connection (see
  * {@link DuckDbWriter}), in call order, each committed before it resolves;
- * every query gets its own short-lived connection and so reads the last
- * committed state.
+ * every query runs on a read connection of its own (a few are kept between
+ * queries) and reads the last committed state.
  *
  * @example
  * ```ts
@@ -93,6 +106,8 @@ export class DuckDbStore implements TelemetryStore {
   readonly #writer: DuckDbWriter;
   /** Operations that close() waits for before it releases the database. */
   readonly #pending = new Set<Promise<unknown>>();
+  /** Read connections between queries (at most {@link IDLE_READERS}): connecting costs about 0.3 ms a query. */
+  readonly #idleReaders: DuckDBConnection[] = [];
   #closing: Promise<void> | undefined;
 
   private constructor(instance: DuckDBInstance, connection: DuckDBConnection, checkpointEveryPoints: number) {
@@ -147,8 +162,22 @@ export class DuckDbStore implements TelemetryStore {
     this.#assertOpen();
     const limit = pageLimit(query.limit);
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query, query.cursor);
-    // Which series the page reaches, counted first: a page then sorts about its own rows, where sorting every
-    // row left in the range made each page of a long answer cost as much as the whole range.
+    const through = onlySeries(query) ?? (await this.#reachedSeries(query, cursor, limit));
+    if (through === undefined) return keysetPage(query, [], limit);
+    const rows = await this.#select(readingsStatement(query, cursor, limit + 1, through), pointFromRow);
+    return keysetPage(query, rows, limit);
+  }
+
+  /**
+   * The last series a page of `limit` points after `cursor` reaches, counted first: a page then sorts about its
+   * own rows, where sorting every row left in the range made each page of a long answer cost as much as the whole
+   * range. Undefined when no point is left.
+   */
+  async #reachedSeries(
+    query: ReadingsQuery,
+    cursor: CursorKey | undefined,
+    limit: number,
+  ): Promise<SeriesKey | undefined> {
     const counts = await this.#select(seriesCountsStatement(query, cursor), seriesCountFromRow);
     let through: SeriesCount | undefined;
     let points = 0;
@@ -157,9 +186,7 @@ export class DuckDbStore implements TelemetryStore {
       points += series.points;
       if (points > limit) break;
     }
-    if (through === undefined) return keysetPage(query, [], limit);
-    const rows = await this.#select(readingsStatement(query, cursor, limit + 1, through), pointFromRow);
-    return keysetPage(query, rows, limit);
+    return through;
   }
 
   async queryWindows(query: WindowedQuery): Promise<Page<WindowPoint>> {
@@ -197,6 +224,7 @@ export class DuckDbStore implements TelemetryStore {
     // A checkpoint may still run on the writer's connection after the last write settled.
     await this.#writer.idle();
     this.#writer.closeSync();
+    for (const reader of this.#idleReaders.splice(0)) reader.closeSync();
     this.#connection.closeSync();
     this.#instance.closeSync();
   }
@@ -214,15 +242,24 @@ export class DuckDbStore implements TelemetryStore {
     return operation;
   }
 
-  /** Runs one query on a connection of its own, so reads never wait behind a write. */
+  /**
+   * Runs one query on a read connection of its own (an idle one, or a new one), so reads never wait behind a
+   * write; each statement is its own transaction, so it reads the last committed state. A connection goes back
+   * to the idle ones after a query that succeeded, and is closed after one that failed.
+   */
   #select<T>(statement: DuckDbStatement, fromRow: (row: readonly DuckDBValue[]) => T): Promise<T[]> {
     return this.#track(
       (async () => {
         let connection: DuckDBConnection | undefined;
         try {
-          connection = await this.#instance.connect();
+          connection = this.#idleReaders.pop() ?? (await this.#instance.connect());
           const reader = await connection.runAndReadAll(statement.sql, statement.values, statement.types);
-          return reader.getRows().map(fromRow);
+          const rows = reader.getRows().map(fromRow);
+          if (this.#closing === undefined && this.#idleReaders.length < IDLE_READERS) {
+            this.#idleReaders.push(connection);
+            connection = undefined;
+          }
+          return rows;
         } catch (error) {
           throw unavailable('DuckDB did not answer the query', error);
         } finally {
