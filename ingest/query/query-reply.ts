@@ -68,9 +68,10 @@ function nextPageUrl(
 }
 
 /**
- * Sends a query answer as JSON, NDJSON, compact JSON or CSV (written by
- * {@link AnswerWriter} as text, in the order of the route's response schema), with its cache headers and a strong ETag of the body, or 304 when the
- * client's If-None-Match already holds that body. A following page is named
+ * Sends a query answer as JSON, NDJSON, compact JSON or CSV (written as
+ * bytes by {@link AnswerWriter}, JSON in the order of the route's response
+ * schema), with its cache headers and a strong ETag of the body, or 304 when
+ * the client's If-None-Match already holds that body. A following page is named
  * in the body (`nextCursor`, JSON) and in a `Link: <…>; rel="next"` header
  * (both formats).
  */
