@@ -1,12 +1,5 @@
 import type { JwksRegistry } from './jwks-registry.js';
-import { verifyOperatorToken } from './operator-token.js';
-
-/** What a verified operator token says: its subject, its scopes, and when it expires (ms). */
-export interface VerifiedOperatorToken {
-  readonly subject: string;
-  readonly scopes: readonly string[];
-  readonly expiresAt: number;
-}
+import { type VerifiedOperatorToken, verifyOperatorToken } from './operator-token.js';
 
 interface Entry {
   readonly verified: VerifiedOperatorToken;

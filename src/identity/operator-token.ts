@@ -41,6 +41,13 @@ export async function issueOperatorToken(options: {
     .sign(await importJWK(issuerKey, issuerKey.alg));
 }
 
+/** What a verified operator token says: its subject, its scopes, and when it expires (ms). */
+export interface VerifiedOperatorToken {
+  readonly subject: string;
+  readonly scopes: readonly string[];
+  readonly expiresAt: number;
+}
+
 /** Claims every operator token carries. */
 const REQUIRED_CLAIMS = ['sub', 'scope', 'iat', 'exp'] as const;
 
@@ -73,7 +80,7 @@ function joseReason(error: unknown): string | undefined {
 export async function verifyOperatorToken(
   token: string,
   options: { issuers: JwksRegistry; now: number; clockSkewSeconds: number },
-): Promise<{ subject: string; scopes: readonly string[]; expiresAt: number }> {
+): Promise<VerifiedOperatorToken> {
   try {
     const { payload } = await jwtVerify(
       token,
