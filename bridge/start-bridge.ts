@@ -117,7 +117,7 @@ export async function startBridge(
     logger,
     devicePrefix: settings.devicePrefix,
     health: () => ({
-      mqtt: mqtt === undefined ? 'off' : mqtt.connected() ? 'connected' : 'disconnected',
+      mqtt: mqtt === undefined ? 'off' : mqtt.state(),
       backlog: journal.size,
     }),
   });

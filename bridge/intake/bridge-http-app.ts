@@ -5,6 +5,7 @@ import { parseJsonObject } from '../mapping/collect-values.js';
 import { readJsonReadings } from '../mapping/json-readings.js';
 import { isPrecision, readLineProtocol } from '../mapping/line-protocol-readings.js';
 import type { ReadingIntake } from '../reading-intake.js';
+import type { LocalBrokerState } from './mqtt-intake.js';
 
 /** What the bridge's own HTTP server serves from. */
 export interface BridgeHttpDeps {
@@ -12,8 +13,8 @@ export interface BridgeHttpDeps {
   readonly metrics: BridgeMetrics;
   readonly logger: Logger;
   readonly devicePrefix: string;
-  /** What /healthz reports beyond "up". */
-  readonly health: () => { readonly mqtt: 'connected' | 'disconnected' | 'off'; readonly backlog: number };
+  /** What /healthz reports beyond "up": the subscription on the local broker (`off` without one) and the backlog. */
+  readonly health: () => { readonly mqtt: LocalBrokerState | 'off'; readonly backlog: number };
 }
 
 /** Largest request body taken: a Telegraf flush of several thousand lines. */
@@ -79,11 +80,11 @@ export function buildBridgeHttpApp(deps: BridgeHttpDeps) {
   app.get('/metrics', async (_request, reply) =>
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
+  // Healthy only while MQTT input can arrive: subscribed on the local broker, or no local broker configured.
   app.get('/healthz', async (_request, reply) => {
     const health = deps.health();
-    return reply
-      .code(health.mqtt === 'disconnected' ? 503 : 200)
-      .send({ status: health.mqtt === 'disconnected' ? 'degraded' : 'ok', ...health });
+    const ok = health.mqtt === 'subscribed' || health.mqtt === 'off';
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', ...health });
   });
   return app;
 }

@@ -12,13 +12,27 @@ export interface MqttIntakeOptions {
   readonly username: string;
   readonly password: string;
   readonly mappings: readonly MqttMapping[];
+  /** How long after a refused subscription it is asked for again; default {@link RESUBSCRIBE_AFTER_MS}. */
+  readonly resubscribeAfterMs?: number;
 }
 
-/** The subscription on the local broker: connected or not, and how to end it. */
+/**
+ * Where the subscription on the local broker stands. Only `subscribed` means messages reach the bridge: a
+ * new session that is `connected` but not yet subscribed gets nothing, and the broker may refuse a filter
+ * (an ACL), which it says in its SUBACK.
+ */
+export type LocalBrokerState = 'subscribed' | 'subscribing' | 'refused' | 'disconnected';
+
+/** The subscription on the local broker: where it stands, and how to end it. */
 export interface MqttIntake {
-  readonly connected: () => boolean;
+  readonly state: () => LocalBrokerState;
   close(): Promise<void>;
 }
+
+/** A subscription the broker refused is asked for again this often while connected (an ACL may be mended). */
+const RESUBSCRIBE_AFTER_MS = 30_000;
+/** How long closing waits for the broker to answer what is in flight before it drops the connection. */
+const CLOSE_WAIT_MS = 2_000;
 
 /**
  * Subscribes to the mappings' topics on the local broker with a persistent
@@ -82,17 +96,63 @@ export function startMqttIntake(
       return;
     }
   }
-  client.on('connect', (connack) => {
-    logger.info({ url: options.url, sessionPresent: connack.sessionPresent }, 'connected to the local broker');
+  let state: LocalBrokerState = 'disconnected';
+  /** Counts connections, so the SUBACK of a connection that has since dropped changes nothing. */
+  let connection = 0;
+  let retry: NodeJS.Timeout | undefined;
+  const resubscribeAfterMs = options.resubscribeAfterMs ?? RESUBSCRIBE_AFTER_MS;
+  const subscribe = (): void => {
+    const asked = connection;
+    state = 'subscribing';
     // Subscribing again on a kept session is harmless, and needed when the broker lost it.
-    client.subscribe(Object.fromEntries(filters.map((topic) => [topic, { qos: 1 as const }])), (error) => {
-      if (error !== null && error !== undefined) logger.error({ err: error }, 'subscribing on the local broker failed');
+    client.subscribe(Object.fromEntries(filters.map((topic) => [topic, { qos: 1 as const }])), (error, _, suback) => {
+      if (asked !== connection || !client.connected) return;
+      if (error === null || error === undefined) {
+        state = 'subscribed';
+        logger.info({ filters }, 'subscribed on the local broker');
+        return;
+      }
+      // SUBACK's codes follow the filters in the order they were asked for; 0x80 and above is a refusal.
+      const refused = filters.filter((_filter, i) => {
+        const code = suback?.granted[i];
+        return typeof code !== 'number' || code >= 0x80;
+      });
+      state = 'refused';
+      logger.error(
+        { err: error, refused, retryInSeconds: resubscribeAfterMs / 1000 },
+        'the local broker refused a subscription; nothing on those topics reaches the bridge',
+      );
+      retry = setTimeout(() => {
+        if (asked === connection && client.connected) subscribe();
+      }, resubscribeAfterMs);
+      retry.unref();
     });
+  };
+  client.on('connect', (connack) => {
+    connection += 1;
+    clearTimeout(retry);
+    logger.info({ url: options.url, sessionPresent: connack.sessionPresent }, 'connected to the local broker');
+    subscribe();
+  });
+  client.on('close', () => {
+    connection += 1;
+    clearTimeout(retry);
+    state = 'disconnected';
   });
   client.on('error', (error) => logger.warn({ err: error }, 'local broker connection error'));
   client.on('offline', () => logger.warn({ url: options.url }, 'local broker unreachable; reconnecting'));
   return {
-    connected: () => client.connected,
-    close: () => new Promise<void>((resolve) => client.end(false, {}, () => resolve())),
+    state: () => state,
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearTimeout(retry);
+        // A clean DISCONNECT waits for every packet in flight, and a SUBSCRIBE the broker never answers would
+        // hold the bridge's stop for good: after a while the connection is dropped instead (the session stays).
+        const force = setTimeout(() => client.end(true, {}, () => resolve()), CLOSE_WAIT_MS);
+        client.end(false, {}, () => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
   };
 }

@@ -12,7 +12,7 @@ export interface BridgeProcess {
   readonly httpUrl: string;
   readonly output: () => string;
   /** Sends a signal (SIGKILL: no chance to flush anything) and resolves once the process is gone. */
-  /** Resolves once the bridge is connected to its local broker (/healthz 200). */
+  /** Resolves once the bridge is subscribed on its local broker (/healthz 200). */
   subscribed(): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -50,8 +50,8 @@ export async function startBridgeProcess(env: NodeJS.ProcessEnv, cwd: string): P
     httpUrl,
     output: () => output,
     async subscribed() {
-      // /healthz answers 200 once the bridge is connected to its local broker (it subscribes at once, on loopback
-      // within a round trip). Before that, a new session has no subscription and what a test publishes is lost.
+      // /healthz answers 200 once the bridge is subscribed on its local broker. Before that, a new session has no
+      // subscription and what a test publishes is lost.
       const deadline = Date.now() + 60_000;
       while ((await fetch(`${httpUrl}/healthz`)).status !== 200) {
         if (Date.now() > deadline) throw new Error(`the bridge did not connect to the local broker:\n${output}`);

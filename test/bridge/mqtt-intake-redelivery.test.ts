@@ -105,7 +105,7 @@ const redeliveriesSkipped = async (bridge: BridgeIntake) =>
 describe('the MQTT intake against Mosquitto when the bridge loses its connection between the journal and the PUBACK', () => {
   it('journals a message the broker delivers again (DUP) after a reconnect only once', async () => {
     const bridge = startIntake('bridge-reconnect');
-    await pollUntil(async () => bridge.mqtt.connected(), 'the intake to connect');
+    await pollUntil(async () => bridge.mqtt.state() === 'subscribed', 'the intake to subscribe');
     // The connection goes after message 1 is in the journal and before its PUBACK leaves.
     afterNextJournalWrite = () => proxy.cut();
     await publish(1);
@@ -119,7 +119,7 @@ describe('the MQTT intake against Mosquitto when the bridge loses its connection
 
   it('journals it only once when the bridge is restarted from its journal in between', async () => {
     const first = startIntake('bridge-restart');
-    await pollUntil(async () => first.mqtt.connected(), 'the first intake to connect');
+    await pollUntil(async () => first.mqtt.state() === 'subscribed', 'the first intake to subscribe');
     afterNextJournalWrite = () => {
       // The first bridge dies: its connection goes, and it never comes back.
       proxy.blocked = true;
@@ -139,7 +139,7 @@ describe('the MQTT intake against Mosquitto when the bridge loses its connection
 
   it('takes a new message equal to one taken before: a device may send the same payload twice', async () => {
     const bridge = startIntake('bridge-repeat');
-    await pollUntil(async () => bridge.mqtt.connected(), 'the intake to connect');
+    await pollUntil(async () => bridge.mqtt.state() === 'subscribed', 'the intake to subscribe');
     for (const value of [7, 7, 8]) await publish(value);
     await pollUntil(async () => journaled(bridge.journal).includes(8), 'message 8 in the journal');
     expect(journaled(bridge.journal)).toEqual([7, 7, 8]);
