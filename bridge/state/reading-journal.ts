@@ -13,13 +13,10 @@ import {
 import { join } from 'node:path';
 import { type BacklogEntry, BoundedBacklog } from '../../src/index.js';
 import { type DeliveryMark, DeliveryWindow } from './delivery-window.js';
+import { entryLine, forgetLine, groupLine, type JournalReading, nextLine, parseLine } from './journal-lines.js';
 
-/** A reading waiting in the backlog: its device, its time (fixed when it arrived) and values. */
-export interface JournalEntry extends BacklogEntry {
-  readonly device: string;
-  readonly ts: number;
-  readonly values: Readonly<Record<string, number>>;
-}
+/** A reading waiting in the backlog: its device, its time (fixed when it arrived) and values, and its size. */
+export interface JournalEntry extends BacklogEntry, JournalReading {}
 
 const BACKLOG_FILE = 'backlog.jsonl';
 const SETTLED_FILE = 'settled.log';
@@ -37,13 +34,6 @@ const DELIVERY_WINDOW_MESSAGES = 4096;
 
 /** A reading waiting in the backlog, before the journal gave it an id. */
 export type NewReading = Omit<JournalEntry, 'id' | 'bytes'>;
-
-const entryLine = (e: Omit<JournalEntry, 'bytes'>) =>
-  `${JSON.stringify({ id: e.id, d: e.device, ts: e.ts, v: e.values })}\n`;
-
-/** The line before the `n` reading lines of one write: the group is whole only with all of them. */
-const groupLine = (n: number, mark: DeliveryMark | undefined) =>
-  `${JSON.stringify(mark === undefined ? { n } : { n, pid: mark.packetId, h: mark.digest })}\n`;
 
 /**
  * The bridge's outgoing backlog as files, so readings survive a restart (or a
@@ -113,11 +103,11 @@ export class ReadingJournal {
     const deliveries = new DeliveryWindow(deliveryWindow);
     let nextId = 1;
     const latestTimes = new Map<string, number>();
-    const take = (entry: Omit<JournalEntry, 'bytes'>) => {
+    const take = (entry: JournalReading) => {
       if (!settled.has(entry.id)) backlog.add({ ...entry, bytes: entryLine(entry).length });
     };
     /** The group being read: its mark and the readings still to come; taken only once whole. */
-    let group: { mark: DeliveryMark | undefined; n: number; entries: Omit<JournalEntry, 'bytes'>[] } | undefined;
+    let group: { mark: DeliveryMark | undefined; n: number; entries: JournalReading[] } | undefined;
     const backlogPath = join(dir, BACKLOG_FILE);
     const lines = existsSync(backlogPath) ? readFileSync(backlogPath, 'utf8').split('\n') : [];
     for (const line of lines) {
@@ -210,7 +200,7 @@ export class ReadingJournal {
    */
   forgetDelivery(mark: DeliveryMark): void {
     if (!this.#deliveries.holds(mark)) return;
-    this.#appendToBacklog(`${JSON.stringify({ forget: mark.packetId })}\n`);
+    this.#appendToBacklog(forgetLine(mark.packetId));
     this.#deliveries.forget(mark.packetId);
     this.#linesSinceCompaction++;
     this.#compactIfDue();
@@ -283,7 +273,7 @@ export class ReadingJournal {
   #rewrite(): number {
     const path = join(this.#dir, BACKLOG_FILE);
     const fd = openSync(`${path}.new`, 'w');
-    writeSync(fd, `${JSON.stringify({ next: this.#nextId })}\n`);
+    writeSync(fd, nextLine(this.#nextId));
     for (const mark of this.#deliveries.marks()) writeSync(fd, groupLine(0, mark));
     // In flight or not: everything still held.
     for (const entry of this.#backlog.entries()) writeSync(fd, entryLine(entry));
@@ -293,47 +283,4 @@ export class ReadingJournal {
     this.#linesSinceCompaction = 0;
     return openSync(path, 'a');
   }
-}
-
-/** A line of the backlog file, or undefined for a line cut short. */
-type BacklogLine =
-  | { kind: 'reading'; entry: Omit<JournalEntry, 'bytes'> }
-  | { kind: 'next'; next: number }
-  | { kind: 'group'; n: number; mark: DeliveryMark | undefined }
-  | { kind: 'forget'; packetId: number };
-
-function parseLine(line: string): BacklogLine | undefined {
-  if (line === '') return undefined;
-  let value: {
-    id?: unknown;
-    d?: unknown;
-    ts?: unknown;
-    v?: unknown;
-    next?: unknown;
-    n?: unknown;
-    pid?: unknown;
-    h?: unknown;
-    forget?: unknown;
-  };
-  try {
-    value = JSON.parse(line) as typeof value;
-  } catch {
-    return undefined;
-  }
-  if (value === null || typeof value !== 'object') return undefined;
-  if (typeof value.next === 'number') return { kind: 'next', next: value.next };
-  if (typeof value.forget === 'number') return { kind: 'forget', packetId: value.forget };
-  if (typeof value.n === 'number') {
-    const mark =
-      typeof value.pid === 'number' && typeof value.h === 'string'
-        ? { packetId: value.pid, digest: value.h }
-        : undefined;
-    return { kind: 'group', n: value.n, mark };
-  }
-  if (typeof value.id !== 'number' || typeof value.d !== 'string' || typeof value.ts !== 'number') return undefined;
-  if (value.v === null || typeof value.v !== 'object') return undefined;
-  return {
-    kind: 'reading',
-    entry: { id: value.id, device: value.d, ts: value.ts, values: value.v as Record<string, number> },
-  };
 }
