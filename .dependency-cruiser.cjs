@@ -34,9 +34,20 @@ module.exports = {
       name: 'core-has-no-sockets',
       severity: 'error',
       comment: 'src/ holds no transport: sockets, HTTP servers and MQTT live in ingest/ (and the simulator).',
-      from: { path: '^src/' },
+      from: { path: '^src/', pathNot: '^src/store/' },
       to: {
         path: '^(node:)?(net|http|https|http2|tls|dgram|cluster)$|^(fastify|@fastify/.+|aedes|mqtt|mqtt-packet|ws)$',
+        dependencyTypes: ['core', 'npm', 'npm-dev'],
+      },
+    },
+    {
+      name: 'stores-are-http-clients-only',
+      severity: 'error',
+      comment:
+        'A store adapter (src/store/) talks to its store as an HTTP client (node:http, node:https) and serves nothing: no raw sockets, servers or MQTT.',
+      from: { path: '^src/store/' },
+      to: {
+        path: '^(node:)?(net|http2|tls|dgram|cluster)$|^(fastify|@fastify/.+|aedes|mqtt|mqtt-packet|ws)$',
         dependencyTypes: ['core', 'npm', 'npm-dev'],
       },
     },

@@ -1,3 +1,7 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { AbortError, HttpError, InfluxDB, RequestTimedOutError, type Transport } from '@influxdata/influxdb-client';
 import { TelemetryError } from '../errors.js';
 
@@ -26,27 +30,61 @@ export type StoreCompression = 'none' | 'gzip';
 // With `gzip`, the client compresses bodies larger than this many bytes (its own WriteApi default).
 const GZIP_THRESHOLD = 1_000;
 
+/** An answer's body is kept, for the error, up to this many characters (as the influxdb-client transport does). */
+const ERROR_BODY_CHARS = 1_000;
+
+const gzipAsync = promisify(gzip);
+
 /**
- * Requests to an InfluxDB-compatible server through the influxdb-client transport, with every failure turned
- * into a TelemetryError by {@link httpFailureToStoreError}.
+ * Requests to an InfluxDB-compatible server, with every failure turned into a TelemetryError by
+ * {@link httpFailureToStoreError}. Queries go through the influxdb-client transport (it parses and gunzips
+ * answers); writes are one plain `node:http` POST each, on keep-alive connections of this client's own.
  *
- * Writes go through `transport.request` rather than a WriteApi: a WriteApi buffers lines, retries in the
- * background and, with `flush()`, reports the fate of whatever was buffered, not of one batch. One `request` is
- * one HTTP POST of exactly one batch, so the promise settles with that batch's own status code, nothing is
- * retried behind the caller's back, and the caller (who knows whether a device will resend) decides on retries.
+ * Writes are not a WriteApi: a WriteApi buffers lines, retries in the background and, with `flush()`, reports
+ * the fate of whatever was buffered, not of one batch. One POST is exactly one batch, so the promise settles
+ * with that batch's own status code, nothing is retried behind the caller's back, and the caller (who knows
+ * whether a device will resend) decides on retries. Nor do they go through the transport's `request`: what it
+ * attaches to each request (a listener on the abort signal it never removes, its callback objects) kept about
+ * 1.9 KB a write alive past a scavenge against 0.3 KB here, so a node writing a thousand times a second
+ * promoted megabytes a second into the old generation, which every scavenge copied first; and it cost about
+ * 10 % more CPU a write (docs/STORAGE.md, "Writes over HTTP"; `bench/store-write-gc.ts`).
  */
 export class InfluxHttp {
   readonly #transport: Transport;
   readonly #options: InfluxHttpOptions;
+  readonly #base: URL;
+  readonly #agent: HttpAgent;
+  readonly #auth: Readonly<Record<string, string>>;
 
   constructor(options: InfluxHttpOptions) {
     this.#options = options;
     this.#transport = new InfluxDB({ url: options.url, token: options.token, timeout: options.timeoutMs }).transport;
+    this.#base = new URL(options.url);
+    this.#agent =
+      this.#base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    const { token, username, password } = options;
+    this.#auth =
+      token !== undefined
+        ? { authorization: `Token ${token}` }
+        : username !== undefined
+          ? { authorization: `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` }
+          : {};
   }
 
   /** POSTs a line protocol body; resolves when the server answered 2xx. */
   async postLines(path: string, body: string): Promise<void> {
-    await this.#send(path, body, 'POST', { 'content-type': 'text/plain; charset=utf-8' });
+    const plain = Buffer.from(body, 'utf8');
+    const gzipped = this.#options.compression === 'gzip' && plain.length > GZIP_THRESHOLD;
+    try {
+      await this.#post(path, gzipped ? await gzipAsync(plain) : plain, gzipped);
+    } catch (error) {
+      throw httpFailureToStoreError(error);
+    }
+  }
+
+  /** Closes the idle keep-alive connections of writes. */
+  close(): void {
+    this.#agent.destroy();
   }
 
   /** GETs a JSON document. */
@@ -60,12 +98,57 @@ export class InfluxHttp {
     return typeof answer === 'string' ? answer : '';
   }
 
+  /**
+   * One POST of `payload`; resolves once a 2xx answer has ended, rejects with the transport's HttpError for any
+   * other status (so one mapping serves both paths), with the socket's error, or with a TimeoutError when the
+   * answer has not ended within `timeoutMs` of sending.
+   */
+  #post(path: string, payload: Buffer, gzipped: boolean): Promise<void> {
+    const base = this.#base;
+    const options: RequestOptions = {
+      protocol: base.protocol,
+      hostname: base.hostname,
+      port: base.port,
+      path: `${base.pathname.replace(/\/$/, '')}${path}`,
+      method: 'POST',
+      agent: this.#agent,
+      headers: {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': payload.length,
+        ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+        ...this.#auth,
+      },
+    };
+    return new Promise<void>((resolve, reject) => {
+      const request = (base.protocol === 'https:' ? httpsRequest : httpRequest)(options, (answer) => {
+        if ((answer.statusCode ?? 0) < 300) {
+          answer.resume();
+          answer.once('end', () => {
+            clearTimeout(deadline);
+            resolve();
+          });
+          return;
+        }
+        readError(answer).then((error) => {
+          clearTimeout(deadline);
+          reject(error);
+        }, fail);
+      });
+      const fail = (error: unknown) => {
+        clearTimeout(deadline);
+        reject(error);
+      };
+      const deadline = setTimeout(
+        () => request.destroy(new DOMException('store did not answer in time', 'TimeoutError')),
+        this.#options.timeoutMs,
+      );
+      request.once('error', fail);
+      request.end(payload);
+    });
+  }
+
   async #send(path: string, body: string, method: string, headers: Record<string, string>): Promise<unknown> {
-    const { token, username, password, timeoutMs } = this.#options;
-    const auth: Record<string, string> =
-      token === undefined && username !== undefined
-        ? { authorization: `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` }
-        : {};
+    const { timeoutMs } = this.#options;
     // The deadline is a timer of our own, cleared when the request ends. Not AbortSignal.timeout(): the client adds
     // an abort listener it never removes, holding the request's body and answer, and that signal lives on until its
     // timer fires, so every request's text stayed in memory for timeoutMs after it ended (a streamed query answer
@@ -78,8 +161,7 @@ export class InfluxHttp {
     try {
       const answer: unknown = await this.#transport.request(path, body, {
         method,
-        headers: { ...headers, ...auth },
-        ...(this.#options.compression === 'gzip' ? { gzipThreshold: GZIP_THRESHOLD } : {}),
+        headers: { ...headers, ...(this.#options.token === undefined ? this.#auth : {}) },
         signal: deadline.signal,
       });
       return answer;
@@ -143,6 +225,27 @@ export function isTransientStoreError(error: TelemetryError): boolean {
 
 function isTimeout(error: unknown): boolean {
   return error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError');
+}
+
+/** The transport's HttpError for an answer that is not 2xx, with the start of its body and its headers. */
+async function readError(answer: IncomingMessage): Promise<HttpError> {
+  let body = '';
+  answer.setEncoding('utf8');
+  for await (const chunk of answer) {
+    if (body.length < ERROR_BODY_CHARS) body += chunk as string;
+  }
+  const header = answer.headers['x-influxdb-error'];
+  if (body === '' && typeof header === 'string') body = header;
+  const retryAfter = answer.headers['retry-after'];
+  return new HttpError(
+    answer.statusCode ?? 0,
+    answer.statusMessage,
+    body.slice(0, ERROR_BODY_CHARS),
+    retryAfter,
+    answer.headers['content-type'],
+    undefined,
+    answer.headers,
+  );
 }
 
 /** Parses a Retry-After header (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) into whole seconds. */

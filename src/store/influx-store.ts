@@ -182,7 +182,8 @@ export class InfluxStore implements TelemetryStore {
   }
 
   async close(): Promise<void> {
-    // Each request uses its own HTTP request on node's global agent; there is nothing to release.
+    // Writes keep connections of their own open between batches; queries use node's global agent.
+    this.#http.close();
   }
 }
 
