@@ -121,6 +121,7 @@ export class InfluxHttp {
     };
     return new Promise<void>((resolve, reject) => {
       const request = (base.protocol === 'https:' ? httpsRequest : httpRequest)(options, (answer) => {
+        answer.on('error', fail);
         if ((answer.statusCode ?? 0) < 300) {
           answer.resume();
           answer.once('end', () => {
@@ -138,11 +139,13 @@ export class InfluxHttp {
         clearTimeout(deadline);
         reject(error);
       };
-      const deadline = setTimeout(
-        () => request.destroy(new DOMException('store did not answer in time', 'TimeoutError')),
-        this.#options.timeoutMs,
-      );
-      request.once('error', fail);
+      const deadline = setTimeout(() => {
+        const late = new DOMException('store did not answer in time', 'TimeoutError');
+        request.destroy(late);
+        // Settled here too: once an answer has begun, destroying the request need not reject anything.
+        reject(late);
+      }, this.#options.timeoutMs);
+      request.on('error', fail);
       request.end(payload);
     });
   }

@@ -150,6 +150,31 @@ describe('InfluxStore against a store that is down or refuses', () => {
     }
   });
 
+  it.each([200, 500])(
+    'rejects a write whose HTTP %i answer starts but never ends within timeoutMs as ERR_STORE_UNAVAILABLE',
+    async (status) => {
+      // Headers and two bytes of a ten-byte body, then nothing: the deadline covers the answer to its end.
+      const server = createServer((request, response) => {
+        request.resume();
+        response.writeHead(status, { 'content-type': 'text/plain', 'content-length': '10' });
+        response.write('ok');
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      try {
+        const started = Date.now();
+        const store = new InfluxStore({ ...options, url: `http://127.0.0.1:${port}`, timeoutMs: 200, maxRetries: 0 });
+        await rejection(store.write([reading]), 'ERR_STORE_UNAVAILABLE');
+        expect(Date.now() - started).toBeLessThan(5_000);
+        await store.close();
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
+  );
+
   it.each([
     [{ api: 'v1', database: 'db 1', username: 'u', password: 'p' }, '/write?db=db+1&precision=ms', 'Basic dTpw'],
     [
