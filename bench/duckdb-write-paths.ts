@@ -32,6 +32,7 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import { median } from './support/median.js';
+import { batchMaker, type Point } from './support/value-batches.js';
 
 const PATHS = [
   'appender-pk',
@@ -44,13 +45,6 @@ const PATHS = [
 ] as const;
 type WritePath = (typeof PATHS)[number];
 
-interface Point {
-  readonly device: string;
-  readonly metric: string;
-  readonly ts: number;
-  readonly value: number;
-}
-
 const args = process.argv.slice(2);
 function option(name: string): string | undefined {
   const index = args.indexOf(name);
@@ -62,23 +56,6 @@ const PRELOAD = 200_000;
 const STAGED_MERGE_EVERY = 50_000;
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2_048;
-
-/** Batches of `n` values, two metrics per reading, 200 devices, every key new. */
-function batchMaker(): (n: number) => Point[] {
-  let ts = 1_790_000_000_000;
-  let device = 0;
-  return (n) => {
-    const batch: Point[] = [];
-    for (let i = 0; i < n; i += 2) {
-      device = (device + 1) % 200;
-      const name = `bench-device-${device}`;
-      batch.push({ device: name, metric: 'temperature', ts, value: 20 + (i % 7) * 0.25 });
-      if (i + 1 < n) batch.push({ device: name, metric: 'humidity', ts, value: 40 + (i % 11) * 0.5 });
-      ts++;
-    }
-    return batch;
-  };
-}
 
 /** Opens the table of `path` and returns a function that writes and commits one batch. */
 async function openPath(connection: DuckDBConnection, path: WritePath): Promise<(batch: Point[]) => Promise<void>> {

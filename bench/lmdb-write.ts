@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
 import { median } from './support/median.js';
+import { batchMaker, type Point } from './support/value-batches.js';
 
 const args = process.argv.slice(2);
 function option(name: string): string | undefined {
@@ -25,30 +26,6 @@ function option(name: string): string | undefined {
 const sizes = (option('--points') ?? '5000,2').split(',').map(Number);
 const rounds = Number(option('--rounds') ?? 5);
 const PRELOAD = 200_000;
-
-interface Point {
-  readonly device: string;
-  readonly metric: string;
-  readonly ts: number;
-  readonly value: number;
-}
-
-/** Batches of `n` values, two metrics per reading, 200 devices, every key new (as duckdb-write-paths.ts). */
-function batchMaker(): (n: number) => Point[] {
-  let ts = 1_790_000_000_000;
-  let device = 0;
-  return (n) => {
-    const batch: Point[] = [];
-    for (let i = 0; i < n; i += 2) {
-      device = (device + 1) % 200;
-      const name = `bench-device-${device}`;
-      batch.push({ device: name, metric: 'temperature', ts, value: 20 + (i % 7) * 0.25 });
-      if (i + 1 < n) batch.push({ device: name, metric: 'humidity', ts, value: 40 + (i % 11) * 0.5 });
-      ts++;
-    }
-    return batch;
-  };
-}
 
 /** device NUL metric NUL ts (8 bytes big-endian): keys sort by series, then time, so a range read is a series. */
 function keyOf(point: Point): Buffer {

@@ -82,7 +82,7 @@ export class InfluxHttp {
     }
   }
 
-  /** Closes the idle keep-alive connections of writes. */
+  /** Closes the connections of writes, idle or not: call it once no write is under way. */
   close(): void {
     this.#agent.destroy();
   }
@@ -130,10 +130,7 @@ export class InfluxHttp {
           });
           return;
         }
-        readError(answer).then((error) => {
-          clearTimeout(deadline);
-          reject(error);
-        }, fail);
+        readError(answer).then(fail, fail);
       });
       const fail = (error: unknown) => {
         clearTimeout(deadline);
