@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { AbortError, HttpError, InfluxDB, RequestTimedOutError, type Transport } from '@influxdata/influxdb-client';
@@ -106,9 +107,8 @@ export class InfluxHttp {
   #post(path: string, payload: Buffer, gzipped: boolean): Promise<void> {
     const base = this.#base;
     const options: RequestOptions = {
-      protocol: base.protocol,
-      hostname: base.hostname,
-      port: base.port,
+      // protocol, hostname (an IPv6 literal without its brackets) and port, as node:http wants them.
+      ...urlToHttpOptions(base),
       path: `${base.pathname.replace(/\/$/, '')}${path}`,
       method: 'POST',
       agent: this.#agent,

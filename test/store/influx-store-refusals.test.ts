@@ -5,8 +5,8 @@ import { InfluxStore } from '../../src/store/influx-store.js';
 import { rejection } from './influx-store-support.js';
 import { BASE } from './store-fixtures.js';
 
-/** A real HTTP server on 127.0.0.1 that answers every request the same way (or never, for `status: 0`). */
-async function fixedAnswerServer(status: number, headers: Record<string, string> = {}) {
+/** A real HTTP server on 127.0.0.1 (or `host`) that answers every request the same way (or never, for `status: 0`). */
+async function fixedAnswerServer(status: number, headers: Record<string, string> = {}, host = '127.0.0.1') {
   let requests = 0;
   let last: { url: string | undefined; headers: Record<string, unknown> } | undefined;
   const server: Server = createServer((request, response) => {
@@ -17,11 +17,11 @@ async function fixedAnswerServer(status: number, headers: Record<string, string>
     response.writeHead(status, { 'content-type': 'application/json', ...headers });
     response.end(JSON.stringify({ code: 'too many requests', message: 'slow down' }));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     requests: () => requests,
     last: () => last,
     close: () =>
@@ -209,6 +209,18 @@ describe('InfluxStore against a store that is down or refuses', () => {
       }
     },
   );
+
+  it('writes to a store whose URL is an IPv6 literal', async () => {
+    const server = await fixedAnswerServer(204, {}, '::1');
+    try {
+      const store = new InfluxStore({ ...options, url: server.url, timeoutMs: 1_000 });
+      await store.write([reading]);
+      expect(server.requests()).toBe(1);
+      await store.close();
+    } finally {
+      await server.close();
+    }
+  });
 
   it('sends nothing when a name holds a newline', async () => {
     const server = await fixedAnswerServer(204);
