@@ -148,7 +148,11 @@ export function startMqttIntake(
         clearTimeout(retry);
         // A clean DISCONNECT waits for every packet in flight, and a SUBSCRIBE the broker never answers would
         // hold the bridge's stop for good: after a while the connection is dropped instead (the session stays).
-        const force = setTimeout(() => client.end(true, {}, () => resolve()), CLOSE_WAIT_MS);
+        // Not by a second end(true): mqtt.js answers an end() while one is under way at once, and does nothing.
+        const force = setTimeout(() => {
+          client.stream.destroy();
+          resolve();
+        }, CLOSE_WAIT_MS);
         client.end(false, {}, () => {
           clearTimeout(force);
           resolve();

@@ -152,6 +152,9 @@ describe("The bridge's /healthz follows its subscription on the local broker", (
     expect(await Promise.race([bridge.mqtt.close().then(() => 'closed'), stuck])).toBe('closed');
     clearTimeout(timer);
     mqtt = undefined;
+    // Closed for real: the broker's side of the connection ends too, so nothing keeps the bridge process alive.
+    const open = () => new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count)));
+    await pollUntil(async () => (await open()) === 0, 'the connection to close', 5_000);
   });
 
   it('is degraded once the connection to the local broker is lost', async () => {
