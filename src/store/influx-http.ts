@@ -38,8 +38,9 @@ const gzipAsync = promisify(gzip);
 
 /**
  * Requests to an InfluxDB-compatible server, with every failure turned into a TelemetryError by
- * {@link httpFailureToStoreError}. Queries go through the influxdb-client transport (it parses and gunzips
- * answers); writes are one plain `node:http` POST each, on keep-alive connections of this client's own.
+ * {@link httpFailureToStoreError}. Queries go through the influxdb-client transport (it gunzips answers and
+ * turns a refusal into its HttpError); writes are one plain `node:http` POST each, on keep-alive connections of
+ * this client's own.
  *
  * Writes are not a WriteApi: a WriteApi buffers lines, retries in the background and, with `flush()`, reports
  * the fate of whatever was buffered, not of one batch. One POST is exactly one batch, so the promise settles
@@ -154,8 +155,8 @@ export class InfluxHttp {
   /**
    * One GET through the transport's `send`, which decodes gzip and turns a status that is not 2xx into its
    * HttpError. Not its `request`: that joins the answer with `Buffer.concat([sofar, chunk])` for every chunk, a
-   * copy that grows with the square of the answer (an 8.7 MB VictoriaMetrics export took 430–500 ms of CPU that
-   * way against about 150 ms gathered here, docs/STORAGE.md). The chunks are joined once, at the end.
+   * copy that grows with the square of the answer (an 8.7 MB VictoriaMetrics export took 150–1,800 ms of CPU that
+   * way against 50–130 ms gathered here, docs/STORAGE.md). The chunks are joined once, at the end.
    */
   #get(path: string, accept: string): Promise<Buffer> {
     const { timeoutMs } = this.#options;
