@@ -119,8 +119,25 @@ export function seriesCountsStatement(query: ReadingsQuery, cursor: CursorKey | 
 }
 
 /**
+ * The one series a query can read, when it names exactly one device and one metric: its page needs no count first
+ * (a page of one device's metric: two statements, 6.7 ms, against one, 3.3 ms, at 259,200 rows).
+ */
+export function onlySeries(query: ReadingsQuery): SeriesKey | undefined {
+  if (query.devicePrefix !== undefined || query.devices.length !== 1 || query.metrics?.length !== 1) return undefined;
+  const [device] = query.devices;
+  const [metric] = query.metrics;
+  return device === undefined || metric === undefined ? undefined : { device, metric };
+}
+
+/**
  * Raw points after `cursor`, in (device, metric, ts) order, at most `fetch` rows; only of the series up to
  * `through` when given, so that the sort sees what the page needs rather than the rest of the range.
+ *
+ * A query of one series is sorted by `ts` alone and continues with `ts > cursor`: then DuckDB's top-N passes
+ * its bound to the scan as it goes (a dynamic filter on `ts`), and the scan skips every row group past the
+ * page by its zone map. A fleet writes in time order, so a series' page is a few row groups of the table, not
+ * the whole range once per page: a page of one device's metric at 15.5 million rows written as a fleet writes
+ * them took 26–34 ms sorted by (device, metric, ts) and 5.5 ms this way (docs/STORAGE.md, "Paging one series").
  */
 export function readingsStatement(
   query: ReadingsQuery,
@@ -130,17 +147,25 @@ export function readingsStatement(
 ): DuckDbStatement {
   const params = new Parameters();
   const where = seriesFilters(params, query, query.range);
-  if (cursor !== undefined) where.push(after(params, cursor, BigInt(cursor.ts)));
-  if (through !== undefined) {
+  const series = onlySeries(query);
+  const inSeries = series !== undefined && (cursor === undefined || sameSeries(cursor, series));
+  if (cursor !== undefined) {
+    where.push(inSeries ? `ts > ${params.add(BigInt(cursor.ts), BIGINT)}` : after(params, cursor, BigInt(cursor.ts)));
+  }
+  if (through !== undefined && !inSeries) {
     const device = params.add(through.device, VARCHAR);
     const metric = params.add(through.metric, VARCHAR);
     where.push(`(device < ${device} OR (device = ${device} AND metric <= ${metric}))`);
   }
   const sql = `SELECT device, metric, ts, value FROM readings
     WHERE ${where.join(' AND ')}
-    ORDER BY device, metric, ts
+    ORDER BY ${inSeries ? 'ts' : 'device, metric, ts'}
     LIMIT ${params.add(BigInt(fetch), BIGINT)}`;
   return { sql, values: params.values, types: params.types };
+}
+
+function sameSeries(key: CursorKey, series: SeriesKey): boolean {
+  return key.device === series.device && key.metric === series.metric;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../../src/protocol/message.js';
+import { encodeCursor } from '../../src/store/cursor.js';
 import type { Aggregate, StoredPoint, TelemetryStore } from '../../src/store/telemetry-store.js';
 import {
   AROUND_BASE,
@@ -237,6 +238,36 @@ export function describeQueryContract(opened: () => TelemetryStore): void {
       expect(pages.flat()).toEqual(pointsOf(readings));
       expect(pages.slice(0, -1).every((page) => page.length === limit)).toBe(true);
     }
+  });
+
+  it('pages through one device\'s one metric, each point exactly once and in order', async () => {
+    const device = uniqueDevice('one-series');
+    // Written newest first, across several writes, with another metric between: order comes from the store.
+    const readings = Array.from({ length: 23 }, (_, i) => ({
+      device,
+      ts: BASE + (22 - i) * 1_013,
+      values: { temp: i, rpm: -i },
+    }));
+    for (let i = 0; i < readings.length; i += 5) await store.write(readings.slice(i, i + 5));
+    const query = readingsQuery([device], { metrics: ['temp'] });
+    const expected = pointsOf(readings).filter((point) => point.metric === 'temp');
+    for (const limit of [1, 4, 22, 23]) {
+      const pages = await allPages((cursor) => store.queryReadings({ ...query, limit, cursor }));
+      expect(pages.flat()).toEqual(expected);
+      expect(pages.length).toBe(Math.ceil(23 / limit));
+    }
+  });
+
+  it('continues a one-series query from a cursor that names another series as the keyset order says', async () => {
+    const device = uniqueDevice('forged-b');
+    await store.write([0, 1, 2].map((i) => ({ device, ts: BASE + i * 1_000, values: { temp: i } })));
+    const query = readingsQuery([device], { metrics: ['temp'], limit: 10 });
+    const all = pointsOf([0, 1, 2].map((i) => ({ device, ts: BASE + i * 1_000, values: { temp: i } })));
+    // A client may forge a cursor of its own query: a position before the series, or after it, in (device, metric, ts).
+    const before = encodeCursor(query, { device, metric: 'rpm', ts: BASE + 5_000 });
+    const after = encodeCursor(query, { device: `${device}-z`, metric: 'temp', ts: BASE - 5_000 });
+    expect((await store.queryReadings({ ...query, cursor: before })).items).toEqual(all);
+    expect((await store.queryReadings({ ...query, cursor: after })).items).toEqual([]);
   });
 
   it('pages through windows, returning each exactly once and in order', async () => {
