@@ -240,7 +240,7 @@ export function describeQueryContract(opened: () => TelemetryStore): void {
     }
   });
 
-  it('pages through one device\'s one metric, each point exactly once and in order', async () => {
+  it("pages through one device's one metric, each point exactly once and in order", async () => {
     const device = uniqueDevice('one-series');
     // Written newest first, across several writes, with another metric between: order comes from the store.
     const readings = Array.from({ length: 23 }, (_, i) => ({
