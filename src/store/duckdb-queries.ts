@@ -28,10 +28,6 @@ export const UPSERT_FROM_STAGING = `INSERT INTO readings (device, metric, ts, va
   SELECT device, metric, ts, value FROM staging
   ON CONFLICT (device, metric, ts) DO UPDATE SET value = excluded.value`;
 
-/** Every series with the time of its newest value. */
-export const LIST_SERIES = `SELECT device, metric, max(ts) AS ts
-  FROM readings GROUP BY device, metric ORDER BY device, metric`;
-
 /**
  * SQL for each aggregate; the query's aggregate only ever selects one of
  * these, so no caller text reaches the statement.

@@ -6,7 +6,6 @@ import {
   CREATE_READINGS_TABLE,
   CREATE_STAGING_TABLE,
   type DuckDbStatement,
-  LIST_SERIES,
   latestStatement,
   onlySeries,
   pointFromRow,
@@ -18,6 +17,7 @@ import {
 import { DuckDbWriter } from './duckdb-writer.js';
 import { flattenReadings } from './flatten-readings.js';
 import { keysetPage, pageLimit } from './keyset-page.js';
+import { SeriesCatalogue } from './series-catalogue.js';
 import type {
   LatestQuery,
   Page,
@@ -66,20 +66,14 @@ function seriesCountFromRow(row: readonly DuckDBValue[]): SeriesCount {
   return { device, metric, points: Number(points) };
 }
 
-function seriesFromRow(row: readonly DuckDBValue[]): SeriesInfo {
-  const [device, metric, lastSeen] = row;
-  if (typeof device !== 'string' || typeof metric !== 'string' || typeof lastSeen !== 'bigint') {
-    throw new TypeError('DuckDB returned a row of an unexpected shape');
-  }
-  return { device, metric, lastSeen: Number(lastSeen) };
-}
-
 /**
  * A {@link TelemetryStore} in one embedded DuckDB file: for a single node, for
  * development, and for tests. Writes go through one connection (see
  * {@link DuckDbWriter}), in call order, each committed before it resolves;
  * every query runs on a read connection of its own (a few are kept between
- * queries) and reads the last committed state.
+ * queries) and reads the last committed state. The newest values and the
+ * series list come from memory ({@link SeriesCatalogue}), since this store is
+ * the file's only writer.
  *
  * @example
  * ```ts
@@ -98,12 +92,20 @@ export class DuckDbStore implements TelemetryStore {
   readonly #pending = new Set<Promise<unknown>>();
   /** Read connections between queries (at most {@link IDLE_READERS}): connecting and closing cost 0.1–0.3 ms a query. */
   readonly #idleReaders: DuckDBConnection[] = [];
+  /** Every series and its newest value: what was committed since open, and, once read, what the file held. */
+  readonly #catalogue = new SeriesCatalogue();
+  /** Settles once the file's series are merged into the catalogue; undefined until first asked, or after a failure. */
+  #catalogueRead: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(instance: DuckDBInstance, connection: DuckDBConnection, checkpointEveryPoints: number) {
     this.#instance = instance;
     this.#connection = connection;
-    this.#writer = new DuckDbWriter(connection, { maxMergedPoints: MAX_MERGED_POINTS, checkpointEveryPoints });
+    this.#writer = new DuckDbWriter(connection, {
+      maxMergedPoints: MAX_MERGED_POINTS,
+      checkpointEveryPoints,
+      committed: (points) => this.#catalogue.record(points),
+    });
   }
 
   /**
@@ -188,14 +190,32 @@ export class DuckDbStore implements TelemetryStore {
     return keysetPage(query, windows, limit);
   }
 
+  /** From memory (see {@link SeriesCatalogue}), once the file's series have been read. */
   async queryLatest(query: LatestQuery): Promise<readonly StoredPoint[]> {
     this.#assertOpen();
-    return this.#select(latestStatement(query), pointFromRow);
+    return (await this.#readCatalogue()).latest(query);
   }
 
   async listSeries(): Promise<readonly SeriesInfo[]> {
     this.#assertOpen();
-    return this.#select({ sql: LIST_SERIES, values: [], types: [] }, seriesFromRow);
+    return (await this.#readCatalogue()).series();
+  }
+
+  /**
+   * The catalogue, complete: the first call reads the newest value of every series in the file (one scan of the
+   * table, as `latest` was before) and merges it; later calls answer at once. Writes are recorded from open on,
+   * so a write committed while the scan runs is in the catalogue whichever side of the scan it fell.
+   */
+  async #readCatalogue(): Promise<SeriesCatalogue> {
+    this.#catalogueRead ??= this.#select(latestStatement({}), pointFromRow).then(
+      (points) => this.#catalogue.merge(points),
+      (error: unknown) => {
+        this.#catalogueRead = undefined;
+        throw error;
+      },
+    );
+    await this.#catalogueRead;
+    return this.#catalogue;
   }
 
   async ping(): Promise<void> {

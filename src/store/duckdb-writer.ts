@@ -13,6 +13,8 @@ export interface DuckDbWriterOptions {
    * statement between writes.
    */
   readonly checkpointEveryPoints: number;
+  /** Called with the points of each commit, in commit order, as soon as it is committed. */
+  readonly committed?: (points: readonly StoredPoint[]) => void;
 }
 
 interface QueuedWrite {
@@ -132,6 +134,7 @@ export class DuckDbWriter {
       throw error;
     }
     this.#pointsSinceCheckpoint += points.length;
+    this.#options.committed?.(points);
   }
 
   #dropAppender(): void {
@@ -170,6 +173,7 @@ export class DuckDbWriter {
       throw error;
     }
     this.#pointsSinceCheckpoint += points.length;
+    this.#options.committed?.(points);
   }
 
   async #checkpointWhenDue(): Promise<void> {

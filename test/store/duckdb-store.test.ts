@@ -51,6 +51,70 @@ describe('DuckDbStore on its own', () => {
     }
   });
 
+  it('answers the newest values from memory that agree with the file, before and after a reopen, as writes go on', async () => {
+    const path = freshPath();
+    const devices = [uniqueDevice('mem-a'), uniqueDevice('mem-b'), uniqueDevice('mem-c')];
+    // Times that collide within and across writes, so rewrites and older times are common.
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed % n;
+    };
+    const batch = (): Reading[] =>
+      Array.from({ length: 40 }, () => ({
+        device: devices[random(3)] as string,
+        ts: BASE + random(25) * 1_000,
+        values: { [['temp', 'rpm', 'volts'][random(3)] as string]: random(1_000) },
+      }));
+    const newestRead = async (store: DuckDbStore) => {
+      const points = (await store.queryReadings(readingsQuery(devices))).items;
+      return points.filter((p, i) => points[i + 1]?.device !== p.device || points[i + 1]?.metric !== p.metric);
+    };
+    const first = await DuckDbStore.open({ path });
+    for (let i = 0; i < 5; i++) await first.write(batch());
+    expect(await first.queryLatest({})).toEqual(await newestRead(first));
+    await Promise.all([first.write(batch()), first.write(batch())]);
+    expect(await first.queryLatest({})).toEqual(await newestRead(first));
+    await first.close();
+
+    const second = await DuckDbStore.open({ path });
+    try {
+      await second.write(batch());
+      expect(await second.queryLatest({})).toEqual(await newestRead(second));
+      for (let i = 0; i < 3; i++) await second.write(batch());
+      expect(await second.queryLatest({})).toEqual(await newestRead(second));
+      expect(await second.listSeries()).toEqual(
+        (await newestRead(second)).map(({ device, metric, ts }) => ({ device, metric, lastSeen: ts })),
+      );
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("keeps a write committed while it first reads the file's series", async () => {
+    const path = freshPath();
+    const device = uniqueDevice('seeding');
+    const before = await DuckDbStore.open({ path });
+    await before.write(Array.from({ length: 2_000 }, (_, i) => ({ device, ts: BASE + i, values: { temp: i } })));
+    await before.close();
+    const store = await DuckDbStore.open({ path });
+    try {
+      // The first question starts the scan; writes committed meanwhile land on either side of it.
+      const asked = store.queryLatest({});
+      const written = Promise.all([
+        store.write([{ device, ts: BASE + 5_000, values: { temp: -1 } }]),
+        store.write([{ device, ts: BASE + 1, values: { rpm: 7 } }]),
+      ]);
+      await Promise.all([asked, written]);
+      expect(await store.queryLatest({})).toEqual([
+        { device, metric: 'rpm', ts: BASE + 1, value: 7 },
+        { device, metric: 'temp', ts: BASE + 5_000, value: -1 },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('serialises concurrent writes, in call order and without failing', async () => {
     const store = await DuckDbStore.open({ path: freshPath() });
     try {

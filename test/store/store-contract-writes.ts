@@ -128,6 +128,36 @@ export function describeWriteContract(opened: () => TelemetryStore, capabilities
     ]);
   });
 
+  it('gives as newest value of a series the one its readings read back with, after rewrites', async () => {
+    const prefix = `newest_${RUN}.`;
+    const [a, b] = [`${prefix}a`, `${prefix}b`];
+    const newest = async () => {
+      const points = await readBack([a, b]);
+      return points.filter((p, i) => points[i + 1]?.device !== p.device || points[i + 1]?.metric !== p.metric);
+    };
+    await store.write([{ device: a, ts: BASE + 10, values: { temp: 1 } }]);
+    expect(await store.queryLatest({ devicePrefix: prefix })).toEqual(await newest());
+    // The same time rewritten (in two writes, then twice in one), an older time, and a series that is new.
+    await store.write([{ device: a, ts: BASE + 10, values: { temp: 2 } }]);
+    await store.write([
+      { device: a, ts: BASE + 10, values: { temp: 3 } },
+      { device: a, ts: BASE + 10, values: { temp: 4 } },
+      { device: a, ts: BASE + 5, values: { temp: 5 } },
+      { device: b, ts: BASE + 1, values: { rpm: 6 } },
+    ]);
+    const latest = await store.queryLatest({ devicePrefix: prefix });
+    expect(latest).toEqual([
+      { device: a, metric: 'temp', ts: BASE + 10, value: keptValue([1, 2, 3, 4], capabilities.conflictingValues) },
+      { device: b, metric: 'rpm', ts: BASE + 1, value: 6 },
+    ]);
+    // A store that picks any of the values written for a time may pick another on each read.
+    if (capabilities.conflictingValues !== 'any-written-value') expect(latest).toEqual(await newest());
+    expect((await store.listSeries()).filter((s) => s.device.startsWith(prefix))).toEqual([
+      { device: a, metric: 'temp', lastSeen: BASE + 10 },
+      { device: b, metric: 'rpm', lastSeen: BASE + 1 },
+    ]);
+  });
+
   it('accepts an empty batch', async () => {
     await expect(store.write([])).resolves.toBeUndefined();
   });
