@@ -45,6 +45,16 @@ function fingerprint(query: PagedQuery): string {
 }
 
 /**
+ * A position in a query's answer, and what the page that ended there knew of what follows: how many points of the
+ * position's series come after it (`seriesLeft`), when the store counted them. A hint only, for the store to size
+ * its next read: a store checks what it reads, so a wrong one (the client's own, or stale) costs time, never
+ * a point.
+ */
+export interface CursorPosition extends CursorKey {
+  readonly seriesLeft?: number;
+}
+
+/**
  * Makes the opaque cursor that continues `query` after `last`.
  *
  * The cursor is self-contained (any node can continue the query) and not
@@ -56,8 +66,15 @@ function fingerprint(query: PagedQuery): string {
  * const nextCursor = encodeCursor(query, { device: 'pump-1', metric: 'temp', ts: 1_700_000_000_000 });
  * ```
  */
-export function encodeCursor(query: PagedQuery, last: CursorKey): string {
-  const body = { v: CURSOR_VERSION, q: fingerprint(query), d: last.device, m: last.metric, t: last.ts };
+export function encodeCursor(query: PagedQuery, last: CursorKey, seriesLeft?: number): string {
+  const body = {
+    v: CURSOR_VERSION,
+    q: fingerprint(query),
+    d: last.device,
+    m: last.metric,
+    t: last.ts,
+    ...(seriesLeft === undefined ? {} : { r: seriesLeft }),
+  };
   return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
 }
 
@@ -70,7 +87,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  *
  * @throws InvalidCursorError when the cursor is malformed or was made for another query.
  */
-export function decodeCursor(query: PagedQuery, cursor: string): CursorKey {
+export function decodeCursor(query: PagedQuery, cursor: string): CursorPosition {
   if (cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) {
     throw new InvalidCursorError('cursor is not a base64url string of a plausible length');
   }
@@ -87,12 +104,14 @@ export function decodeCursor(query: PagedQuery, cursor: string): CursorKey {
     typeof body.d !== 'string' ||
     typeof body.m !== 'string' ||
     typeof body.t !== 'number' ||
-    !Number.isSafeInteger(body.t)
+    !Number.isSafeInteger(body.t) ||
+    (body.r !== undefined && (typeof body.r !== 'number' || !Number.isSafeInteger(body.r) || body.r < 0))
   ) {
     throw new InvalidCursorError('cursor has an unexpected shape');
   }
   if (body.q !== fingerprint(query)) {
     throw new InvalidCursorError('cursor belongs to another query');
   }
-  return { device: body.d, metric: body.m, ts: body.t };
+  const key = { device: body.d, metric: body.m, ts: body.t };
+  return typeof body.r === 'number' ? { ...key, seriesLeft: body.r } : key;
 }

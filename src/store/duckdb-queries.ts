@@ -160,6 +160,27 @@ export function readingsStatement(
   return { sql, values: params.values, types: params.types };
 }
 
+/**
+ * The points of the cursor's series after it, by time, at most `fetch`, within the query's own filters (a cursor's
+ * device and metric are the client's to forge, so they only narrow what the query selects): the page of a
+ * question of several series that lies within one long series, read as one series is (see
+ * {@link readingsStatement}) instead of counting every series of the range first.
+ */
+export function cursorSeriesStatement(query: ReadingsQuery, cursor: CursorKey, fetch: number): DuckDbStatement {
+  const params = new Parameters();
+  const where = seriesFilters(params, query, query.range);
+  where.push(
+    `device = ${params.add(cursor.device, VARCHAR)}`,
+    `metric = ${params.add(cursor.metric, VARCHAR)}`,
+    `ts > ${params.add(BigInt(cursor.ts), BIGINT)}`,
+  );
+  const sql = `SELECT device, metric, ts, value FROM readings
+    WHERE ${where.join(' AND ')}
+    ORDER BY ts
+    LIMIT ${params.add(BigInt(fetch), BIGINT)}`;
+  return { sql, values: params.values, types: params.types };
+}
+
 function sameSeries(key: CursorKey, series: SeriesKey): boolean {
   return key.device === series.device && key.metric === series.metric;
 }

@@ -1,10 +1,11 @@
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { TelemetryError } from '../errors.js';
 import type { Reading } from '../protocol/message.js';
-import { type CursorKey, decodeCursor } from './cursor.js';
+import { decodeCursor } from './cursor.js';
 import {
   CREATE_READINGS_TABLE,
   CREATE_STAGING_TABLE,
+  cursorSeriesStatement,
   type DuckDbStatement,
   latestStatement,
   onlySeries,
@@ -64,6 +65,37 @@ function seriesCountFromRow(row: readonly DuckDBValue[]): SeriesCount {
     throw new TypeError('DuckDB returned a row of an unexpected shape');
   }
   return { device, metric, points: Number(points) };
+}
+
+/**
+ * The last series a page of `limit` points reaches, from the counts of the series after the cursor (in order): a
+ * page then sorts about its own rows, where sorting every row left in the range made each page of a long answer
+ * cost as much as the whole range. Undefined when no point is left.
+ */
+function reachedSeries(counts: readonly SeriesCount[], limit: number): SeriesKey | undefined {
+  let through: SeriesCount | undefined;
+  let points = 0;
+  for (const series of counts) {
+    through = series;
+    points += series.points;
+    if (points > limit) break;
+  }
+  return through;
+}
+
+/** How many points of the page's last series come after the page, from the counts the page was read with. */
+function seriesLeftAfter(items: readonly StoredPoint[], counts: readonly SeriesCount[]): number | undefined {
+  const last = items.at(-1);
+  if (last === undefined) return undefined;
+  const counted = counts.find((series) => series.device === last.device && series.metric === last.metric);
+  if (counted === undefined) return undefined;
+  let onPage = 0;
+  for (let index = items.length - 1; index >= 0; index--) {
+    const item = items[index] as StoredPoint;
+    if (item.device !== last.device || item.metric !== last.metric) break;
+    onPage++;
+  }
+  return Math.max(0, counted.points - onPage);
 }
 
 /**
@@ -154,31 +186,25 @@ export class DuckDbStore implements TelemetryStore {
     this.#assertOpen();
     const limit = pageLimit(query.limit);
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query, query.cursor);
-    const through = onlySeries(query) ?? (await this.#reachedSeries(query, cursor, limit));
+    const series = onlySeries(query);
+    if (series !== undefined) {
+      return keysetPage(
+        query,
+        await this.#select(readingsStatement(query, cursor, limit + 1, series), pointFromRow),
+        limit,
+      );
+    }
+    if (cursor?.seriesLeft !== undefined && cursor.seriesLeft > limit) {
+      // The last page counted more than a page left in its last series: this page lies within it, with more after.
+      const rows = await this.#select(cursorSeriesStatement(query, cursor, limit + 1), pointFromRow);
+      if (rows.length > limit) return keysetPage(query, rows, limit, cursor.seriesLeft - limit);
+      // Fewer than the cursor said (a cursor the client made, or points changed): the page is read as any other.
+    }
+    const counts = await this.#select(seriesCountsStatement(query, cursor), seriesCountFromRow);
+    const through = reachedSeries(counts, limit);
     if (through === undefined) return keysetPage(query, [], limit);
     const rows = await this.#select(readingsStatement(query, cursor, limit + 1, through), pointFromRow);
-    return keysetPage(query, rows, limit);
-  }
-
-  /**
-   * The last series a page of `limit` points after `cursor` reaches, counted first: a page then sorts about its
-   * own rows, where sorting every row left in the range made each page of a long answer cost as much as the whole
-   * range. Undefined when no point is left.
-   */
-  async #reachedSeries(
-    query: ReadingsQuery,
-    cursor: CursorKey | undefined,
-    limit: number,
-  ): Promise<SeriesKey | undefined> {
-    const counts = await this.#select(seriesCountsStatement(query, cursor), seriesCountFromRow);
-    let through: SeriesCount | undefined;
-    let points = 0;
-    for (const series of counts) {
-      through = series;
-      points += series.points;
-      if (points > limit) break;
-    }
-    return through;
+    return keysetPage(query, rows, limit, seriesLeftAfter(rows.slice(0, limit), counts));
   }
 
   async queryWindows(query: WindowedQuery): Promise<Page<WindowPoint>> {

@@ -22,6 +22,19 @@ describe('cursor', () => {
     expect(decodeCursor(query, encodeCursor(query, key))).toEqual(key);
   });
 
+  it('carries how many points of its series the store counted after it, and only a whole number of them', () => {
+    expect(decodeCursor(query, encodeCursor(query, key, 1_234))).toEqual({ ...key, seriesLeft: 1_234 });
+    expect(decodeCursor(query, encodeCursor(query, key))).not.toHaveProperty('seriesLeft');
+    for (const r of [-1, 1.5, '7', null]) {
+      expect(() =>
+        decodeCursor(
+          query,
+          reencode(encodeCursor(query, key), (body) => Object.assign(body, { r })),
+        ),
+      ).toThrow(InvalidCursorError);
+    }
+  });
+
   it('continues the same query whatever the page size or the order of devices and metrics', () => {
     const cursor = encodeCursor(query, key);
     expect(decodeCursor({ ...query, devices: ['pump-2', 'pump-1', 'pump-1'], limit: 7 }, cursor)).toEqual(key);

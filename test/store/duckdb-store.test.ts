@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../../src/protocol/message.js';
+import { decodeCursor, encodeCursor } from '../../src/store/cursor.js';
 import { DuckDbStore } from '../../src/store/duckdb-store.js';
 import { describeStoreContract } from './store-contract.js';
-import { BASE, pointsOf, readingsQuery, uniqueDevice, windowedQuery } from './store-fixtures.js';
+import { allPages, BASE, pointsOf, readingsQuery, uniqueDevice, windowedQuery } from './store-fixtures.js';
 
 let folder: string;
 
@@ -110,6 +111,40 @@ describe('DuckDbStore on its own', () => {
         { device, metric: 'rpm', ts: BASE + 1, value: 7 },
         { device, metric: 'temp', ts: BASE + 5_000, value: -1 },
       ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('pages within a long series of a question of several, trusting its own count only as far as it reads', async () => {
+    const store = await DuckDbStore.open({ path: ':memory:' });
+    try {
+      const [a, b, outside] = [uniqueDevice('long-a'), uniqueDevice('long-b'), uniqueDevice('long-z')];
+      const readings = [a, b, outside].flatMap((device) =>
+        Array.from({ length: 100 }, (_, i) => ({ device, ts: BASE + i * 1_000, values: { temp: i, rpm: -i } })),
+      );
+      await store.write(readings);
+      const query = readingsQuery([a, b], { limit: 30 });
+      const expected = pointsOf(readings).filter((point) => point.device !== outside);
+      // The pages say how much of their last series is left, and the next page reads it alone.
+      const first = await store.queryReadings(query);
+      expect(decodeCursor(query, first.nextCursor as string).seriesLeft).toBe(70);
+      const second = await store.queryReadings({ ...query, cursor: first.nextCursor });
+      expect(decodeCursor(query, second.nextCursor as string).seriesLeft).toBe(40);
+      const pages = await allPages((cursor) => store.queryReadings({ ...query, cursor }));
+      expect(pages.flat()).toEqual(expected);
+      // A cursor that promises more than there is, or names a device the question does not select, reads as
+      // the keyset order says, within the question.
+      const key = { device: a, metric: 'temp', ts: BASE + 95_000 };
+      const overPromised = await store.queryReadings({ ...query, cursor: encodeCursor(query, key, 1_000) });
+      expect(overPromised.items).toEqual(
+        expected
+          .filter((p) => p.device === a && p.metric === 'temp')
+          .slice(96)
+          .concat(expected.filter((p) => p.device === b).slice(0, 26)),
+      );
+      const elsewhere = encodeCursor(query, { device: outside, metric: 'rpm', ts: BASE - 1 }, 1_000);
+      expect((await store.queryReadings({ ...query, cursor: elsewhere })).items).toEqual([]);
     } finally {
       await store.close();
     }
