@@ -64,10 +64,10 @@ const Limit = Type.Integer({
   description: `Most items on one page: ${DEFAULT_PAGE_LIMIT.toLocaleString('en')} unless given. With \`all=true\`, how many items the node reads from the store at a time: 10,000 unless given.`,
 });
 // No pattern or length here: a failed schema check answers ERR_QUERY_INVALID, and every bad cursor (malformed,
-// over 512 characters, or of another query) must answer ERR_CURSOR_INVALID, which decodeCursor raises.
+// over 2,048 characters, or of another query) must answer ERR_CURSOR_INVALID, which decodeCursor raises.
 const Cursor = Type.String({
   description:
-    'The `nextCursor` of the previous page of the same query: opaque base64url, at most 512 characters. ' +
+    'The `nextCursor` of the previous page of the same query: opaque base64url, at most 2,048 characters. ' +
     'A cursor that is malformed, longer, or made for another query is refused with ERR_CURSOR_INVALID.',
 });
 

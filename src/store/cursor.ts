@@ -22,8 +22,8 @@ export class InvalidCursorError extends Error {
 }
 
 const CURSOR_VERSION = 1;
-/** Longer than any cursor we make (two 64-character names, a time and a fingerprint). */
-const MAX_CURSOR_LENGTH = 512;
+/** Longer than any cursor we make (two 64-character names, a time, a fingerprint and MAX_SERIES_AHEAD series). */
+const MAX_CURSOR_LENGTH = 2_048;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /**
@@ -44,14 +44,26 @@ function fingerprint(query: PagedQuery): string {
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
 }
 
+/** A series after a cursor's position and how many of its points the store counted there. */
+export interface SeriesAhead {
+  readonly device: string;
+  readonly metric: string;
+  readonly points: number;
+}
+
+/** The most series a cursor tells of (see {@link CursorPosition}); with the longest names it stays within the cursor's length. */
+export const MAX_SERIES_AHEAD = 8;
+
 /**
- * A position in a query's answer, and what the page that ended there knew of what follows: how many points of the
- * position's series come after it (`seriesLeft`), when the store counted them. A hint only, for the store to size
- * its next read: a store checks what it reads, so a wrong one (the client's own, or stale) costs time, never
- * a point.
+ * A position in a query's answer, and what the page that ended there knew of what follows (`ahead`): the
+ * position's own series with the points left in it after the position, then the next series in order with
+ * theirs, as the store counted them for that page. A hint only, for the store to plan its next read without
+ * counting again: points are only ever added, so a count can only fall short of what is there, and a store
+ * checks that it read more than a page before it trusts the plan, so a wrong one (the client's own) costs
+ * time, never a point.
  */
 export interface CursorPosition extends CursorKey {
-  readonly seriesLeft?: number;
+  readonly ahead?: readonly SeriesAhead[];
 }
 
 /**
@@ -66,14 +78,16 @@ export interface CursorPosition extends CursorKey {
  * const nextCursor = encodeCursor(query, { device: 'pump-1', metric: 'temp', ts: 1_700_000_000_000 });
  * ```
  */
-export function encodeCursor(query: PagedQuery, last: CursorKey, seriesLeft?: number): string {
+export function encodeCursor(query: PagedQuery, last: CursorKey, ahead?: readonly SeriesAhead[]): string {
   const body = {
     v: CURSOR_VERSION,
     q: fingerprint(query),
     d: last.device,
     m: last.metric,
     t: last.ts,
-    ...(seriesLeft === undefined ? {} : { r: seriesLeft }),
+    ...(ahead === undefined || ahead.length === 0
+      ? {}
+      : { a: ahead.slice(0, MAX_SERIES_AHEAD).map((series) => [series.device, series.metric, series.points]) }),
   };
   return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
 }
@@ -105,7 +119,7 @@ export function decodeCursor(query: PagedQuery, cursor: string): CursorPosition 
     typeof body.m !== 'string' ||
     typeof body.t !== 'number' ||
     !Number.isSafeInteger(body.t) ||
-    (body.r !== undefined && (typeof body.r !== 'number' || !Number.isSafeInteger(body.r) || body.r < 0))
+    (body.a !== undefined && !isSeriesAhead(body.a))
   ) {
     throw new InvalidCursorError('cursor has an unexpected shape');
   }
@@ -113,5 +127,23 @@ export function decodeCursor(query: PagedQuery, cursor: string): CursorPosition 
     throw new InvalidCursorError('cursor belongs to another query');
   }
   const key = { device: body.d, metric: body.m, ts: body.t };
-  return typeof body.r === 'number' ? { ...key, seriesLeft: body.r } : key;
+  if (!isSeriesAhead(body.a)) return key;
+  return { ...key, ahead: body.a.map(([device, metric, points]) => ({ device, metric, points })) };
+}
+
+/** Whether `value` is a cursor's list of series ahead: at most MAX_SERIES_AHEAD `[device, metric, points]`. */
+function isSeriesAhead(value: unknown): value is [string, string, number][] {
+  return (
+    Array.isArray(value) &&
+    value.length <= MAX_SERIES_AHEAD &&
+    value.every(
+      (entry) =>
+        Array.isArray(entry) &&
+        entry.length === 3 &&
+        typeof entry[0] === 'string' &&
+        typeof entry[1] === 'string' &&
+        Number.isSafeInteger(entry[2]) &&
+        (entry[2] as number) >= 0,
+    )
+  );
 }

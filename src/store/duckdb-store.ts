@@ -1,7 +1,7 @@
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { TelemetryError } from '../errors.js';
 import type { Reading } from '../protocol/message.js';
-import { decodeCursor } from './cursor.js';
+import { type CursorKey, decodeCursor, MAX_SERIES_AHEAD, type SeriesAhead } from './cursor.js';
 import {
   CREATE_READINGS_TABLE,
   CREATE_STAGING_TABLE,
@@ -54,12 +54,7 @@ function unavailable(message: string, cause?: unknown): TelemetryError {
   return new TelemetryError('ERR_STORE_UNAVAILABLE', message, cause === undefined ? {} : { cause });
 }
 
-/** A series and how many points of a query it holds. */
-interface SeriesCount extends SeriesKey {
-  readonly points: number;
-}
-
-function seriesCountFromRow(row: readonly DuckDBValue[]): SeriesCount {
+function seriesCountFromRow(row: readonly DuckDBValue[]): SeriesAhead {
   const [device, metric, points] = row;
   if (typeof device !== 'string' || typeof metric !== 'string' || typeof points !== 'bigint') {
     throw new TypeError('DuckDB returned a row of an unexpected shape');
@@ -67,27 +62,39 @@ function seriesCountFromRow(row: readonly DuckDBValue[]): SeriesCount {
   return { device, metric, points: Number(points) };
 }
 
+function sameSeries(a: SeriesKey | undefined, b: SeriesKey): boolean {
+  return a !== undefined && a.device === b.device && a.metric === b.metric;
+}
+
 /**
  * The last series a page of `limit` points reaches, from the counts of the series after the cursor (in order): a
  * page then sorts about its own rows, where sorting every row left in the range made each page of a long answer
- * cost as much as the whole range. Undefined when no point is left.
+ * cost as much as the whole range. `exceeded` is false when the counted points do not fill more than a page (the
+ * last series is then the end of what was counted).
  */
-function reachedSeries(counts: readonly SeriesCount[], limit: number): SeriesKey | undefined {
-  let through: SeriesCount | undefined;
+function reachedSeries(
+  counts: readonly SeriesAhead[],
+  limit: number,
+): { readonly through: SeriesKey | undefined; readonly exceeded: boolean } {
+  let through: SeriesAhead | undefined;
   let points = 0;
   for (const series of counts) {
     through = series;
     points += series.points;
-    if (points > limit) break;
+    if (points > limit) return { through, exceeded: true };
   }
-  return through;
+  return { through, exceeded: false };
 }
 
-/** How many points of the page's last series come after the page, from the counts the page was read with. */
-function seriesLeftAfter(items: readonly StoredPoint[], counts: readonly SeriesCount[]): number | undefined {
+/**
+ * What the next page's cursor tells of the series after it (see {@link CursorPosition}): the page's last series with
+ * the points the counts leave of it after the page, then the series counted after that one.
+ */
+function aheadAfter(items: readonly StoredPoint[], counts: readonly SeriesAhead[]): SeriesAhead[] | undefined {
   const last = items.at(-1);
   if (last === undefined) return undefined;
-  const counted = counts.find((series) => series.device === last.device && series.metric === last.metric);
+  const at = counts.findIndex((series) => series.device === last.device && series.metric === last.metric);
+  const counted = counts[at];
   if (counted === undefined) return undefined;
   let onPage = 0;
   for (let index = items.length - 1; index >= 0; index--) {
@@ -95,7 +102,8 @@ function seriesLeftAfter(items: readonly StoredPoint[], counts: readonly SeriesC
     if (item.device !== last.device || item.metric !== last.metric) break;
     onPage++;
   }
-  return Math.max(0, counted.points - onPage);
+  const left = { ...counted, points: Math.max(0, counted.points - onPage) };
+  return [left, ...counts.slice(at + 1, at + MAX_SERIES_AHEAD)];
 }
 
 /**
@@ -194,17 +202,42 @@ export class DuckDbStore implements TelemetryStore {
         limit,
       );
     }
-    if (cursor?.seriesLeft !== undefined && cursor.seriesLeft > limit) {
-      // The last page counted more than a page left in its last series: this page lies within it, with more after.
-      const rows = await this.#select(cursorSeriesStatement(query, cursor, limit + 1), pointFromRow);
-      if (rows.length > limit) return keysetPage(query, rows, limit, cursor.seriesLeft - limit);
-      // Fewer than the cursor said (a cursor the client made, or points changed): the page is read as any other.
+    const ahead = cursor?.ahead;
+    if (cursor !== undefined && ahead !== undefined && sameSeries(ahead[0], cursor)) {
+      // The last page counted what follows it: plan this page from that instead of counting again, and trust the
+      // plan only when it reads more than a page (a count only falls short of what is stored, unless forged).
+      const page = await this.#plannedPage(query, cursor, ahead, limit);
+      if (page !== undefined) return page;
     }
     const counts = await this.#select(seriesCountsStatement(query, cursor), seriesCountFromRow);
-    const through = reachedSeries(counts, limit);
+    const { through } = reachedSeries(counts, limit);
     if (through === undefined) return keysetPage(query, [], limit);
     const rows = await this.#select(readingsStatement(query, cursor, limit + 1, through), pointFromRow);
-    return keysetPage(query, rows, limit, seriesLeftAfter(rows.slice(0, limit), counts));
+    return keysetPage(query, rows, limit, aheadAfter(rows.slice(0, limit), counts));
+  }
+
+  /**
+   * A page read as the cursor's counts of what follows plan it, or undefined when the plan does not hold a
+   * whole page and more (the page is then counted as any other). A page within the cursor's own series reads
+   * that series alone, by time; otherwise the read reaches as far as the counts say the page does.
+   */
+  async #plannedPage(
+    query: ReadingsQuery,
+    cursor: CursorKey,
+    ahead: readonly SeriesAhead[],
+    limit: number,
+  ): Promise<Page<StoredPoint> | undefined> {
+    const [own] = ahead;
+    if (own !== undefined && own.points > limit) {
+      const rows = await this.#select(cursorSeriesStatement(query, cursor, limit + 1), pointFromRow);
+      if (rows.length <= limit) return undefined;
+      return keysetPage(query, rows, limit, [{ ...own, points: own.points - limit }, ...ahead.slice(1)]);
+    }
+    const { through, exceeded } = reachedSeries(ahead, limit);
+    if (through === undefined || !exceeded) return undefined;
+    const rows = await this.#select(readingsStatement(query, cursor, limit + 1, through), pointFromRow);
+    if (rows.length <= limit) return undefined;
+    return keysetPage(query, rows, limit, aheadAfter(rows.slice(0, limit), ahead));
   }
 
   async queryWindows(query: WindowedQuery): Promise<Page<WindowPoint>> {

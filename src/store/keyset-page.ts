@@ -1,4 +1,4 @@
-import { type CursorKey, type CursorPosition, encodeCursor, type PagedQuery } from './cursor.js';
+import { type CursorKey, type CursorPosition, encodeCursor, type PagedQuery, type SeriesAhead } from './cursor.js';
 import type { Page } from './telemetry-store.js';
 
 /** The largest page any store returns, whatever limit the query asks for. */
@@ -19,8 +19,8 @@ export function pageLimit(limit: number): number {
 /**
  * Turns rows fetched with `LIMIT pageLimit + 1` into a page: the extra row, when
  * present, only tells that more follow, and the cursor points after the last
- * row returned (with `seriesLeft`, the points of the last row's series after it,
- * when the store knows: see {@link CursorPosition}).
+ * row returned (with `ahead`, the series after it and their points, when the
+ * store counted them: see {@link CursorPosition}).
  *
  * @example
  * ```ts
@@ -33,10 +33,10 @@ export function keysetPage<T extends CursorKey>(
   query: PagedQuery,
   rows: readonly T[],
   limit: number,
-  seriesLeft?: number,
+  ahead?: readonly SeriesAhead[],
 ): Page<T> {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   if (rows.length <= limit || last === undefined) return { items };
-  return { items, nextCursor: encodeCursor(query, last, seriesLeft) };
+  return { items, nextCursor: encodeCursor(query, last, ahead) };
 }

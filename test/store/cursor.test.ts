@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, InvalidCursorError } from '../../src/store/cursor.js';
+import { decodeCursor, encodeCursor, InvalidCursorError, MAX_SERIES_AHEAD } from '../../src/store/cursor.js';
 import { keysetPage, MAX_PAGE_LIMIT, pageLimit } from '../../src/store/keyset-page.js';
 import type { ReadingsQuery, WindowedQuery } from '../../src/store/telemetry-store.js';
 
@@ -22,17 +22,33 @@ describe('cursor', () => {
     expect(decodeCursor(query, encodeCursor(query, key))).toEqual(key);
   });
 
-  it('carries how many points of its series the store counted after it, and only a whole number of them', () => {
-    expect(decodeCursor(query, encodeCursor(query, key, 1_234))).toEqual({ ...key, seriesLeft: 1_234 });
-    expect(decodeCursor(query, encodeCursor(query, key))).not.toHaveProperty('seriesLeft');
-    for (const r of [-1, 1.5, '7', null]) {
+  it('carries the series after it with the points the store counted, within its length', () => {
+    const ahead = [
+      { device: 'pump-1', metric: 'temp', points: 1_234 },
+      { device: 'pump-2', metric: 'temp', points: 0 },
+    ];
+    expect(decodeCursor(query, encodeCursor(query, key, ahead))).toEqual({ ...key, ahead });
+    expect(decodeCursor(query, encodeCursor(query, key))).not.toHaveProperty('ahead');
+    // The longest names the protocol allows, as many series as a cursor tells of, the largest counts.
+    const longest = { device: 'd'.repeat(64), metric: 'm'.repeat(64), ts: Number.MAX_SAFE_INTEGER };
+    const many = Array.from({ length: MAX_SERIES_AHEAD + 3 }, () => ({ ...longest, points: Number.MAX_SAFE_INTEGER }));
+    const cursor = encodeCursor(query, longest, many);
+    expect(decodeCursor(query, cursor).ahead).toHaveLength(MAX_SERIES_AHEAD);
+    for (const a of [[['pump-1', 'temp', -1]], [['pump-1', 'temp', 1.5]], [['pump-1', 7, 1]], [[]], 'x', [null]]) {
       expect(() =>
         decodeCursor(
           query,
-          reencode(encodeCursor(query, key), (body) => Object.assign(body, { r })),
+          reencode(cursor, (body) => Object.assign(body, { a })),
         ),
       ).toThrow(InvalidCursorError);
     }
+    const tooMany = Array.from({ length: MAX_SERIES_AHEAD + 1 }, () => ['pump-1', 'temp', 1]);
+    expect(() =>
+      decodeCursor(
+        query,
+        reencode(cursor, (body) => Object.assign(body, { a: tooMany })),
+      ),
+    ).toThrow(InvalidCursorError);
   });
 
   it('continues the same query whatever the page size or the order of devices and metrics', () => {

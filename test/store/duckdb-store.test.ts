@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../../src/protocol/message.js';
 import { decodeCursor, encodeCursor } from '../../src/store/cursor.js';
 import { DuckDbStore } from '../../src/store/duckdb-store.js';
+import type { ReadingsQuery } from '../../src/store/telemetry-store.js';
 import { describeStoreContract } from './store-contract.js';
 import { allPages, BASE, pointsOf, readingsQuery, uniqueDevice, windowedQuery } from './store-fixtures.js';
 
@@ -116,35 +117,57 @@ describe('DuckDbStore on its own', () => {
     }
   });
 
-  it('pages within a long series of a question of several, trusting its own count only as far as it reads', async () => {
+  it('plans a page from what the last one counted, and trusts the plan only as far as it reads', async () => {
     const store = await DuckDbStore.open({ path: ':memory:' });
     try {
-      const [a, b, outside] = [uniqueDevice('long-a'), uniqueDevice('long-b'), uniqueDevice('long-z')];
-      const readings = [a, b, outside].flatMap((device) =>
+      const [a, b, c, outside] = ['long-a', 'long-b', 'long-c', 'long-z'].map(uniqueDevice) as [
+        string,
+        string,
+        string,
+        string,
+      ];
+      const readings = [a, b, c, outside].flatMap((device) =>
         Array.from({ length: 100 }, (_, i) => ({ device, ts: BASE + i * 1_000, values: { temp: i, rpm: -i } })),
       );
       await store.write(readings);
-      const query = readingsQuery([a, b], { limit: 30 });
       const expected = pointsOf(readings).filter((point) => point.device !== outside);
-      // The pages say how much of their last series is left, and the next page reads it alone.
-      const first = await store.queryReadings(query);
-      expect(decodeCursor(query, first.nextCursor as string).seriesLeft).toBe(70);
-      const second = await store.queryReadings({ ...query, cursor: first.nextCursor });
-      expect(decodeCursor(query, second.nextCursor as string).seriesLeft).toBe(40);
-      const pages = await allPages((cursor) => store.queryReadings({ ...query, cursor }));
-      expect(pages.flat()).toEqual(expected);
+      const leftOf = (cursor: string | undefined, query: ReadingsQuery) =>
+        decodeCursor(query, cursor as string).ahead?.map((series) => series.points);
+      // Pages within a long series: each says how much of it is left, then what the next series hold.
+      const within = readingsQuery([a, b, c], { limit: 30 });
+      const first = await store.queryReadings(within);
+      expect(leftOf(first.nextCursor, within)).toEqual([70, 100, 100, 100, 100, 100]);
+      const second = await store.queryReadings({ ...within, cursor: first.nextCursor });
+      expect(leftOf(second.nextCursor, within)).toEqual([40, 100, 100, 100, 100, 100]);
+      // Pages across several short series: planned from the counts, and counted again when the plan runs out.
+      const across = readingsQuery([a, b, c], { limit: 250 });
+      const acrossFirst = await store.queryReadings(across);
+      expect(leftOf(acrossFirst.nextCursor, across)).toEqual([50, 100, 100, 100]);
+      const acrossSecond = await store.queryReadings({ ...across, cursor: acrossFirst.nextCursor });
+      // It ends with the last point of (c, rpm): nothing left of it, then (c, temp), which is less than a page.
+      expect(leftOf(acrossSecond.nextCursor, across)).toEqual([0, 100]);
+      for (const query of [within, across, readingsQuery([a, b, c], { limit: 99 })]) {
+        expect((await allPages((cursor) => store.queryReadings({ ...query, cursor }))).flat()).toEqual(expected);
+      }
       // A cursor that promises more than there is, or names a device the question does not select, reads as
       // the keyset order says, within the question.
       const key = { device: a, metric: 'temp', ts: BASE + 95_000 };
-      const overPromised = await store.queryReadings({ ...query, cursor: encodeCursor(query, key, 1_000) });
-      expect(overPromised.items).toEqual(
-        expected
-          .filter((p) => p.device === a && p.metric === 'temp')
-          .slice(96)
-          .concat(expected.filter((p) => p.device === b).slice(0, 26)),
-      );
-      const elsewhere = encodeCursor(query, { device: outside, metric: 'rpm', ts: BASE - 1 }, 1_000);
-      expect((await store.queryReadings({ ...query, cursor: elsewhere })).items).toEqual([]);
+      const promised = [
+        { ...key, points: 1_000 },
+        { device: b, metric: 'rpm', points: 1_000 },
+      ];
+      const tooMuch = await store.queryReadings({ ...within, cursor: encodeCursor(within, key, promised) });
+      expect(tooMuch.items).toEqual(expected.slice(200 - 4, 200 + 26));
+      // Its own series held 4, not 1,000: the page was counted, and its cursor says what the count found.
+      expect(leftOf(tooMuch.nextCursor, within)).toEqual([74, 100, 100, 100]);
+      const planned = [{ ...key, points: 2 }, ...promised.slice(1)];
+      const fromPlan = await store.queryReadings({ ...within, cursor: encodeCursor(within, key, planned) });
+      expect(fromPlan.items).toEqual(expected.slice(200 - 4, 200 + 26));
+      // Read as planned (more than a page came back), so the next cursor carries the plan's own count on.
+      expect(leftOf(fromPlan.nextCursor, within)).toEqual([974]);
+      const elsewhere = { device: outside, metric: 'rpm', ts: BASE - 1 };
+      const forged = encodeCursor(within, elsewhere, [{ ...elsewhere, points: 1_000 }]);
+      expect((await store.queryReadings({ ...within, cursor: forged })).items).toEqual([]);
     } finally {
       await store.close();
     }
