@@ -181,8 +181,9 @@ export function cursorSeriesStatement(query: ReadingsQuery, cursor: CursorKey, f
   return { sql, values: params.values, types: params.types };
 }
 
-function sameSeries(key: CursorKey, series: SeriesKey): boolean {
-  return key.device === series.device && key.metric === series.metric;
+/** Whether `a` (a cursor's position, a counted series) is the series `b`. */
+export function sameSeries(a: SeriesKey | undefined, b: SeriesKey): boolean {
+  return a !== undefined && a.device === b.device && a.metric === b.metric;
 }
 
 /**

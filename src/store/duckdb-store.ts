@@ -12,6 +12,7 @@ import {
   pointFromRow,
   readingsStatement,
   type SeriesKey,
+  sameSeries,
   seriesCountsStatement,
   windowsStatement,
 } from './duckdb-queries.js';
@@ -60,10 +61,6 @@ function seriesCountFromRow(row: readonly DuckDBValue[]): SeriesAhead {
     throw new TypeError('DuckDB returned a row of an unexpected shape');
   }
   return { device, metric, points: Number(points) };
-}
-
-function sameSeries(a: SeriesKey | undefined, b: SeriesKey): boolean {
-  return a !== undefined && a.device === b.device && a.metric === b.metric;
 }
 
 /**
