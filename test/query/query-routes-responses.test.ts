@@ -37,11 +37,17 @@ describe('query parameters', () => {
     const elsewhere = await get(`/v1/query/readings?${qs({ ...base, from: NOW - 2 * DAY, cursor: nextCursor })}`);
     expect(elsewhere.statusCode).toBe(400);
     expect(errorCode(elsewhere)).toBe('ERR_CURSOR_INVALID');
+    // A cursor of this query whose counts of the series ahead are not whole numbers is malformed too.
+    const body = JSON.parse(Buffer.from(nextCursor, 'base64url').toString('utf8'));
+    const forged = Buffer.from(JSON.stringify({ ...body, a: [['boiler-1', 'temp', -1]] })).toString('base64url');
+    const counted = await get(`/v1/query/readings?${qs({ ...base, limit: 2, cursor: forged })}`);
+    expect(counted.statusCode).toBe(400);
+    expect(errorCode(counted)).toBe('ERR_CURSOR_INVALID');
   });
 
   it.each<[string, string, string]>([
-    ['over 512 characters', 'A'.repeat(513), 'readings'],
-    ['far over 512 characters', 'A'.repeat(4000), 'windows'],
+    ['over 2,048 characters', 'A'.repeat(2_049), 'readings'],
+    ['far over 2,048 characters', 'A'.repeat(8_000), 'windows'],
     ['not base64url', 'abc+/=', 'readings'],
     ['with a character no cursor has', 'abc.def', 'windows'],
     ['empty', '', 'readings'],
