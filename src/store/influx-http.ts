@@ -1,8 +1,14 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type RequestOptions,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { createGunzip, gzip } from 'node:zlib';
 import { AbortError, HttpError, InfluxDB, RequestTimedOutError, type Transport } from '@influxdata/influxdb-client';
 import { TelemetryError } from '../errors.js';
 
@@ -35,12 +41,15 @@ const GZIP_THRESHOLD = 1_000;
 const ERROR_BODY_CHARS = 1_000;
 
 const gzipAsync = promisify(gzip);
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Requests to an InfluxDB-compatible server, with every failure turned into a TelemetryError by
- * {@link httpFailureToStoreError}. Queries go through the influxdb-client transport (it gunzips answers and
- * turns a refusal into its HttpError); writes are one plain `node:http` POST each, on keep-alive connections of
- * this client's own.
+ * {@link httpFailureToStoreError}. JSON queries go through the influxdb-client transport (it gunzips answers and
+ * turns a refusal into its HttpError); writes are one plain `node:http` POST each, and text answers (exports, the
+ * ping) one plain GET each, on keep-alive connections of this client's own, so that a GET can stop reading an
+ * answer longer than its caller allows and close the connection (the transport can only abort through its signal,
+ * which raised an uncaught AbortError when the answer had already arrived).
  *
  * Writes are not a WriteApi: a WriteApi buffers lines, retries in the background and, with `flush()`, reports
  * the fate of whatever was buffered, not of one batch. One POST is exactly one batch, so the promise settles
@@ -99,55 +108,98 @@ export class InfluxHttp {
     }
   }
 
-  /** GETs a text document (for JSON-lines answers, which are not one JSON value). */
-  async getText(path: string): Promise<string> {
-    return (await this.#get(path, 'text/plain')).toString('utf8');
+  /**
+   * GETs a text document (for JSON-lines answers, which are not one JSON value), on this client's own connections
+   * as writes are (uncompressed: the answers are asked for across loopback or a local network).
+   *
+   * @param maxBytes Stop reading an answer longer than this, close its connection and reject with
+   *   {@link AnswerTooLargeError} (a caller that sized its question from a guess asks again another way).
+   */
+  async getText(path: string, maxBytes = Number.POSITIVE_INFINITY): Promise<string> {
+    try {
+      return (await this.#exchange('GET', path, { accept: 'text/plain' }, undefined, maxBytes)).toString('utf8');
+    } catch (error) {
+      throw error instanceof AnswerTooLargeError ? error : httpFailureToStoreError(error);
+    }
+  }
+
+  /** One POST of `payload`; see {@link InfluxHttp.#exchange}. */
+  async #post(path: string, payload: Buffer, gzipped: boolean): Promise<void> {
+    const headers = {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': payload.length,
+      ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+    };
+    await this.#exchange('POST', path, headers, payload);
   }
 
   /**
-   * One POST of `payload`; resolves once a 2xx answer has ended, rejects with the transport's HttpError for any
-   * other status (so one mapping serves both paths), with the socket's error, or with a TimeoutError when the
-   * answer has not ended within `timeoutMs` of sending.
+   * One request on this client's keep-alive connections; resolves with the body once a 2xx answer has ended (a
+   * POST's is read and dropped), rejects with the transport's HttpError for any other status (so one mapping serves
+   * every path), with the socket's error, with a TimeoutError when the answer has not ended within `timeoutMs` of
+   * sending, or with AnswerTooLargeError once a GET's answer passes `maxBytes` (its connection is then closed).
    */
-  #post(path: string, payload: Buffer, gzipped: boolean): Promise<void> {
+  #exchange(
+    method: 'GET' | 'POST',
+    path: string,
+    headers: OutgoingHttpHeaders,
+    payload?: Buffer,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<Buffer> {
     const base = this.#base;
     const options: RequestOptions = {
       // protocol, hostname (an IPv6 literal without its brackets) and port, as node:http wants them.
       ...urlToHttpOptions(base),
       path: `${base.pathname.replace(/\/$/, '')}${path}`,
-      method: 'POST',
+      method,
       agent: this.#agent,
-      headers: {
-        'content-type': 'text/plain; charset=utf-8',
-        'content-length': payload.length,
-        ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
-        ...this.#auth,
-      },
+      headers: { ...headers, ...this.#auth },
     };
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Buffer>((resolve, reject) => {
+      let settled = false;
+      const settle = (error: unknown, body?: Buffer) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        if (body === undefined) reject(error);
+        else resolve(body);
+      };
       const request = (base.protocol === 'https:' ? httpsRequest : httpRequest)(options, (answer) => {
-        answer.on('error', fail);
-        if ((answer.statusCode ?? 0) < 300) {
-          answer.resume();
-          answer.once('end', () => {
-            clearTimeout(deadline);
-            resolve();
-          });
+        answer.on('error', settle);
+        if ((answer.statusCode ?? 0) >= 300) {
+          readError(answer).then(settle, settle);
           return;
         }
-        readError(answer).then(fail, fail);
+        if (method === 'POST') {
+          answer.resume();
+          answer.once('end', () => settle(undefined, EMPTY));
+          return;
+        }
+        // Not asked for, but a proxy may compress anyway; the limit is on the decoded text.
+        const gunzip = answer.headers['content-encoding'] === 'gzip' ? createGunzip() : undefined;
+        const body = gunzip === undefined ? answer : answer.pipe(gunzip);
+        body.on('error', settle);
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        body.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes <= maxBytes) {
+            chunks.push(chunk);
+          } else if (!settled) {
+            settle(new AnswerTooLargeError(maxBytes));
+            gunzip?.destroy();
+            request.destroy();
+          }
+        });
+        // The chunks are joined once, at the end: joining them as they come copies with the square of the answer.
+        body.once('end', () => settle(undefined, Buffer.concat(chunks)));
       });
-      const fail = (error: unknown) => {
-        clearTimeout(deadline);
-        reject(error);
-      };
       const deadline = setTimeout(() => {
         const late = new DOMException('store did not answer in time', 'TimeoutError');
+        settle(late);
         request.destroy(late);
-        // Settled here too: once an answer has begun, destroying the request need not reject anything.
-        reject(late);
       }, this.#options.timeoutMs);
-      request.on('error', fail);
+      request.on('error', settle);
       request.end(payload);
     });
   }
@@ -191,6 +243,19 @@ export class InfluxHttp {
         },
       );
     });
+  }
+}
+
+/**
+ * A store's answer was longer than the caller said it could be (`InfluxHttp.getText`'s `maxBytes`), and was not
+ * read to its end. Not a store fault: the caller sized its question from a guess and asks again another way.
+ */
+export class AnswerTooLargeError extends Error {
+  readonly code = 'ERR_ANSWER_TOO_LARGE';
+
+  constructor(maxBytes: number) {
+    super(`the store's answer is longer than ${maxBytes} bytes`);
+    this.name = 'AnswerTooLargeError';
   }
 }
 

@@ -2,7 +2,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TelemetryError } from '../../src/errors.js';
-import { InfluxHttp } from '../../src/store/influx-http.js';
+import { AnswerTooLargeError, InfluxHttp } from '../../src/store/influx-http.js';
 
 /** A real HTTP server on 127.0.0.1 that answers every GET with `answer`. */
 async function answeringServer(answer: (response: ServerResponse) => void, timeoutMs = 2_000) {
@@ -69,6 +69,22 @@ describe('InfluxHttp reading answers', () => {
       inPieces(response, body, 4_096);
     });
     expect(await http.getText('/api/v1/export')).toBe(text);
+  });
+
+  it.each([
+    ['in one piece', 1_000_000],
+    ['in hundreds of pieces', 8_192],
+  ] as const)('stops reading a text answer longer than it may be, sent %s, and says so', async (_, piece) => {
+    const body = Buffer.from(text);
+    const http = await answeringServer((response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      inPieces(response, body.subarray(0, 600_000), piece);
+    });
+    const error = await http.getText('/api/v1/export', 100_000).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AnswerTooLargeError);
+    expect((error as AnswerTooLargeError).code).toBe('ERR_ANSWER_TOO_LARGE');
+    // Within the limit, the same answer is read whole, and the client is still usable after the refusal.
+    expect(await http.getText('/api/v1/export', 600_000)).toBe(text.slice(0, 600_000));
   });
 
   it('parses a JSON answer, and gives undefined for an empty one', async () => {
