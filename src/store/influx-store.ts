@@ -148,7 +148,9 @@ export class InfluxStore implements TelemetryStore {
       query,
       metrics,
       query.windowMs,
-      (slices) => this.#backend.readWindows(slices, query.windowMs, query.aggregate, query.originMs ?? 0),
+      async (slices) => ({
+        points: await this.#backend.readWindows(slices, query.windowMs, query.aggregate, query.originMs ?? 0),
+      }),
       SLICES_PER_REQUEST,
     );
   }

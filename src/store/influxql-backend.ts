@@ -10,6 +10,7 @@ import {
 } from './influxql.js';
 import { TELEMETRY_MEASUREMENT } from './line-protocol.js';
 import type { SeriesBackend } from './series-backend.js';
+import type { SlicesRead } from './series-pager.js';
 import type { Aggregate, LatestQuery, StoredPoint } from './telemetry-store.js';
 
 /**
@@ -50,8 +51,9 @@ export class InfluxqlBackend implements SeriesBackend {
     );
   }
 
-  readRaw(slices: readonly SeriesSlice[]): Promise<StoredPoint[][]> {
-    return this.#read(slices, (slice) => selectRawStatement(TELEMETRY_MEASUREMENT, slice));
+  async readRaw(slices: readonly SeriesSlice[]): Promise<SlicesRead<StoredPoint>> {
+    // InfluxQL stops at a LIMIT, so nothing is counted: `slice.counted` has nothing to size.
+    return { points: await this.#read(slices, (slice) => selectRawStatement(TELEMETRY_MEASUREMENT, slice)) };
   }
 
   readWindows(

@@ -42,6 +42,12 @@ export interface SeriesSlice {
   readonly from: number;
   readonly end: number;
   readonly limit: number;
+  /**
+   * The slice's points in `[from, end)` as the page before counted them (carried by the cursor, see
+   * `CursorPosition`): a hint a store may size its reads by, never what it returns. It can fall short (points
+   * arrived since) or be anything at all (a client's forged cursor).
+   */
+  readonly counted?: number;
 }
 
 function where(measurement: string, slice: SeriesSlice): string {

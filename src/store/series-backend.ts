@@ -1,4 +1,5 @@
 import type { SeriesSlice } from './influxql.js';
+import type { SlicesRead } from './series-pager.js';
 import type { Aggregate, LatestQuery, StoredPoint } from './telemetry-store.js';
 
 /**
@@ -8,8 +9,8 @@ import type { Aggregate, LatestQuery, StoredPoint } from './telemetry-store.js';
 export interface SeriesBackend {
   /** Every metric stored for any of `devices` (or for any device at all, when the backend cannot filter). */
   metrics(devices: readonly string[]): Promise<string[]>;
-  /** Raw points of each slice, oldest first; one list per slice. */
-  readRaw(slices: readonly SeriesSlice[]): Promise<StoredPoint[][]>;
+  /** Raw points of each slice, oldest first; one list per slice, and what the read counted of each. */
+  readRaw(slices: readonly SeriesSlice[]): Promise<SlicesRead<StoredPoint>>;
   /** Windows aligned to `originMs` of each slice, oldest first, `ts` the window start; one list per slice. */
   readWindows(
     slices: readonly SeriesSlice[],

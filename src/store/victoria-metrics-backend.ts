@@ -1,7 +1,8 @@
 import { TelemetryError } from '../errors.js';
-import type { InfluxHttp } from './influx-http.js';
+import { AnswerTooLargeError, type InfluxHttp } from './influx-http.js';
 import type { SeriesSlice } from './influxql.js';
 import type { SeriesBackend } from './series-backend.js';
+import type { SlicesRead } from './series-pager.js';
 import type { Aggregate, LatestQuery, StoredPoint } from './telemetry-store.js';
 import {
   aggregateWindows,
@@ -21,6 +22,16 @@ import { groupSlices, MAX_STEPS_PER_REQUEST, readGroupWindows } from './victoria
 const DAY_MS = 86_400_000;
 /** Windows in one slice's range beyond which they are aggregated on the node (see readWindows). */
 const MAX_STEPS_ON_STORE = 20 * MAX_STEPS_PER_REQUEST;
+/**
+ * Bytes of export a point may take when a read is sized from a carried count: a point is a value of at most 12
+ * significant digits and a 13-digit millisecond time, about 30 bytes in export's JSON, so this leaves room.
+ */
+const MAX_BYTES_PER_POINT = 48;
+
+/** The most bytes an export sized from a carried count may answer: twice the points, some slack, each line's names. */
+function exportBytesFor(points: number, slices: number): number {
+  return (2 * points + 64) * MAX_BYTES_PER_POINT + 1_024 * slices;
+}
 
 /**
  * Queries VictoriaMetrics' own HTTP API: raw points through `/api/v1/export`, windows through `query_range` with
@@ -63,11 +74,32 @@ export class VictoriaMetricsBackend implements SeriesBackend {
    * exported in time spans sized from its count to hold about what is needed. Only the slices the page reaches
    * are read: those after the one that fills it come back empty, which the pager never looks at. The counts only
    * size the reads; what is returned is what export answered.
+   *
+   * When every slice carries the count the page before found (`SeriesSlice.counted`, from the cursor), the reads
+   * are sized from those instead, with no count of their own: one request a page where there were two. Such a
+   * count may be stale or forged, so each export it sizes may be at most a few times longer than the count says
+   * (MAX_BYTES_PER_POINT a point); a longer answer is dropped unread and the slices are counted after all.
    */
-  async readRaw(slices: readonly SeriesSlice[]): Promise<StoredPoint[][]> {
-    if (!slices.some((slice) => Number.isFinite(slice.limit))) return this.#exportSlices(slices);
-    const counts = await this.#countPoints(slices);
-    const lists: StoredPoint[][] = slices.map(() => []);
+  async readRaw(slices: readonly SeriesSlice[]): Promise<SlicesRead<StoredPoint>> {
+    if (!slices.some((slice) => Number.isFinite(slice.limit))) return { points: await this.#exportSlices(slices) };
+    const carried = slices.map((slice) => slice.counted);
+    if (carried.every((count): count is number => count !== undefined)) {
+      try {
+        return await this.#readCounted(slices, carried, true);
+      } catch (error) {
+        if (!(error instanceof AnswerTooLargeError)) throw error;
+      }
+    }
+    return this.#readCounted(slices, await this.#countPoints(slices), false);
+  }
+
+  /** readRaw's reads, sized from `counts` (each slice's points in its range); `bounded`: as a hint only. */
+  async #readCounted(
+    slices: readonly SeriesSlice[],
+    counts: readonly number[],
+    bounded: boolean,
+  ): Promise<SlicesRead<StoredPoint>> {
+    const points: StoredPoint[][] = slices.map(() => []);
     let need = Math.max(...slices.map((slice) => slice.limit));
     let next = 0;
     while (next < slices.length && need > 0) {
@@ -75,38 +107,46 @@ export class VictoriaMetricsBackend implements SeriesBackend {
       let expected = 0;
       while (end < slices.length && expected + (counts[end] ?? 0) <= need) expected += counts[end++] ?? 0;
       if (end > next) {
-        const whole = await this.#exportSlices(slices.slice(next, end));
-        for (const [offset, points] of whole.entries()) {
-          lists[next + offset] = points;
-          need -= points.length;
+        const group = slices.slice(next, end);
+        const whole = await this.#exportSlices(group, bounded ? exportBytesFor(expected, group.length) : undefined);
+        for (const [offset, read] of whole.entries()) {
+          points[next + offset] = read;
+          need -= read.length;
         }
         next = end;
         continue;
       }
       const slice = slices[next] as SeriesSlice;
-      const points = await this.#exportInSpans(slice, Math.min(need, slice.limit), counts[next] ?? 0);
-      lists[next++] = points;
-      need -= points.length;
+      const read = await this.#exportInSpans(slice, Math.min(need, slice.limit), counts[next] ?? 0, bounded);
+      points[next++] = read;
+      need -= read.length;
     }
-    return lists;
+    return { points, counted: counts };
   }
 
-  async #exportSlices(slices: readonly SeriesSlice[]): Promise<StoredPoint[][]> {
-    const points = parseExport(this.#naming, await this.#http.getText(exportPath(this.#naming, slices)));
+  async #exportSlices(slices: readonly SeriesSlice[], maxBytes?: number): Promise<StoredPoint[][]> {
+    const points = parseExport(this.#naming, await this.#http.getText(exportPath(this.#naming, slices), maxBytes));
     return slices.map((slice) => pointsOfSlice(points, slice));
   }
 
-  /** The first `need` points of `slice`, exported a time span at a time; `expected` is its count in its range. */
-  async #exportInSpans(slice: SeriesSlice, need: number, expected: number): Promise<StoredPoint[]> {
+  /**
+   * The first `need` points of `slice`, exported a time span at a time; `expected` is its count in its range.
+   * Each span is at least twice as long as the one before, so a count far above what is there costs a few
+   * requests, not one per millisecond; `bounded` caps each span's answer at what its share of the count allows.
+   */
+  async #exportInSpans(slice: SeriesSlice, need: number, expected: number, bounded: boolean): Promise<StoredPoint[]> {
     const points: StoredPoint[] = [];
     let from = slice.from;
     let left = expected;
+    let span = 0;
     while (from < slice.end && points.length < need) {
       const wanted = need - points.length;
       // A quarter more than the share of the range that should hold `wanted` points, so one span usually does.
       const share = left <= wanted ? 1 : (wanted * 1.25) / left;
-      const end = Math.min(slice.end, from + Math.max(1, Math.ceil((slice.end - from) * share)));
-      const [read = []] = await this.#exportSlices([{ ...slice, from, end, limit: wanted }]);
+      span = Math.max(2 * span, 1, Math.ceil((slice.end - from) * share));
+      const end = Math.min(slice.end, from + span);
+      const maxBytes = bounded ? exportBytesFor(Math.min(left, Math.ceil(wanted * 1.25)), 1) : undefined;
+      const [read = []] = await this.#exportSlices([{ ...slice, from, end, limit: wanted }], maxBytes);
       points.push(...read);
       left = Math.max(0, left - read.length);
       from = end;
@@ -152,7 +192,7 @@ export class VictoriaMetricsBackend implements SeriesBackend {
     const raw =
       onNode.length === 0
         ? []
-        : await this.readRaw(onNode.map((slice) => ({ ...slice, limit: Number.POSITIVE_INFINITY })));
+        : (await this.readRaw(onNode.map((slice) => ({ ...slice, limit: Number.POSITIVE_INFINITY })))).points;
     const nodeWindows = new Map(
       onNode.map((slice, index) => [
         slice,

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../../src/protocol/message.js';
+import { decodeCursor, encodeCursor } from '../../src/store/cursor.js';
 import { InfluxStore, type InfluxStoreOptions } from '../../src/store/influx-store.js';
-import type { TelemetryStore } from '../../src/store/telemetry-store.js';
+import type { StoredPoint, TelemetryStore } from '../../src/store/telemetry-store.js';
 import { VICTORIA_METRICS_DIFFERENCES } from '../../src/store/victoria-metrics-store.js';
+import { CountingHttpProxy } from '../support/counting-http-proxy.js';
 import { pollUntil } from '../support/poll-until.js';
 import {
   startVictoriaMetrics,
@@ -10,7 +12,7 @@ import {
   type VictoriaMetricsServer,
 } from '../support/victoria-metrics-server.js';
 import { describeStoreContract, type StoreCapabilities } from './store-contract.js';
-import { AROUND_BASE, BASE, readingsQuery, uniqueDevice } from './store-fixtures.js';
+import { AROUND_BASE, BASE, pointsOf, readingsQuery, uniqueDevice } from './store-fixtures.js';
 
 /**
  * What VictoriaMetrics 1.79 keeps of the contract, as VICTORIA_METRICS_DIFFERENCES states it (12 significant digits,
@@ -201,6 +203,129 @@ describe('InfluxStore on VictoriaMetrics (queryMode victoriametrics)', () => {
     await server.flush();
     const page = await store.queryReadings({ devices: [reading.device], range: AROUND_BASE, limit: 10 });
     expect(page.items.map((p) => p.value)).toEqual([1]);
+  });
+  describe('paged through a proxy that counts the questions', () => {
+    let proxy: CountingHttpProxy;
+
+    beforeAll(async () => {
+      proxy = new CountingHttpProxy(server.url);
+      await proxy.listen();
+    });
+    afterAll(async () => {
+      await proxy?.close();
+    });
+
+    it('reads each page after the first from the counts its cursor carries, with one export and no count', async () => {
+      const store = new InfluxStore({ ...optionsFor(server, 'v2'), url: proxy.url });
+      const device = uniqueDevice('carried');
+      const readings: Reading[] = Array.from({ length: 2_000 }, (_, i) => ({
+        device,
+        ts: BASE + i * 1_000,
+        values: { temp: i },
+      }));
+      await store.write(readings);
+      await server.flush();
+      const query = readingsQuery([device], { limit: 500 });
+      const requests = () => ({
+        counts: proxy.requests('/api/v1/query'),
+        exports: proxy.requests('/api/v1/export'),
+      });
+      const pages: StoredPoint[][] = [];
+      let cursor: string | undefined;
+      do {
+        const before = requests();
+        const page = await store.queryReadings({ ...query, cursor });
+        const after = requests();
+        if (cursor !== undefined) expect(after).toEqual({ counts: before.counts, exports: before.exports + 1 });
+        if (page.nextCursor !== undefined) {
+          // What is left of the series after this page, as counted by the first page and carried on since.
+          expect(decodeCursor(query, page.nextCursor).ahead).toEqual([
+            { device, metric: 'temp', points: 2_000 - 500 * (pages.length + 1) },
+          ]);
+        }
+        pages.push([...page.items]);
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      expect(pages.map((page) => page.length)).toEqual([500, 500, 500, 500]);
+      expect(pages.flat()).toEqual(pointsOf(readings));
+    });
+
+    it('carries the counts of the next series too, and reads short series from them', async () => {
+      const store = new InfluxStore({ ...optionsFor(server, 'v2'), url: proxy.url });
+      const device = uniqueDevice('carried-short');
+      const readings: Reading[] = Array.from({ length: 30 }, (_, i) => ({
+        device,
+        ts: BASE + i * 1_000,
+        values: { a: i, b: 100 - i, c: i / 2 },
+      }));
+      await store.write(readings);
+      await server.flush();
+      const query = readingsQuery([device], { limit: 40 });
+      const first = await store.queryReadings(query);
+      expect(decodeCursor(query, first.nextCursor as string).ahead).toEqual([
+        { device, metric: 'b', points: 20 },
+        { device, metric: 'c', points: 30 },
+      ]);
+      const counts = proxy.requests('/api/v1/query');
+      const second = await store.queryReadings({ ...query, cursor: first.nextCursor });
+      expect(proxy.requests('/api/v1/query')).toBe(counts);
+      expect(decodeCursor(query, second.nextCursor as string).ahead).toEqual([{ device, metric: 'c', points: 10 }]);
+      const third = await store.queryReadings({ ...query, cursor: second.nextCursor });
+      expect([...first.items, ...second.items, ...third.items]).toEqual(pointsOf(readings));
+      expect(third.nextCursor).toBeUndefined();
+    });
+
+    it('reads the right page after a cursor whose counts are stale or forged, at a bounded cost', async () => {
+      const store = new InfluxStore({ ...optionsFor(server, 'v2'), url: proxy.url });
+      const device = uniqueDevice('forged-counts');
+      const readings: Reading[] = Array.from({ length: 2_000 }, (_, i) => ({
+        device,
+        ts: BASE + i * 1_000,
+        values: { temp: i },
+      }));
+      await store.write(readings);
+      await server.flush();
+      const expected = pointsOf(readings);
+      const query = readingsQuery([device], { limit: 500 });
+      const position = { device, metric: 'temp', ts: BASE + 99_000 };
+      const pageAfter = async (points: number) => {
+        const before = {
+          counts: proxy.requests('/api/v1/query'),
+          exports: proxy.requests('/api/v1/export'),
+        };
+        const cursor = encodeCursor(query, position, [{ ...position, points }]);
+        const page = await store.queryReadings({ ...query, cursor });
+        return {
+          items: page.items,
+          counts: proxy.requests('/api/v1/query') - before.counts,
+          exports: proxy.requests('/api/v1/export') - before.exports,
+        };
+      };
+      // Claims nothing is left: the export sized from that answers far more than allowed, is dropped unread, and
+      // the series is counted after all.
+      const none = await pageAfter(0);
+      expect(none.items).toEqual(expected.slice(100, 600));
+      expect(none.counts).toBe(1);
+      // Claims far more than there is: spans start at a millisecond and double, so a few dozen exports at most.
+      const plenty = await pageAfter(1_000_000_000_000);
+      expect(plenty.items).toEqual(expected.slice(100, 600));
+      expect(plenty.exports).toBeLessThanOrEqual(32);
+      // Points written after the count was made (so it falls short) are read all the same.
+      const late: Reading[] = Array.from({ length: 300 }, (_, i) => ({
+        device,
+        ts: BASE + 100_500 + i * 1_000,
+        values: { temp: -1 - i },
+      }));
+      await store.write(late);
+      await server.flush();
+      const stale = await pageAfter(1_900);
+      expect(stale.items).toEqual(
+        [...expected, ...pointsOf(late)]
+          .filter((p) => p.ts > position.ts)
+          .sort((a, b) => a.ts - b.ts)
+          .slice(0, 500),
+      );
+    });
   });
 });
 
