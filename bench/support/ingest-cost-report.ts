@@ -83,13 +83,14 @@ export function ingestCostMarkdown(
   const lines = [
     `Raw verify (node:crypto, key prepared once): ES256 ${sig(raw.ES256.rawUs)} µs, EdDSA ${sig(raw.EdDSA.rawUs)} µs CPU.`,
     '',
-    '| alg | readings/msg | transport | store | msg/s | node CPU µs/msg | × raw verify | node cores | load-gen cores | VictoriaMetrics CPU µs/msg |',
-    '|---|---:|---|---|---:|---:|---:|---:|---:|---:|',
+    '| alg | readings/msg | transport | store | msg/s | node CPU µs/msg | × raw verify | node cores | load-gen cores | VictoriaMetrics CPU µs/msg | readings per store write |',
+    '|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
     ...cells.map(
       (c) =>
         `| ${c.alg} | ${c.readings} | ${TRANSPORT_LABEL[c.transport]} | ${STORE_LABEL[c.store]} | ${sig(c.result.messagesPerSecond)} | ` +
         `${sig(c.result.cpuUsPerMessage)} | **${sig(c.ratioToRawVerify)}** | ${sig(c.result.serverCores)} | ${sig(c.result.loadCores)} | ` +
-        `${c.store === 'duckdb' ? '—' : sig(c.result.cpuUsPerMessageWithStore - c.result.cpuUsPerMessage)} |`,
+        `${c.store === 'duckdb' ? '—' : sig(c.result.cpuUsPerMessageWithStore - c.result.cpuUsPerMessage)} | ` +
+        `${c.result.readingsPerWrite === undefined ? '—' : sig(c.result.readingsPerWrite)} |`,
     ),
     '',
     '| alg | transport | store | µs per additional reading | fraction of one raw verify |',

@@ -29,12 +29,18 @@ export const QUICK_LOAD: LoadShape = { warmupS: 0.3, measureS: 0.7, httpConnecti
 export interface SaturationResult extends LoadWindow, WindowRates {
   /** Messages the node rejected during the run (its /metrics; should be 0). */
   readonly rejected: number | undefined;
+  /**
+   * Readings per store write during the run (its /metrics: telemetry_batch_readings), which sets how often the
+   * store's fixed cost a write is paid; undefined where the node's metrics were not read.
+   */
+  readonly readingsPerWrite?: number | undefined;
 }
 
 /**
  * Drives `server` at saturation over `transport` with the messages of `pool` and measures a window.
  * For MQTT, every device of the pool connects first (its token from `tokens`), outside the window.
- * `rejectedMetric`: read the node's rejected-messages counter before and after (single-process nodes).
+ * `rejectedMetric`: read the node's rejected-messages counter and its store writes before and after (single-process
+ * nodes).
  */
 export async function saturate(options: {
   readonly server: MeasuredServer;
@@ -49,7 +55,15 @@ export async function saturate(options: {
   const { server, pool, load } = options;
   const rejected = () =>
     options.rejectedMetric ? metricTotal(server.httpUrl, 'telemetry_messages_rejected_total') : Promise.resolve(0);
+  const writes = () =>
+    options.rejectedMetric
+      ? Promise.all([
+          metricTotal(server.httpUrl, 'telemetry_batch_readings_sum'),
+          metricTotal(server.httpUrl, 'telemetry_batch_readings_count'),
+        ])
+      : Promise.resolve([0, 0] as const);
   const rejectedBefore = await rejected();
+  const [readingsBefore, writesBefore] = await writes();
   let window: LoadWindow;
   if (options.transport === 'http') {
     window = await saturateHttp({
@@ -77,9 +91,12 @@ export async function saturate(options: {
     }
   }
   const rejectedAfter = await rejected();
+  const [readingsAfter, writesAfter] = await writes();
+  const written = writesAfter - writesBefore;
   return {
     ...window,
     ...windowRates(window),
     rejected: options.rejectedMetric ? rejectedAfter - rejectedBefore : undefined,
+    readingsPerWrite: options.rejectedMetric && written > 0 ? (readingsAfter - readingsBefore) / written : undefined,
   };
 }
