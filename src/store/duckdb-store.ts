@@ -16,6 +16,7 @@ import {
   seriesCountsStatement,
   windowsStatement,
 } from './duckdb-queries.js';
+import { DuckDbReadConnection } from './duckdb-read-connection.js';
 import { DuckDbWriter } from './duckdb-writer.js';
 import { flattenReadings } from './flatten-readings.js';
 import { keysetPage, pageLimit } from './keyset-page.js';
@@ -128,7 +129,7 @@ export class DuckDbStore implements TelemetryStore {
   /** Operations that close() waits for before it releases the database. */
   readonly #pending = new Set<Promise<unknown>>();
   /** Read connections between queries (at most {@link IDLE_READERS}): connecting and closing cost 0.1–0.3 ms a query. */
-  readonly #idleReaders: DuckDBConnection[] = [];
+  readonly #idleReaders: DuckDbReadConnection[] = [];
   /** Every series and its newest value: what was committed since open, and, once read, what the file held. */
   readonly #catalogue = new SeriesCatalogue();
   /** Settles once the file's series are merged into the catalogue; undefined until first asked, or after a failure. */
@@ -316,11 +317,10 @@ export class DuckDbStore implements TelemetryStore {
   #select<T>(statement: DuckDbStatement, fromRow: (row: readonly DuckDBValue[]) => T): Promise<T[]> {
     return this.#track(
       (async () => {
-        let connection: DuckDBConnection | undefined;
+        let connection: DuckDbReadConnection | undefined;
         try {
-          connection = this.#idleReaders.pop() ?? (await this.#instance.connect());
-          const reader = await connection.runAndReadAll(statement.sql, statement.values, statement.types);
-          const rows = reader.getRows().map(fromRow);
+          connection = this.#idleReaders.pop() ?? (await DuckDbReadConnection.open(this.#instance));
+          const rows = (await connection.rows(statement)).map(fromRow);
           if (this.#closing === undefined && this.#idleReaders.length < IDLE_READERS) {
             this.#idleReaders.push(connection);
             connection = undefined;
