@@ -40,7 +40,7 @@ export class DuckDbReadConnection {
     }
     this.#prepared.set(statement.sql, prepared);
     prepared.bind(statement.values, statement.types);
-    return (await prepared.runAndReadAll()).getRows();
+    return rowsOf((await prepared.runAndReadAll()).getColumns());
   }
 
   /** Closes the connection, and with it every statement it prepared. */
@@ -48,4 +48,20 @@ export class DuckDbReadConnection {
     this.#prepared.clear();
     this.#connection.closeSync();
   }
+}
+
+/**
+ * The rows of an answer read column by column: the reader's `getRows()` took 0.67 ms for 1,000 rows of four
+ * columns where `getColumns()` and this took 0.29 ms (docs/STORAGE.md).
+ */
+function rowsOf(columns: readonly DuckDBValue[][]): DuckDBValue[][] {
+  const count = columns[0]?.length ?? 0;
+  const rows: DuckDBValue[][] = new Array(count);
+  for (let index = 0; index < count; index++) {
+    const row: DuckDBValue[] = new Array(columns.length);
+    for (let column = 0; column < columns.length; column++)
+      row[column] = (columns[column] as DuckDBValue[])[index] as DuckDBValue;
+    rows[index] = row;
+  }
+  return rows;
 }
