@@ -13,7 +13,13 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { connectionTokens, type MessagePool, makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
-import { type BenchStore, type MeasuredServer, metricTotal, startBenchNode } from './support/bench-node.js';
+import {
+  type BenchStore,
+  type MeasuredServer,
+  metricTotal,
+  metricWithLabels,
+  startBenchNode,
+} from './support/bench-node.js';
 import { printResult, progress, type SectionResult, sectionArgs, sig } from './support/bench-result.js';
 import { benchWorkspace, messagesPerDevice, tryVictoriaMetrics } from './support/bench-setup.js';
 import { connectDevices, disconnectDevices } from './support/mqtt-load.js';
@@ -28,6 +34,9 @@ export const WAIT_BEFORE_MS = 20;
 
 /** prom-client's longest event-loop delay since the last scrape (collectDefaultMetrics). */
 const NODE_LOOP_MAX = 'nodejs_eventloop_lag_max_seconds';
+const STORE_WRITE_SECONDS = 'telemetry_store_write_seconds';
+/** A store write slower than this, in seconds (a bucket bound of the node's histogram), counts as slow. */
+const SLOW_WRITE_S = '0.05';
 
 export interface LatencyRun {
   readonly transport: Transport;
@@ -44,6 +53,12 @@ export interface LatencyRun {
   readonly senderLoopMaxMs: number;
   /** The node's CPU (all threads) per message sent during the open-loop run, µs: its cost at half load. */
   readonly nodeCpuUsPerMessage: number;
+  /**
+   * Store writes during the open-loop run, and how many of them took longer than {@link SLOW_WRITE_S} (the
+   * node's `telemetry_store_write_seconds`): a tail with slow writes and no loop stall is the store's.
+   */
+  readonly storeWrites: number;
+  readonly slowStoreWrites: number;
 }
 
 interface AckLatencyOptions {
@@ -76,7 +91,17 @@ async function openLoopRun(
   shape: { readonly rate: number; readonly warmupS: number; readonly measureS: number },
   messages: readonly (readonly string[])[],
   fleet: SignedFleet,
-): Promise<Pick<LatencyRun, 'latency' | 'nodeLoopMaxMs' | 'senderLoopMaxMs' | 'nodeCpuUsPerMessage'>> {
+): Promise<
+  Pick<
+    LatencyRun,
+    'latency' | 'nodeLoopMaxMs' | 'senderLoopMaxMs' | 'nodeCpuUsPerMessage' | 'storeWrites' | 'slowStoreWrites'
+  >
+> {
+  const writes = async () => ({
+    all: await metricTotal(server.httpUrl, `${STORE_WRITE_SECONDS}_count`),
+    fast: await metricWithLabels(server.httpUrl, `${STORE_WRITE_SECONDS}_bucket`, { le: SLOW_WRITE_S }),
+  });
+  const writesBefore = await writes();
   // Reading the node's metrics resets its loop-lag maximum (prom-client); the sender's is watched here.
   await metricTotal(server.httpUrl, NODE_LOOP_MAX);
   const cpuBefore = server.cpuSeconds();
@@ -98,7 +123,10 @@ async function openLoopRun(
   const nodeCpuUsPerMessage = sig(((server.cpuSeconds() - cpuBefore) * 1e6) / Math.max(1, latency.sent));
   const nodeLoopMaxMs = sig((await metricTotal(server.httpUrl, NODE_LOOP_MAX)) * 1000);
   const senderLoopMaxMs = sig(senderLoop.max / 1e6);
-  return { latency, nodeLoopMaxMs, senderLoopMaxMs, nodeCpuUsPerMessage };
+  const writesAfter = await writes();
+  const storeWrites = writesAfter.all - writesBefore.all;
+  const slowStoreWrites = storeWrites - (writesAfter.fast - writesBefore.fast);
+  return { latency, nodeLoopMaxMs, senderLoopMaxMs, nodeCpuUsPerMessage, storeWrites, slowStoreWrites };
 }
 
 /** One store and transport: a node driven at saturation for its maximum rate, then offered half of it. */
@@ -124,12 +152,13 @@ async function measureLatency(
     ...(maxPerSecondWithWait === undefined ? {} : { maxPerSecondWithWait }),
     ...(await openLoopRun(server, transport, shape, rest, fleet)),
   };
-  const { latency, nodeLoopMaxMs, senderLoopMaxMs, nodeCpuUsPerMessage } = run;
+  const { latency, nodeLoopMaxMs, senderLoopMaxMs, nodeCpuUsPerMessage, storeWrites, slowStoreWrites } = run;
   progress(
     `  ${transport.padEnd(4)} ${kind.padEnd(15)} max ${sig(max.messagesPerSecond)} msg/s ` +
       `(${maxPerSecondWithWait === undefined ? '—' : sig(maxPerSecondWithWait)} with a ${WAIT_BEFORE_MS} ms wait); at ${rate} msg/s: ` +
       `p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms (${latency.failed} failed); ` +
-      `longest loop stall: node ${nodeLoopMaxMs} ms, sender ${senderLoopMaxMs} ms; node ${nodeCpuUsPerMessage} µs CPU/msg`,
+      `longest loop stall: node ${nodeLoopMaxMs} ms, sender ${senderLoopMaxMs} ms; ` +
+      `store writes over ${Number(SLOW_WRITE_S) * 1000} ms: ${slowStoreWrites} of ${storeWrites}; node ${nodeCpuUsPerMessage} µs CPU/msg`,
   );
   return run;
 }
@@ -221,13 +250,14 @@ export function latencyMarkdown(runs: readonly LatencyRun[]): string {
       ? '—'
       : `${sig(r.maxPerSecondWithWait)} (${sig(r.maxPerSecond / r.maxPerSecondWithWait)}×)`;
   return [
-    `| transport | store | max msg/s | max msg/s with a ${WAIT_BEFORE_MS} ms wait (ours ÷ it) | offered msg/s | **p50 ms** | p90 ms | **p99 ms** | max ms | p50 ≤ ${P50_TARGET_MS}, p99 ≤ ${P99_TARGET_MS} ms | longest loop stall, node ms | longest loop stall, sender ms | node CPU µs/msg at this rate |`,
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
+    `| transport | store | max msg/s | max msg/s with a ${WAIT_BEFORE_MS} ms wait (ours ÷ it) | offered msg/s | **p50 ms** | p90 ms | **p99 ms** | max ms | p50 ≤ ${P50_TARGET_MS}, p99 ≤ ${P99_TARGET_MS} ms | longest loop stall, node ms | longest loop stall, sender ms | store writes over ${Number(SLOW_WRITE_S) * 1000} ms | node CPU µs/msg at this rate |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|',
     ...runs.map(
       (r) =>
         `| ${r.transport.toUpperCase()} | ${r.store === 'duckdb' ? 'DuckDB (embedded)' : 'VictoriaMetrics'} | ${sig(r.maxPerSecond)} | ${withWait(r)} | ` +
         `${r.latency.offeredPerSecond} | **${r.latency.p50Ms}** | ${r.latency.p90Ms} | **${r.latency.p99Ms}** | ${r.latency.maxMs} | ` +
-        `${latencyMet(r.latency) ? 'met' : 'missed'} | ${r.nodeLoopMaxMs} | ${r.senderLoopMaxMs} | ${r.nodeCpuUsPerMessage} |`,
+        `${latencyMet(r.latency) ? 'met' : 'missed'} | ${r.nodeLoopMaxMs} | ${r.senderLoopMaxMs} | ` +
+        `${r.slowStoreWrites} of ${r.storeWrites} | ${r.nodeCpuUsPerMessage} |`,
     ),
   ].join('\n');
 }

@@ -163,3 +163,23 @@ export async function metricTotal(httpUrl: string, name: string): Promise<number
   }
   return total;
 }
+
+/**
+ * Sums the samples of `name` in the node's /metrics that carry every label of `labels` (e.g. one histogram bucket:
+ * `{ le: '0.05' }`).
+ */
+export async function metricWithLabels(
+  httpUrl: string,
+  name: string,
+  labels: Readonly<Record<string, string>>,
+): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const wanted = Object.entries(labels).map(([label, value]) => `${label}="${value}"`);
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const set = line.slice(name.length + 1, line.lastIndexOf('}')).split(',');
+    if (wanted.every((pair) => set.includes(pair))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
