@@ -93,7 +93,7 @@ export class InfluxHttp {
     }
   }
 
-  /** Closes the connections of writes, idle or not: call it once no write is under way. */
+  /** Closes the connections of writes and text reads, idle or not: call it once none is under way. */
   close(): void {
     this.#agent.destroy();
   }

@@ -184,7 +184,8 @@ export class InfluxStore implements TelemetryStore {
   }
 
   async close(): Promise<void> {
-    // Writes keep connections of their own open between batches; queries use node's global agent.
+    // Writes and text reads (exports, the ping) keep connections of their own open between requests; JSON queries
+    // use node's global agent. The node closes the store after its transports, so no query is under way here.
     this.#http.close();
   }
 }
