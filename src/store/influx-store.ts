@@ -157,17 +157,14 @@ export class InfluxStore implements TelemetryStore {
 
   /**
    * The query with the devices of its prefix listed, when it names them by prefix: these stores read one series at
-   * a time, so they need the names first (looked up as {@link InfluxStore.queryLatest} does). The prefix stays in
+   * a time, so they need the names first (VictoriaMetrics from its series index, InfluxDB from the newest values,
+   * as {@link InfluxStore.queryLatest} finds them: `SeriesBackend.devices`). The prefix stays in
    * the query, so its cursors are the same whichever devices a page found.
    */
   async #listDevices<T extends ReadingsQuery>(query: T): Promise<T> {
     if (query.devicePrefix === undefined) return query;
     // Only the query's metrics: a device that has none of them has nothing to add to the answer.
-    const latest = await this.queryLatest({
-      ...(query.devicePrefix === '' ? {} : { devicePrefix: query.devicePrefix }),
-      ...(query.metrics === undefined ? {} : { metrics: query.metrics }),
-    });
-    return { ...query, devices: [...new Set(latest.map((point) => point.device))] };
+    return { ...query, devices: await this.#backend.devices(query.devicePrefix, query.metrics) };
   }
 
   async queryLatest(query: LatestQuery): Promise<readonly StoredPoint[]> {

@@ -51,6 +51,16 @@ export class InfluxqlBackend implements SeriesBackend {
     );
   }
 
+  async devices(prefix: string, metrics: readonly string[] | undefined): Promise<string[]> {
+    // The newest value of each series the prefix selects: tags are per measurement, not per field, so the tag
+    // index alone would also list devices that have none of `metrics`.
+    const latest = await this.latest({
+      ...(prefix === '' ? {} : { devicePrefix: prefix }),
+      ...(metrics === undefined ? {} : { metrics }),
+    });
+    return [...new Set(latest.map((point) => point.device))];
+  }
+
   async readRaw(slices: readonly SeriesSlice[]): Promise<SlicesRead<StoredPoint>> {
     // InfluxQL stops at a LIMIT, so nothing is counted: `slice.counted` has nothing to size.
     return { points: await this.#read(slices, (slice) => selectRawStatement(TELEMETRY_MEASUREMENT, slice)) };

