@@ -47,16 +47,22 @@ export class VictoriaMetricsBackend implements SeriesBackend {
     this.#naming = naming;
   }
 
-  async #metricsMatching(selectors: readonly string[]): Promise<string[]> {
-    const params = new URLSearchParams({ start: '0' });
+  /** The values of `label` on the series `selectors` match, from the store's index (`/api/v1/label/.../values`). */
+  async #labelValues(label: string, selectors: readonly string[], range: Record<string, string>): Promise<string[]> {
+    const params = new URLSearchParams(range);
     for (const selector of selectors) params.append('match[]', selector);
-    const answer = await this.#http.getJson(`/api/v1/label/__name__/values?${params}`);
-    const names = typeof answer === 'object' && answer !== null && 'data' in answer ? answer.data : undefined;
-    if (!Array.isArray(names)) {
+    const answer = await this.#http.getJson(`/api/v1/label/${label}/values?${params}`);
+    const values = typeof answer === 'object' && answer !== null && 'data' in answer ? answer.data : undefined;
+    if (!Array.isArray(values)) {
       throw new TelemetryError('ERR_STORE_UNAVAILABLE', 'store answered a query with an unexpected shape');
     }
+    return values.filter((value): value is string => typeof value === 'string');
+  }
+
+  async #metricsMatching(selectors: readonly string[]): Promise<string[]> {
+    const names = await this.#labelValues('__name__', selectors, { start: '0' });
     return names.flatMap((name) => {
-      const metric = typeof name === 'string' ? metricOfSeriesName(this.#naming, name) : undefined;
+      const metric = metricOfSeriesName(this.#naming, name);
       return metric === undefined ? [] : [metric];
     });
   }
@@ -74,14 +80,7 @@ export class VictoriaMetricsBackend implements SeriesBackend {
         : metrics.map((metric) => seriesSelector(this.#naming, metric, device));
     if (selectors.length === 0) return [];
     // From the epoch to a day ahead of now, as queryLatest looks: readings may be a little ahead.
-    const params = new URLSearchParams({ start: '0', end: toSeconds(Date.now() + DAY_MS) });
-    for (const selector of selectors) params.append('match[]', selector);
-    const answer = await this.#http.getJson(`/api/v1/label/device/values?${params}`);
-    const names = typeof answer === 'object' && answer !== null && 'data' in answer ? answer.data : undefined;
-    if (!Array.isArray(names)) {
-      throw new TelemetryError('ERR_STORE_UNAVAILABLE', 'store answered a query with an unexpected shape');
-    }
-    return names.filter((name): name is string => typeof name === 'string');
+    return this.#labelValues('device', selectors, { start: '0', end: toSeconds(Date.now() + DAY_MS) });
   }
 
   metrics(devices: readonly string[]): Promise<string[]> {

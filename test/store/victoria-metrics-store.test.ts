@@ -234,6 +234,7 @@ describe('InfluxStore on VictoriaMetrics (queryMode victoriametrics)', () => {
     const page = await store.queryReadings({ devices: [reading.device], range: AROUND_BASE, limit: 10 });
     expect(page.items.map((p) => p.value)).toEqual([1]);
   });
+
   describe('paged through a proxy that counts the questions', () => {
     let proxy: CountingHttpProxy;
 
@@ -245,9 +246,10 @@ describe('InfluxStore on VictoriaMetrics (queryMode victoriametrics)', () => {
       await proxy?.close();
     });
 
-    it('reads each page after the first from the counts its cursor carries, with one export and no count', async () => {
+    /** A store asked through the proxy, holding one series of 2,000 points a second apart. */
+    async function longSeries(label: string) {
       const store = new InfluxStore({ ...optionsFor(server, 'v2'), url: proxy.url });
-      const device = uniqueDevice('carried');
+      const device = uniqueDevice(label);
       const readings: Reading[] = Array.from({ length: 2_000 }, (_, i) => ({
         device,
         ts: BASE + i * 1_000,
@@ -255,17 +257,23 @@ describe('InfluxStore on VictoriaMetrics (queryMode victoriametrics)', () => {
       }));
       await store.write(readings);
       await server.flush();
+      return { store, device, readings };
+    }
+
+    /** Counts and exports VictoriaMetrics was asked through the proxy so far. */
+    function asked() {
+      return { counts: proxy.requests('/api/v1/query'), exports: proxy.requests('/api/v1/export') };
+    }
+
+    it('reads each page after the first from the counts its cursor carries, with one export and no count', async () => {
+      const { store, device, readings } = await longSeries('carried');
       const query = readingsQuery([device], { limit: 500 });
-      const requests = () => ({
-        counts: proxy.requests('/api/v1/query'),
-        exports: proxy.requests('/api/v1/export'),
-      });
       const pages: StoredPoint[][] = [];
       let cursor: string | undefined;
       do {
-        const before = requests();
+        const before = asked();
         const page = await store.queryReadings({ ...query, cursor });
-        const after = requests();
+        const after = asked();
         if (cursor !== undefined) expect(after).toEqual({ counts: before.counts, exports: before.exports + 1 });
         if (page.nextCursor !== undefined) {
           // What is left of the series after this page, as counted by the first page and carried on since.
@@ -306,30 +314,16 @@ describe('InfluxStore on VictoriaMetrics (queryMode victoriametrics)', () => {
     });
 
     it('reads the right page after a cursor whose counts are stale or forged, at a bounded cost', async () => {
-      const store = new InfluxStore({ ...optionsFor(server, 'v2'), url: proxy.url });
-      const device = uniqueDevice('forged-counts');
-      const readings: Reading[] = Array.from({ length: 2_000 }, (_, i) => ({
-        device,
-        ts: BASE + i * 1_000,
-        values: { temp: i },
-      }));
-      await store.write(readings);
-      await server.flush();
+      const { store, device, readings } = await longSeries('forged-counts');
       const expected = pointsOf(readings);
       const query = readingsQuery([device], { limit: 500 });
       const position = { device, metric: 'temp', ts: BASE + 99_000 };
       const pageAfter = async (points: number) => {
-        const before = {
-          counts: proxy.requests('/api/v1/query'),
-          exports: proxy.requests('/api/v1/export'),
-        };
+        const before = asked();
         const cursor = encodeCursor(query, position, [{ ...position, points }]);
         const page = await store.queryReadings({ ...query, cursor });
-        return {
-          items: page.items,
-          counts: proxy.requests('/api/v1/query') - before.counts,
-          exports: proxy.requests('/api/v1/export') - before.exports,
-        };
+        const after = asked();
+        return { items: page.items, counts: after.counts - before.counts, exports: after.exports - before.exports };
       };
       // Claims nothing is left: the export sized from that answers far more than allowed, is dropped unread, and
       // the series is counted after all.
