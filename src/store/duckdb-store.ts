@@ -1,7 +1,7 @@
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { TelemetryError } from '../errors.js';
 import type { Reading } from '../protocol/message.js';
-import { type CursorKey, decodeCursor, MAX_SERIES_AHEAD, type SeriesAhead } from './cursor.js';
+import { type CursorKey, decodeCursor, type SeriesAhead } from './cursor.js';
 import {
   CREATE_READINGS_TABLE,
   CREATE_STAGING_TABLE,
@@ -19,7 +19,7 @@ import {
 import { DuckDbReadConnection } from './duckdb-read-connection.js';
 import { DuckDbWriter } from './duckdb-writer.js';
 import { flattenReadings } from './flatten-readings.js';
-import { keysetPage, pageLimit } from './keyset-page.js';
+import { aheadAfter, keysetPage, pageLimit } from './keyset-page.js';
 import { SeriesCatalogue } from './series-catalogue.js';
 import type {
   LatestQuery,
@@ -82,26 +82,6 @@ function reachedSeries(
     if (points > limit) return { through, exceeded: true };
   }
   return { through, exceeded: false };
-}
-
-/**
- * What the next page's cursor tells of the series after it (see {@link CursorPosition}): the page's last series with
- * the points the counts leave of it after the page, then the series counted after that one.
- */
-function aheadAfter(items: readonly StoredPoint[], counts: readonly SeriesAhead[]): SeriesAhead[] | undefined {
-  const last = items.at(-1);
-  if (last === undefined) return undefined;
-  const at = counts.findIndex((series) => series.device === last.device && series.metric === last.metric);
-  const counted = counts[at];
-  if (counted === undefined) return undefined;
-  let onPage = 0;
-  for (let index = items.length - 1; index >= 0; index--) {
-    const item = items[index] as StoredPoint;
-    if (item.device !== last.device || item.metric !== last.metric) break;
-    onPage++;
-  }
-  const left = { ...counted, points: Math.max(0, counted.points - onPage) };
-  return [left, ...counts.slice(at + 1, at + MAX_SERIES_AHEAD)];
 }
 
 /**

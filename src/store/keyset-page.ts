@@ -1,4 +1,11 @@
-import { type CursorKey, type CursorPosition, encodeCursor, type PagedQuery, type SeriesAhead } from './cursor.js';
+import {
+  type CursorKey,
+  type CursorPosition,
+  encodeCursor,
+  MAX_SERIES_AHEAD,
+  type PagedQuery,
+  type SeriesAhead,
+} from './cursor.js';
 import type { Page } from './telemetry-store.js';
 
 /** The largest page any store returns, whatever limit the query asks for. */
@@ -39,4 +46,26 @@ export function keysetPage<T extends CursorKey>(
   const last = items.at(-1);
   if (rows.length <= limit || last === undefined) return { items };
   return { items, nextCursor: encodeCursor(query, last, ahead) };
+}
+
+/**
+ * What the next page's cursor tells of the series after it (see {@link CursorPosition}): the page's last series
+ * with the points `counts` leave of it after the page, then the series counted after that one. `counts` are
+ * consecutive series in the answer's order, each with its points in what the page read of it; undefined when
+ * the page's last series is not among them.
+ */
+export function aheadAfter(items: readonly CursorKey[], counts: readonly SeriesAhead[]): SeriesAhead[] | undefined {
+  const last = items.at(-1);
+  if (last === undefined) return undefined;
+  const at = counts.findIndex((series) => series.device === last.device && series.metric === last.metric);
+  const counted = counts[at];
+  if (counted === undefined) return undefined;
+  let onPage = 0;
+  for (let index = items.length - 1; index >= 0; index--) {
+    const item = items[index] as CursorKey;
+    if (item.device !== last.device || item.metric !== last.metric) break;
+    onPage++;
+  }
+  const left = { ...counted, points: Math.max(0, counted.points - onPage) };
+  return [left, ...counts.slice(at + 1, at + MAX_SERIES_AHEAD)];
 }

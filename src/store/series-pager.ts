@@ -1,6 +1,6 @@
-import { decodeCursor, MAX_SERIES_AHEAD, type PagedQuery, type SeriesAhead } from './cursor.js';
+import { decodeCursor, type PagedQuery } from './cursor.js';
 import type { SeriesSlice } from './influxql.js';
-import { keysetPage, pageLimit } from './keyset-page.js';
+import { aheadAfter, keysetPage, pageLimit } from './keyset-page.js';
 import type { Page, StoredPoint } from './telemetry-store.js';
 
 /** What one read of several slices found. */
@@ -101,36 +101,10 @@ export async function pageSeries<T extends StoredPoint>(
       if (rows.length > limit) break;
     }
   }
-  return keysetPage(query, rows, limit, seriesAhead(pairs, counted, rows, limit));
-}
-
-/**
- * What the cursor after this page tells of the series ahead: the series of the page's last item with its points
- * after the page, then the series after it with theirs, as far as the page's reads counted them in a row.
- */
-function seriesAhead<T extends StoredPoint>(
-  pairs: readonly Pair[],
-  counted: readonly (number | undefined)[],
-  rows: readonly T[],
-  limit: number,
-): SeriesAhead[] | undefined {
-  const last = rows[limit - 1];
-  if (rows.length <= limit || last === undefined) return undefined;
-  const at = pairs.findIndex((pair) => pair.device === last.device && pair.metric === last.metric);
-  const total = counted[at];
-  if (total === undefined) return undefined;
-  let onPage = 0;
-  for (let index = limit - 1; index >= 0; index--) {
-    const row = rows[index] as T;
-    if (row.device !== last.device || row.metric !== last.metric) break;
-    onPage++;
-  }
-  const ahead: SeriesAhead[] = [{ device: last.device, metric: last.metric, points: Math.max(0, total - onPage) }];
-  for (let index = at + 1; index < pairs.length && ahead.length < MAX_SERIES_AHEAD; index++) {
+  // The pairs the reads counted: consecutive in the answer's order (every pair of a read is counted, or none).
+  const counts = pairs.flatMap((pair, index) => {
     const points = counted[index];
-    const pair = pairs[index] as Pair;
-    if (points === undefined) break;
-    ahead.push({ device: pair.device, metric: pair.metric, points });
-  }
-  return ahead;
+    return points === undefined ? [] : [{ device: pair.device, metric: pair.metric, points }];
+  });
+  return keysetPage(query, rows, limit, aheadAfter(rows.slice(0, limit), counts));
 }
