@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/config-schema.js';
-import { DuckDbStore } from './duckdb-store.js';
 import { InfluxStore, type InfluxV1Options, type InfluxV2Options } from './influx-store.js';
 import type { TelemetryStore } from './telemetry-store.js';
 import { VictoriaMetricsStore } from './victoria-metrics-store.js';
@@ -10,6 +9,9 @@ import { VictoriaMetricsStore } from './victoria-metrics-store.js';
 export async function openStore(config: Config): Promise<TelemetryStore> {
   if (config.store === 'embedded') {
     await mkdir(config.dataDir, { recursive: true });
+    // Loaded only for the embedded store: DuckDB's native library costs every node process that uses another
+    // store about 20 MB and 60–100 ms of start-up (docs/OPERATIONS.md, "Workers").
+    const { DuckDbStore } = await import('./duckdb-store.js');
     return DuckDbStore.open({ path: join(config.dataDir, 'telemetry.duckdb') });
   }
   // parseConfig turns the old spelling (influxdb with TELEMETRY_INFLUX_QUERY=victoriametrics) into

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { signMessage } from '../../src/index.js';
 import { InfluxStore } from '../../src/store/influx-store.js';
@@ -18,6 +19,11 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Whether process `pid` has DuckDB's native library mapped (proc(5): /proc/<pid>/maps names each mapped file). */
+function loadsDuckDb(pid: number): boolean {
+  return readFileSync(`/proc/${pid}/maps`, 'utf8').includes('duckdb');
 }
 
 describe('TELEMETRY_WORKERS', () => {
@@ -72,4 +78,16 @@ describe('TELEMETRY_WORKERS', () => {
     // The primary exits only after its workers have.
     expect(workers.filter(isAlive)).toEqual([]);
   }, 240_000);
+
+  it('on VictoriaMetrics, loads DuckDB in neither the primary nor a worker', async () => {
+    const { node } = await startWorkerNode(
+      'worker-lean',
+      (url) => ({ TELEMETRY_STORE: 'victoriametrics', TELEMETRY_INFLUX_URL: url }),
+      { TELEMETRY_MQTT_PORT: '0' },
+    );
+    const live = () => listeningWorkers(node.output()).filter(isAlive);
+    await pollUntil(async () => live().length === 2, 'two workers listening', 90_000);
+    const pids = [node.child.pid as number, ...live()];
+    expect(pids.map(loadsDuckDb)).toEqual([false, false, false]);
+  }, 120_000);
 });
