@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pollUntil } from '../../test/support/poll-until.js';
 import { freePort } from '../../test/support/server-process.js';
+import { pinned } from './core-plan.js';
 import { type NodeRuntime, scriptArgs } from './node-runtime.js';
 import { cpuSecondsOfTree } from './proc-cpu.js';
 
@@ -39,6 +40,8 @@ export interface ServerSpawn {
   readonly ready: (output: string) => Promise<boolean>;
   readonly cleanup?: () => Promise<void>;
   readonly store?: BenchStore;
+  /** Cores the server (and every process it starts) may run on, a `taskset -c` list; anywhere when omitted. */
+  readonly cores?: string;
 }
 
 /** The environment without any TELEMETRY_* setting of the calling shell, so only what a benchmark sets applies. */
@@ -48,7 +51,9 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 /** Spawns a server and waits until it is ready; kills it if it does not get there. */
 export async function spawnMeasuredServer(spec: ServerSpawn): Promise<MeasuredServer> {
-  const child: ChildProcess = spawn(process.execPath, [...spec.args], {
+  // taskset runs node in its own process (exec), so the pid is the node's.
+  const [command, args] = pinned(spec.cores, process.execPath, spec.args);
+  const child: ChildProcess = spawn(command, args, {
     cwd: spec.cwd,
     env: { ...cleanEnv(), NODE_ENV: 'production', ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -105,6 +110,8 @@ export interface BenchNodeOptions {
   readonly workers?: number;
   /** More settings, e.g. batching. */
   readonly env?: Record<string, string>;
+  /** Cores the node and its workers may run on (`taskset -c` list); anywhere when omitted. */
+  readonly cores?: string;
 }
 
 /**
@@ -150,6 +157,7 @@ export async function startBenchNode(options: BenchNodeOptions): Promise<Measure
     },
     cleanup: () => rm(dataDir, { recursive: true, force: true }),
     store: options.store,
+    ...(options.cores === undefined ? {} : { cores: options.cores }),
   });
 }
 

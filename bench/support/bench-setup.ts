@@ -28,6 +28,8 @@ export async function benchWorkspace(fleets: readonly BenchFleet[]): Promise<Ben
 export async function tryVictoriaMetrics(): Promise<{
   server?: VictoriaMetricsServer;
   store?: BenchStore & { kind: 'victoriametrics' };
+  /** The server's process, where /proc shows it. */
+  pid?: number;
   skipped?: string;
 }> {
   try {
@@ -35,6 +37,7 @@ export async function tryVictoriaMetrics(): Promise<{
     const pid = findPidByArgument(`-httpListenAddr=${new URL(server.url).host}`);
     return {
       server,
+      ...(pid === undefined ? {} : { pid }),
       store: {
         kind: 'victoriametrics',
         url: server.url,

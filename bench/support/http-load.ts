@@ -21,12 +21,31 @@ export interface HttpSaturationOptions {
   readonly messagesPerRequest?: number;
 }
 
+/** What {@link driveHttp} drives: the messages, where to and how hard, for how long. */
+export interface HttpDriveOptions {
+  /** The server's base URL (`http://127.0.0.1:port`). */
+  readonly httpUrl: string;
+  readonly messages: readonly string[];
+  readonly connections: number;
+  readonly durationS: number;
+  readonly path?: string;
+  readonly messagesPerRequest?: number;
+}
+
+/** A running {@link driveHttp}: its counts so far, and when it ends. */
+export interface HttpDrive {
+  counts(): { acknowledged: number; failed: number };
+  readonly done: Promise<void>;
+  /** Times the message pool ran out and started over. */
+  wraps(): number;
+}
+
 /**
  * Drives `POST /v1/messages` with autocannon as fast as the server answers (closed loop:
- * `connections` requests in flight), each request the next signed message of the pool, and measures
- * a window after the warm-up.
+ * `connections` requests in flight) for `durationS`, each request the next signed message of the pool,
+ * counting the messages acknowledged (200) and the answers that were not.
  */
-export async function saturateHttp(options: HttpSaturationOptions): Promise<LoadWindow> {
+export function driveHttp(options: HttpDriveOptions): HttpDrive {
   const cursor = new PoolCursor(options.messages);
   const perRequest = options.messagesPerRequest ?? 1;
   const batched = perRequest > 1;
@@ -38,15 +57,13 @@ export async function saturateHttp(options: HttpSaturationOptions): Promise<Load
   };
   let acknowledged = 0;
   let failed = 0;
-  const marks = new WindowMarks(options.server, () => ({ acknowledged, failed }));
-  const tailS = 0.5;
-  const run = new Promise<void>((resolve, reject) => {
+  const done = new Promise<void>((resolve, reject) => {
     const instance = autocannon(
       {
-        url: `${options.server.httpUrl}${options.path ?? (batched ? '/v1/messages/batch' : '/v1/messages')}`,
+        url: `${options.httpUrl}${options.path ?? (batched ? '/v1/messages/batch' : '/v1/messages')}`,
         connections: options.connections,
         pipelining: 1,
-        duration: options.warmupS + options.measureS + tailS,
+        duration: options.durationS,
         timeout: 30,
         requests: [
           {
@@ -66,7 +83,27 @@ export async function saturateHttp(options: HttpSaturationOptions): Promise<Load
       else failed++;
     });
   });
-  await marks.schedule(options.warmupS, options.measureS);
-  await run;
-  return marks.result(cursor.wraps);
+  return { counts: () => ({ acknowledged, failed }), done, wraps: () => cursor.wraps };
 }
+
+/**
+ * {@link driveHttp} from this process through a warm-up and a measured window (and half a second more, so the
+ * window closes under load).
+ */
+export async function saturateHttp(options: HttpSaturationOptions): Promise<LoadWindow> {
+  const drive = driveHttp({
+    httpUrl: options.server.httpUrl,
+    messages: options.messages,
+    connections: options.connections,
+    durationS: options.warmupS + options.measureS + TAIL_S,
+    ...(options.path === undefined ? {} : { path: options.path }),
+    ...(options.messagesPerRequest === undefined ? {} : { messagesPerRequest: options.messagesPerRequest }),
+  });
+  const marks = new WindowMarks(options.server, drive.counts);
+  await marks.schedule(options.warmupS, options.measureS);
+  await drive.done;
+  return marks.result(drive.wraps());
+}
+
+/** Seconds of load after a window closes. */
+export const TAIL_S = 0.5;

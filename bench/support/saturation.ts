@@ -2,6 +2,7 @@ import type { MessagePool } from './bench-fleet.js';
 import type { MeasuredServer } from './bench-node.js';
 import { metricTotal } from './bench-node.js';
 import { saturateHttp } from './http-load.js';
+import { saturateHttpInProcesses } from './http-load-processes.js';
 import { type LoadWindow, type WindowRates, windowRates } from './load-window.js';
 import { connectDevices, disconnectDevices, saturateMqtt } from './mqtt-load.js';
 
@@ -51,6 +52,11 @@ export async function saturate(options: {
   readonly rejectedMetric: boolean;
   /** HTTP only: messages per request (more than 1 uses the batch endpoint); 1 when omitted. */
   readonly httpMessagesPerRequest?: number;
+  /**
+   * HTTP only: generate the load in one process per entry (pinned to that core where it names one), writing their
+   * message files into `dir`; from this process when omitted.
+   */
+  readonly httpLoadProcesses?: { readonly cores: readonly (string | undefined)[]; readonly dir: string };
 }): Promise<SaturationResult> {
   const { server, pool, load } = options;
   const rejected = () =>
@@ -65,7 +71,18 @@ export async function saturate(options: {
   const rejectedBefore = await rejected();
   const [readingsBefore, writesBefore] = await writes();
   let window: LoadWindow;
-  if (options.transport === 'http') {
+  if (options.transport === 'http' && options.httpLoadProcesses !== undefined) {
+    window = await saturateHttpInProcesses({
+      server,
+      messages: pool.interleaved,
+      connections: load.httpConnections,
+      warmupS: load.warmupS,
+      measureS: load.measureS,
+      loadCores: options.httpLoadProcesses.cores,
+      dir: options.httpLoadProcesses.dir,
+      ...(options.httpMessagesPerRequest === undefined ? {} : { messagesPerRequest: options.httpMessagesPerRequest }),
+    });
+  } else if (options.transport === 'http') {
     window = await saturateHttp({
       server,
       messages: pool.interleaved,

@@ -69,6 +69,30 @@ describe('benchmark suite pieces', () => {
     expect(mqtt.rejected).toBe(0);
   });
 
+  it('spreads HTTP load over processes, each with its own messages, and adds up what they saw acknowledged', async () => {
+    const server = node as MeasuredServer;
+    const accepted = () => metricTotal(server.httpUrl, 'telemetry_messages_accepted_total');
+    const before = await accepted();
+    const spread = await saturate({
+      server,
+      transport: 'http',
+      pool,
+      load: LOAD,
+      rejectedMetric: true,
+      httpLoadProcesses: { cores: [undefined, undefined], dir: workspace.dir },
+    });
+    expect(spread.acknowledged).toBeGreaterThan(0);
+    expect(spread.failed).toBe(0);
+    expect(spread.rejected).toBe(0);
+    // The processes' own CPU, not this process's; the node's over the same window as theirs.
+    expect(spread.loadCpuSeconds).toBeGreaterThan(0);
+    expect(spread.seconds).toBeGreaterThan(LOAD.measureS * 0.9);
+    expect(spread.seconds).toBeLessThan(LOAD.measureS * 2);
+    expect(spread.serverCpuSeconds).toBeGreaterThan(0);
+    // Counted within the window, so no more than the node accepted in the whole run.
+    expect(await accepted()).toBeGreaterThanOrEqual(before + spread.acknowledged);
+  });
+
   it("drives a node through Mosquitto, counting each message when the node's end-to-end acknowledgement names it", async () => {
     const broker = await startMosquitto();
     const external = await startBenchNode({
