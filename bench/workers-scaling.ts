@@ -19,14 +19,31 @@ import { makeBenchFleet, signMessagePool } from './support/bench-fleet.js';
 import { startBenchNode } from './support/bench-node.js';
 import { printResult, progress, type SectionResult, sectionArgs, sig } from './support/bench-result.js';
 import { benchWorkspace, messagesPerDevice, tryVictoriaMetrics } from './support/bench-setup.js';
-import { type CorePlan, canPin, PIN_FROM_CORES, pinProcess, planCores, workerCounts } from './support/core-plan.js';
+import {
+  type CorePlan,
+  canPin,
+  coresAllowed,
+  PIN_FROM_CORES,
+  pinProcess,
+  planCores,
+  workerCounts,
+} from './support/core-plan.js';
 import { benchRuntime, type NodeRuntime } from './support/node-runtime.js';
+import { cpuSecondsOf } from './support/proc-cpu.js';
 import { FULL_LOAD, type LoadShape, QUICK_LOAD, type SaturationResult, saturate } from './support/saturation.js';
 
 export interface WorkersRun {
   readonly workers: number;
   /** HTTP connections the load kept busy. */
   readonly connections: number;
+  /** The cores the node's primary was allowed, as /proc read them during the run (pinning can be ignored). */
+  readonly nodeCores: string | undefined;
+  /**
+   * Cores the cluster primary alone used on average over the whole run (warm-up and wind-down included): it accepts
+   * each connection and hands it to a worker, and is what workers share. Undefined for one worker, which runs as the
+   * node's only process.
+   */
+  readonly primaryCores: number | undefined;
   readonly result: SaturationResult;
 }
 
@@ -74,6 +91,7 @@ export async function runWorkersScaling(options: {
           plan === undefined
             ? options.load.httpConnections
             : Math.max(options.load.httpConnections, CONNECTIONS_PER_WORKER * workers);
+        const primaryBefore = { cpu: cpuSecondsOf(server.pid), at: performance.now() };
         // /metrics answers for one worker only, so count what the load generator saw acknowledged.
         const result = await saturate({
           server,
@@ -83,10 +101,15 @@ export async function runWorkersScaling(options: {
           rejectedMetric: false,
           ...(plan === undefined ? {} : { httpLoadProcesses: { cores: plan.load, dir: workspace.dir } }),
         });
-        runs.push({ workers, connections, result });
+        const primaryCores =
+          workers === 1
+            ? undefined
+            : (cpuSecondsOf(server.pid) - primaryBefore.cpu) / ((performance.now() - primaryBefore.at) / 1000);
+        runs.push({ workers, connections, nodeCores: coresAllowed(server.pid), primaryCores, result });
         progress(
           `  ${workers} worker(s): ${sig(result.messagesPerSecond)} msg/s, ${sig(result.cpuUsPerMessage)} µs CPU/msg, ` +
-            `node ${sig(result.serverCores)} cores, load generator ${sig(result.loadCores)} cores, ${result.failed} failed`,
+            `node ${sig(result.serverCores)} cores${primaryCores === undefined ? '' : ` (primary ${sig(primaryCores)})`}, ` +
+            `load generator ${sig(result.loadCores)} cores, ${result.failed} failed`,
         );
       } finally {
         await server.stop();
@@ -129,12 +152,12 @@ export function workersMarkdown(runs: readonly WorkersRun[], plan?: CorePlan): s
   const most = Math.max(1, ...runs.map((r) => r.workers));
   const ratio = ratioTo(runs, most);
   return [
-    '| TELEMETRY_WORKERS | HTTP connections | msg/s | × 1 worker | node CPU µs/msg | node cores | load-gen cores | VictoriaMetrics cores |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| TELEMETRY_WORKERS | node allowed on cores | HTTP connections | msg/s | × 1 worker | node CPU µs/msg | node cores | of which the primary | load-gen cores | VictoriaMetrics cores |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...runs.map(
       (r) =>
-        `| ${r.workers} | ${r.connections} | ${sig(r.result.messagesPerSecond)} | ${sig(ratioTo(runs, r.workers) ?? Number.NaN)} | ` +
-        `${sig(r.result.cpuUsPerMessage)} | ${sig(r.result.serverCores)} | ` +
+        `| ${r.workers} | ${r.nodeCores ?? '?'} | ${r.connections} | ${sig(r.result.messagesPerSecond)} | ${sig(ratioTo(runs, r.workers) ?? Number.NaN)} | ` +
+        `${sig(r.result.cpuUsPerMessage)} | ${sig(r.result.serverCores)} | ${r.primaryCores === undefined ? '—' : sig(r.primaryCores)} | ` +
         `${sig(r.result.loadCores)} | ${sig(r.result.storeCpuSeconds / r.result.seconds)} |`,
     ),
     '',
@@ -185,6 +208,8 @@ async function main(): Promise<void> {
     runs: runs.map((r) => ({
       workers: r.workers,
       connections: r.connections,
+      nodeCores: r.nodeCores,
+      ...(r.primaryCores === undefined ? {} : { primaryCores: sig(r.primaryCores) }),
       scaling: sig(ratioTo(runs, r.workers) ?? Number.NaN),
       messagesPerSecond: sig(r.result.messagesPerSecond),
       cpuUsPerMessage: sig(r.result.cpuUsPerMessage),

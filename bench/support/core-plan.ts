@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /**
  * Which cores each process of the workers bench may run on, as `taskset -c` lists: the node (its primary and all
@@ -71,5 +72,14 @@ export function canPin(): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The cores process `pid` may run on as the kernel says (`Cpus_allowed_list` in /proc/<pid>/status), if it says. */
+export function coresAllowed(pid: number): string | undefined {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
   }
 }
