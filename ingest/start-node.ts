@@ -125,6 +125,7 @@ async function openConfiguredStore(config: Config): Promise<TelemetryStore> {
   try {
     return await openStore(config);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const reason = error instanceof Error ? (error.message.split('\n', 1)[0] ?? '') : String(error);
     const problem =
       config.store === 'embedded'

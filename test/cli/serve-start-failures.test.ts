@@ -205,6 +205,13 @@ describe('telemetry serve, when it cannot start', { timeout: 120_000 }, () => {
     expectNamedFailure(failure, 'TELEMETRY_DATA_DIR (--data-dir)', file, /cannot open the embedded store/);
   });
 
+  it('names TELEMETRY_STORE when DuckDB cannot be loaded for the embedded store', async () => {
+    const hook = pathToFileURL(`${root}test/support/without-duckdb.mjs`).href;
+    const failure = await serveFails({ NODE_OPTIONS: `--import ${hook}`, TELEMETRY_STORE: 'embedded' });
+    expectNamedFailure(failure, 'TELEMETRY_STORE (--store)', 'embedded', /DuckDB cannot be loaded on this machine/);
+    expect(failure.stderr).toContain('TELEMETRY_STORE=victoriametrics or influxdb');
+  });
+
   it('prints the stacks too with TELEMETRY_LOG_LEVEL=debug', async () => {
     const failure = await serveFails({ TELEMETRY_KEY_REGISTRY: join(dir, 'gone.json'), TELEMETRY_LOG_LEVEL: 'debug' });
     expect(failure.code, failure.stderr).toBe(78);
