@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { driveHttp } from './http-load.js';
+import { atWallClock } from './load-window.js';
 
 export interface LoadProcessSpec {
   readonly httpUrl: string;
@@ -28,14 +29,10 @@ export interface LoadProcessReport {
   readonly wraps: number;
 }
 
-function at(epochMs: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, epochMs - Date.now())));
-}
-
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as LoadProcessSpec;
   const messages = (await readFile(spec.messagesFile, 'utf8')).split('\n').filter((line) => line !== '');
-  await at(spec.startAt);
+  await atWallClock(spec.startAt);
   const drive = driveHttp({
     httpUrl: spec.httpUrl,
     messages,
@@ -43,9 +40,9 @@ async function main(): Promise<void> {
     durationS: spec.durationS,
     ...(spec.messagesPerRequest === undefined ? {} : { messagesPerRequest: spec.messagesPerRequest }),
   });
-  await at(spec.openAt);
+  await atWallClock(spec.openAt);
   const opened = { ...drive.counts(), cpu: process.cpuUsage() };
-  await at(spec.closeAt);
+  await atWallClock(spec.closeAt);
   const closed = drive.counts();
   const cpu = process.cpuUsage(opened.cpu);
   await drive.done;

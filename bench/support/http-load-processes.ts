@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pinned } from './core-plan.js';
 import { type HttpSaturationOptions, TAIL_S } from './http-load.js';
 import type { LoadProcessReport, LoadProcessSpec } from './http-load-process.js';
-import type { LoadWindow } from './load-window.js';
+import { atWallClock, type LoadWindow } from './load-window.js';
 import { scriptArgs } from './node-runtime.js';
 
 /** The child, run from its source with tsx's loader (it is not part of the node's build). */
@@ -68,7 +68,7 @@ export async function saturateHttpInProcesses(
 /** Reads the server's and the store's CPU at the two marks. */
 async function serverMarks(server: HttpSaturationOptions['server'], openAt: number, closeAt: number) {
   const mark = async (epochMs: number) => {
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, epochMs - Date.now())));
+    await atWallClock(epochMs);
     return { at: performance.now(), cpu: server.cpuSeconds(), store: server.storeCpuSeconds() };
   };
   const opened = await mark(openAt);

@@ -21,6 +21,9 @@ export interface HttpSaturationOptions {
   readonly messagesPerRequest?: number;
 }
 
+/** Seconds of load after a window closes, so that it closes under load. */
+export const TAIL_S = 0.5;
+
 /** What {@link driveHttp} drives: the messages, where to and how hard, for how long. */
 export interface HttpDriveOptions {
   /** The server's base URL (`http://127.0.0.1:port`). */
@@ -86,10 +89,7 @@ export function driveHttp(options: HttpDriveOptions): HttpDrive {
   return { counts: () => ({ acknowledged, failed }), done, wraps: () => cursor.wraps };
 }
 
-/**
- * {@link driveHttp} from this process through a warm-up and a measured window (and half a second more, so the
- * window closes under load).
- */
+/** {@link driveHttp} from this process through a warm-up, a measured window and {@link TAIL_S} more. */
 export async function saturateHttp(options: HttpSaturationOptions): Promise<LoadWindow> {
   const drive = driveHttp({
     httpUrl: options.server.httpUrl,
@@ -104,6 +104,3 @@ export async function saturateHttp(options: HttpSaturationOptions): Promise<Load
   await drive.done;
   return marks.result(drive.wraps());
 }
-
-/** Seconds of load after a window closes. */
-export const TAIL_S = 0.5;

@@ -103,3 +103,8 @@ export class WindowMarks {
     return { ...this.#result, poolWraps };
   }
 }
+
+/** Resolves at `epochMs` on the wall clock (at once if it has passed): a mark several processes can share. */
+export function atWallClock(epochMs: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, epochMs - Date.now())));
+}
