@@ -10,6 +10,11 @@ bin=${DEVICE_BIN:-/tmp/telemetry-device}
 out=${OUT:-./device-out}
 mkdir -p "$bin" "$out"
 [[ -f .device/node.xz ]] || { echo ".device/ is missing: run bash bench/device/pack.sh first, and carry .device" >&2; exit 1; }
+# The bundle's node_modules leaves out DuckDB and the tools: never put it over a developer's own.
+if [[ -d node_modules && ! -f node_modules/.device-bundle ]]; then
+  echo "node_modules exists and is not the bundle's: run this on the device machine, or in a copy of the tree" >&2
+  exit 1
+fi
 
 # xz where the machine has it, Python's lzma where it has that instead.
 unxz_to() {
@@ -23,6 +28,7 @@ chmod +x "$bin/node" "$bin/victoria-metrics"
 cp .device/libzstd.so.1 "$bin/"
 rm -rf node_modules
 unxz_to .device/node_modules.tar.xz | tar -x
+touch node_modules/.device-bundle
 export PATH="$bin:$PATH" LD_LIBRARY_PATH="$bin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 {
