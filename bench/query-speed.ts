@@ -45,6 +45,8 @@ interface Question {
   /** The API request (path and query string). */
   readonly url: string;
   readonly headers?: Record<string, string>;
+  /** The number of items the loaded history answers it with. */
+  readonly items: number;
   /** The same question asked of the store directly; resolves with the number of items. */
   readonly direct: (store: TelemetryStore) => Promise<number>;
 }
@@ -128,6 +130,32 @@ async function apiAnswer(base: string, url: string, headers: Record<string, stri
   return bytes;
 }
 
+/** How long a question may wait for the store to show the whole history after its flush. */
+const VISIBLE_WITHIN_MS = 10_000;
+
+/**
+ * Asks the question of the store until it shows every item the loaded history holds, and resolves with that
+ * number; fails after {@link VISIBLE_WITHIN_MS}. A store that made the history searchable only in part would
+ * otherwise be timed answering less than the question asks.
+ */
+async function visible(question: Question, direct: () => Promise<number>, kind: string): Promise<number> {
+  const deadline = performance.now() + VISIBLE_WITHIN_MS;
+  for (;;) {
+    const items = await direct();
+    if (items === question.items) return items;
+    if (performance.now() > deadline) {
+      throw new Error(`${kind}: ${question.name}: the store shows ${items} of the ${question.items} items loaded`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Fails the bench when a run's answer differs in size from the first one: every run must answer the same. */
+function same(kind: string, question: Question, what: string, first: number, now: number): void {
+  if (now === first) return;
+  throw new Error(`${kind}: ${question.name}: ${what} ${now} in a run against ${first} in the first`);
+}
+
 async function timed(run: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
   await run();
@@ -139,6 +167,7 @@ type LatestDirect = (query: LatestQuery) => Promise<number>;
 
 function questions(devices: readonly string[], from: number, to: number, latestDirect: LatestDirect): Question[] {
   const range = { start: from, end: to };
+  const perSeries = (to - from) / STEP_MS;
   const span = `from=${from}&to=${to}`;
   const one = devices[0] ?? '';
   // The questions by prefix are asked of the store by prefix too: the same question, in the store's own terms.
@@ -147,6 +176,7 @@ function questions(devices: readonly string[], from: number, to: number, latestD
     {
       name: `1 h mean windows, ${devices.length} devices × 3 metrics (prefix)`,
       url: `/v1/query/windows?prefix=dev-&${span}&windowMs=${HOUR}&aggregate=mean&limit=100000`,
+      items: devices.length * 3 * ((to - from) / HOUR),
       direct: (store) =>
         allPages((cursor) =>
           store.queryWindows({
@@ -162,6 +192,7 @@ function questions(devices: readonly string[], from: number, to: number, latestD
     {
       name: 'raw, 1 device × 1 metric, default pages of 1,000',
       url: `/v1/query/readings?device=${one}&metric=temperature&${span}`,
+      items: perSeries,
       direct: (store) =>
         allPages((cursor) =>
           store.queryReadings({
@@ -177,6 +208,7 @@ function questions(devices: readonly string[], from: number, to: number, latestD
       name: `bulk, ${devices.length} devices × 1 metric, streamed NDJSON, gzip`,
       url: `/v1/query/readings?prefix=dev-&metric=temperature&${span}&all=true&format=ndjson`,
       headers: { 'accept-encoding': 'gzip' },
+      items: devices.length * perSeries,
       direct: (store) =>
         allPages((cursor) =>
           store.queryReadings({
@@ -191,6 +223,7 @@ function questions(devices: readonly string[], from: number, to: number, latestD
     {
       name: `bulk, ${devices.length} devices × 3 metrics, pages of 100,000, compact JSON`,
       url: `/v1/query/readings?prefix=dev-&${span}&limit=100000&format=compact`,
+      items: devices.length * 3 * perSeries,
       direct: (store) =>
         allPages((cursor) =>
           store.queryReadings({ ...byPrefix, range, limit: 100_000, ...(cursor === undefined ? {} : { cursor }) }),
@@ -199,6 +232,7 @@ function questions(devices: readonly string[], from: number, to: number, latestD
     {
       name: `latest of ${devices.length * 3} series`,
       url: '/v1/query/latest?prefix=dev-',
+      items: devices.length * 3,
       direct: () => latestDirect({ devicePrefix: 'dev-' }),
     },
   ];
@@ -329,7 +363,7 @@ async function benchStore(
     for (const question of asked) {
       // A question is compressed only where its name says so.
       const headers = { authorization: `Bearer ${token}`, 'accept-encoding': 'identity', ...question.headers };
-      const items = await question.direct(store);
+      const items = await visible(question, () => question.direct(store), kind);
       const first = performance.now();
       const bytes = await apiAnswer(base, question.url, headers);
       const runs = quick
@@ -338,8 +372,12 @@ async function benchStore(
       const api: number[] = [];
       const direct: number[] = [];
       for (let run = 0; run < runs; run++) {
-        direct.push(await timed(() => question.direct(store)));
-        api.push(await timed(() => apiAnswer(base, question.url, headers)));
+        direct.push(await timed(async () => same(kind, question, 'direct items', items, await question.direct(store))));
+        api.push(
+          await timed(async () =>
+            same(kind, question, 'API bytes', bytes, await apiAnswer(base, question.url, headers)),
+          ),
+        );
       }
       const [apiMs, directMs] = [median(api), median(direct)];
       rows.push({ store: kind, question: question.name, apiMs, directMs, ratio: apiMs / directMs, items, bytes });
