@@ -1,4 +1,3 @@
-import { numberText } from '../store/number-text.js';
 import { ByteSink } from './byte-sink.js';
 import { type CsvValue, csvField, formatCsv } from './format-csv.js';
 
@@ -175,7 +174,7 @@ export class AnswerWriter {
       if (value === undefined) continue;
       sink.bytes((empty ? this.#firstKeys[index] : this.#keys[index]) as Buffer);
       empty = false;
-      if (typeof value === 'number') sink.ascii(jsonNumber(value));
+      if (typeof value === 'number') jsonNumber(sink, value);
       else sink.bytes(this.#stringBytes(index, value));
     }
     if (empty) sink.ascii('{}');
@@ -199,7 +198,7 @@ export class AnswerWriter {
     for (let index = 0; index < this.#pointColumns.length; index++) {
       if (index > 0) sink.byte(COMMA);
       const value = item[this.#pointColumns[index] as string];
-      if (typeof value === 'number') sink.ascii(jsonNumber(value));
+      if (typeof value === 'number') jsonNumber(sink, value);
       else sink.text(JSON.stringify(value) ?? 'null');
     }
     sink.byte(CLOSE_BRACKET);
@@ -212,7 +211,7 @@ export class AnswerWriter {
     for (let index = 0; index < this.#columns.length; index++) {
       if (index > 0) sink.byte(COMMA);
       const value = item[this.#columns[index] as string] ?? '';
-      if (typeof value === 'number') sink.ascii(numberText(value));
+      if (typeof value === 'number') sink.number(value);
       else sink.bytes(this.#stringBytes(index, value));
     }
     sink.bytes(CRLF);
@@ -228,7 +227,8 @@ export class AnswerWriter {
   }
 }
 
-/** What `JSON.stringify` writes for a number: its text by the fastest path, `null` when it is not finite. */
-function jsonNumber(value: number): string {
-  return Number.isFinite(value) ? numberText(value) : 'null';
+/** Writes what `JSON.stringify` writes for a number: its text, `null` when it is not finite. */
+function jsonNumber(sink: ByteSink, value: number): void {
+  if (Number.isFinite(value)) sink.number(value);
+  else sink.ascii('null');
 }

@@ -1,3 +1,5 @@
+import { NUMBER_TEXT_MAX_BYTES, writeNumberText } from '../store/number-text.js';
+
 /** The size of every chunk after the first. Below glibc's mmap threshold, so chunks reuse freed heap memory. */
 const CHUNK_BYTES = 64 * 1024;
 /** The first chunk: small enough for Node's shared buffer pool (under half of `Buffer.poolSize`). */
@@ -33,6 +35,12 @@ export class ByteSink {
     let offset = this.#offset;
     for (let index = 0; index < length; index++) buffer[offset++] = text.charCodeAt(index);
     this.#offset = offset;
+  }
+
+  /** Appends a number's text, as `String(value)` writes it, straight into the chunk (see {@link writeNumberText}). */
+  number(value: number): void {
+    if (this.#offset + NUMBER_TEXT_MAX_BYTES > this.#buffer.length) this.#nextChunk();
+    this.#offset = writeNumberText(this.#buffer, this.#offset, value);
   }
 
   /** Appends any text, as UTF-8. */

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../simulator/index.js';
-import { floatText, integerText, numberText } from '../../src/store/number-text.js';
+import {
+  floatText,
+  integerText,
+  NUMBER_TEXT_MAX_BYTES,
+  numberText,
+  writeNumberText,
+} from '../../src/store/number-text.js';
 
 /** A seeded stream (the simulator's generator), so a failing case can be replayed. */
 function random(seed: number): () => number {
@@ -120,6 +126,69 @@ describe('numberText', () => {
             ? Math.round(next() * 1e6) / 100
             : (next() - 0.5) * 10 ** Math.floor(next() * 30 - 10);
       const text = numberText(value);
+      if (text !== String(value)) expect(text, `value ${value}`).toBe(String(value));
+    }
+  });
+});
+
+describe('writeNumberText', () => {
+  /** The text written at an offset inside a buffer, checking that nothing around it was touched. */
+  function written(value: number): string {
+    const buffer = Buffer.alloc(3 + NUMBER_TEXT_MAX_BYTES + 3, 0xff);
+    const end = writeNumberText(buffer, 3, value);
+    expect(end - 3).toBeLessThanOrEqual(NUMBER_TEXT_MAX_BYTES);
+    expect([...buffer.subarray(0, 3), ...buffer.subarray(end)].every((byte) => byte === 0xff)).toBe(true);
+    return buffer.toString('latin1', 3, end);
+  }
+
+  it.each([
+    0,
+    -0,
+    7,
+    -1,
+    10,
+    21.5,
+    -3.25,
+    0.0001,
+    -0.0001,
+    1013.25,
+    0.30000000000000004,
+    2 ** 31 - 1,
+    2 ** 31,
+    -(2 ** 31),
+    214748.3647,
+    9_999_999,
+    10_000_000,
+    1_764_370_000_000,
+    -1_764_370_000_123,
+    Number.MAX_SAFE_INTEGER,
+    -Number.MAX_SAFE_INTEGER,
+    2 ** 53,
+    1e21,
+    1e-7,
+    -2.2250738585072014e-308,
+    -Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    NaN,
+    Number.NEGATIVE_INFINITY,
+  ])('writes %d as the bytes of String()', (value) => {
+    expect(written(value)).toBe(String(value));
+  });
+
+  it('writes 300,000 random timestamps, decimals, integers and doubles as the bytes of String()', () => {
+    const next = random(20261206);
+    const buffer = Buffer.alloc(NUMBER_TEXT_MAX_BYTES);
+    for (let i = 0; i < 300_000; i++) {
+      const sign = next() < 0.3 ? -1 : 1;
+      const value =
+        i % 4 === 0
+          ? 1_700_000_000_000 + Math.floor(next() * 100_000_000_000)
+          : i % 4 === 1
+            ? (sign * Math.round(next() * 10 ** Math.floor(next() * 10))) / 10 ** Math.floor(next() * 7)
+            : i % 4 === 2
+              ? sign * Math.floor(next() * 2 ** Math.floor(next() * 54))
+              : sign * (next() - 0.5) * 10 ** Math.floor(next() * 30 - 10);
+      const text = buffer.toString('latin1', 0, writeNumberText(buffer, 0, value));
       if (text !== String(value)) expect(text, `value ${value}`).toBe(String(value));
     }
   });
