@@ -13,6 +13,7 @@ const CLOSE_BRACE = 0x7d;
 const CLOSE_BRACKET = 0x5d;
 const OPEN_BRACKET = 0x5b;
 const CRLF = Buffer.from('\r\n');
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Writes an answer of points, item by item, as UTF-8 bytes, so an answer can be sent while the store still
@@ -58,9 +59,13 @@ export class AnswerWriter {
   /** JSON: each column's `"name":` after the item's first (`,"name":`) and as its first (`{"name":`). */
   readonly #keys: readonly Buffer[];
   readonly #firstKeys: readonly Buffer[];
-  /** JSON: whether the columns begin with device and metric, and the bytes of the last item's `{"device":…,"metric":…`. */
+  /**
+   * JSON: whether the columns begin with device and metric, and the bytes of the last item's `{"device":…,"metric":…`,
+   * alone and followed by the third column's key.
+   */
   readonly #seriesFirst: boolean;
   #head: Buffer | undefined;
+  #headKeyed: Buffer | undefined;
   #headDevice: string | undefined;
   #headMetric: string | undefined;
 
@@ -156,17 +161,28 @@ export class AnswerWriter {
     let empty = true;
     let start = 0;
     if (this.#seriesFirst) {
-      // An answer comes series by series: one copy of `{"device":…,"metric":…` while they repeat.
+      // An answer comes series by series: one copy of `{"device":…,"metric":…` (and the next column's key) while they
+      // repeat.
       const { device, metric } = item;
       if (typeof device === 'string' && typeof metric === 'string') {
         if (this.#head === undefined || device !== this.#headDevice || metric !== this.#headMetric) {
-          this.#head = Buffer.from(`{"device":${JSON.stringify(device)},"metric":${JSON.stringify(metric)}`, 'utf8');
+          const head = `{"device":${JSON.stringify(device)},"metric":${JSON.stringify(metric)}`;
+          this.#head = Buffer.from(head, 'utf8');
+          this.#headKeyed = Buffer.concat([this.#head, this.#keys[2] ?? EMPTY]);
           this.#headDevice = device;
           this.#headMetric = metric;
         }
-        sink.bytes(this.#head);
         empty = false;
-        start = 2;
+        const third = this.#columns[2];
+        const value = third === undefined ? undefined : item[third];
+        if (value === undefined) {
+          sink.bytes(this.#head);
+          start = 2;
+        } else {
+          sink.bytes(this.#headKeyed as Buffer);
+          this.#jsonValue(2, value);
+          start = 3;
+        }
       }
     }
     for (let index = start; index < this.#columns.length; index++) {
@@ -174,11 +190,16 @@ export class AnswerWriter {
       if (value === undefined) continue;
       sink.bytes((empty ? this.#firstKeys[index] : this.#keys[index]) as Buffer);
       empty = false;
-      if (typeof value === 'number') jsonNumber(sink, value);
-      else sink.bytes(this.#stringBytes(index, value));
+      this.#jsonValue(index, value);
     }
     if (empty) sink.ascii('{}');
     else sink.byte(CLOSE_BRACE);
+  }
+
+  /** A column's value as JSON. */
+  #jsonValue(index: number, value: CsvValue): void {
+    if (typeof value === 'number') jsonNumber(this.#sink, value);
+    else this.#sink.bytes(this.#stringBytes(index, value));
   }
 
   /** A compact item: a series header when device or metric changes, then `[ts, value, ...]`. */

@@ -63,6 +63,25 @@ describe('AnswerWriter', () => {
     );
   });
 
+  it('writes items of one series that lack the column after metric, or hold a string there, as JSON.stringify would', () => {
+    const columns = ['device', 'metric', 'unit', 'value'];
+    const items: Record<string, string | number>[] = [
+      { device: 'a', metric: 't', unit: '°C', value: 1 },
+      { device: 'a', metric: 't', value: 2 },
+      { device: 'a', metric: 't', unit: 'K', value: 3 },
+      { device: 'b', metric: 't', value: 4 },
+      { device: 'b', metric: 't', unit: 7, value: 5 },
+    ];
+    for (const format of ['json', 'ndjson'] as const) {
+      const writer = new AnswerWriter(format, columns, {});
+      writer.items(items);
+      const text = taken(writer);
+      expect(format === 'json' ? `[${text}]` : text).toBe(
+        format === 'json' ? JSON.stringify(items) : items.map((item) => `${JSON.stringify(item)}\n`).join(''),
+      );
+    }
+  });
+
   it("writes today's JSON shape, with the cursor last", () => {
     expect(JSON.parse(write('json', [3], 'abc'))).toEqual({ from: 0, to: 10, items: ITEMS, nextCursor: 'abc' });
   });
