@@ -31,6 +31,7 @@ import type {
   WindowedQuery,
   WindowPoint,
 } from './telemetry-store.js';
+import { type JournalBatch, WriteJournal } from './write-journal.js';
 
 /** Where {@link DuckDbStore.open} keeps its data. */
 export interface DuckDbStoreOptions {
@@ -44,10 +45,26 @@ export interface DuckDbStoreOptions {
   readonly threads?: number;
   /** Points committed between two checkpoints of the write-ahead log into the file; default 250,000 (about 16 MB of log). */
   readonly checkpointEveryPoints?: number;
+  /**
+   * A file store acknowledges a write once it is in its journal (`<path>.journal.<n>`, docs/STORAGE.md) and moves
+   * the journaled points into DuckDB, in one commit, once this many wait (default 1,000), after
+   * {@link DuckDbStoreOptions.flushAfterMs}, or before any query. A write of this many points or more skips the
+   * journal: DuckDB commits it at once.
+   */
+  readonly flushEveryPoints?: number;
+  /** How long journaled points wait for DuckDB at most, in milliseconds (default 200). */
+  readonly flushAfterMs?: number;
 }
 
 /** Queued writes are merged into one commit up to this many points. */
 const MAX_MERGED_POINTS = 5_000;
+const DEFAULT_FLUSH_EVERY_POINTS = 1_000;
+const DEFAULT_FLUSH_AFTER_MS = 200;
+/**
+ * Journaled points waiting for DuckDB, at most (about 100 bytes of memory each): a write beyond it first waits
+ * until DuckDB has taken them, so a DuckDB that cannot keep up or fails holds writes back instead of memory.
+ */
+const MAX_WAITING_POINTS = 50_000;
 const DEFAULT_CHECKPOINT_EVERY_POINTS = 250_000;
 /** Read connections kept between queries: as many as the query API reads at once in the common case. */
 const IDLE_READERS = 4;
@@ -115,10 +132,29 @@ export class DuckDbStore implements TelemetryStore {
   /** Settles once the file's series are merged into the catalogue; undefined until first asked, or after a failure. */
   #catalogueRead: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  /** Where a file store's writes are acknowledged (see {@link DuckDbStoreOptions.flushEveryPoints}); none in memory. */
+  readonly #journal: WriteJournal | undefined;
+  readonly #flushEveryPoints: number;
+  readonly #flushAfterMs: number;
+  /** Journaled points taken for DuckDB that it has not committed yet (a failed flush): written first by the next. */
+  readonly #carried: JournalBatch[] = [];
+  /** The flush under way, if any. */
+  #flushing: Promise<void> | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
 
-  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, checkpointEveryPoints: number) {
+  private constructor(
+    instance: DuckDBInstance,
+    connection: DuckDBConnection,
+    checkpointEveryPoints: number,
+    journal: WriteJournal | undefined,
+    flushEveryPoints: number,
+    flushAfterMs: number,
+  ) {
     this.#instance = instance;
     this.#connection = connection;
+    this.#journal = journal;
+    this.#flushEveryPoints = flushEveryPoints;
+    this.#flushAfterMs = flushAfterMs;
     this.#writer = new DuckDbWriter(connection, {
       maxMergedPoints: MAX_MERGED_POINTS,
       checkpointEveryPoints,
@@ -134,12 +170,14 @@ export class DuckDbStore implements TelemetryStore {
   static async open(options: DuckDbStoreOptions): Promise<DuckDbStore> {
     const threads = options.threads ?? 1;
     const checkpointEveryPoints = options.checkpointEveryPoints ?? DEFAULT_CHECKPOINT_EVERY_POINTS;
-    if (!Number.isSafeInteger(threads) || threads < 1) throw new RangeError('threads must be a positive integer');
-    if (!Number.isSafeInteger(checkpointEveryPoints) || checkpointEveryPoints < 1) {
-      throw new RangeError('checkpointEveryPoints must be a positive integer');
+    const flushEveryPoints = options.flushEveryPoints ?? DEFAULT_FLUSH_EVERY_POINTS;
+    const flushAfterMs = options.flushAfterMs ?? DEFAULT_FLUSH_AFTER_MS;
+    for (const [name, value] of Object.entries({ threads, checkpointEveryPoints, flushEveryPoints, flushAfterMs })) {
+      if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
     }
     let instance: DuckDBInstance | undefined;
     let writer: DuckDBConnection | undefined;
+    let journal: WriteJournal | undefined;
     try {
       instance = await DuckDBInstance.create(options.path, {
         threads: String(threads),
@@ -149,27 +187,112 @@ export class DuckDbStore implements TelemetryStore {
       writer = await instance.connect();
       await writer.run(CREATE_READINGS_TABLE);
       await writer.run(CREATE_STAGING_TABLE);
-      return new DuckDbStore(instance, writer, checkpointEveryPoints);
+      // Opened once DuckDB holds the file's lock, so no other process appends to the same journal.
+      journal = options.path === ':memory:' ? undefined : await WriteJournal.open(`${options.path}.journal`);
+      const store = new DuckDbStore(instance, writer, checkpointEveryPoints, journal, flushEveryPoints, flushAfterMs);
+      // What the journal held when the last process ended without moving it into DuckDB (a crash): written now.
+      await store.#settle();
+      return store;
     } catch (error) {
+      await journal?.close().catch(() => undefined);
       writer?.closeSync();
       instance?.closeSync();
       throw unavailable('cannot open the DuckDB store', error);
     }
   }
 
+  /**
+   * Resolves once the readings are stored for good: for a file store, in the journal, synced to disk (DuckDB takes
+   * them later, before any query reads), or, for a write of {@link DuckDbStoreOptions.flushEveryPoints} points or
+   * more, committed by DuckDB; in memory, committed by DuckDB.
+   */
   async write(readings: readonly Reading[]): Promise<void> {
     this.#assertOpen();
     const points = flattenReadings(readings);
     if (points.length === 0) return;
+    const journal = this.#journal;
+    if (journal === undefined || points.length >= this.#flushEveryPoints) {
+      // In memory, or a write as large as a flush: committed by DuckDB at once, after what the journal holds (so
+      // that writes keep their order), instead of being written to disk twice.
+      await this.#track(
+        (async () => {
+          if (journal !== undefined) await this.#settle();
+          await this.#writer.write(points).catch((error: unknown) => {
+            throw unavailable('DuckDB did not accept the write', error);
+          });
+        })(),
+      );
+      return;
+    }
     await this.#track(
-      this.#writer.write(points).catch((error: unknown) => {
-        throw unavailable('DuckDB did not accept the write', error);
-      }),
+      (async () => {
+        if (journal.pendingPoints + this.#carriedPoints() >= MAX_WAITING_POINTS) await this.#settle();
+        await journal.append(points).catch((error: unknown) => {
+          throw unavailable('the write journal did not accept the write', error);
+        });
+        this.#flushWhenDue(journal);
+      })(),
     );
+  }
+
+  /** Starts a flush once enough points wait, or arms the timer for the first of them. */
+  #flushWhenDue(journal: WriteJournal): void {
+    if (journal.pendingPoints >= this.#flushEveryPoints) {
+      this.#flushInBackground();
+    } else if (this.#flushTimer === undefined) {
+      this.#flushTimer = setTimeout(() => this.#flushInBackground(), this.#flushAfterMs);
+      this.#flushTimer.unref();
+    }
+  }
+
+  /** A flush nobody waits for: a failure keeps its points for the next flush, which a write, query or close starts. */
+  #flushInBackground(): void {
+    this.#flush().catch(() => undefined);
+  }
+
+  /** Moves every journaled point into DuckDB (one flush at a time; a caller during one shares it). */
+  #flush(): Promise<void> {
+    this.#flushing ??= this.#flushOnce().finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
+  async #flushOnce(): Promise<void> {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const journal = this.#journal;
+    if (journal === undefined) return;
+    this.#carried.push(await journal.take());
+    const points =
+      this.#carried.length === 1
+        ? (this.#carried[0] as JournalBatch).points
+        : this.#carried.flatMap((batch) => batch.points);
+    if (points.length > 0) {
+      await this.#writer.write(points).catch((error: unknown) => {
+        throw unavailable('DuckDB did not accept the write', error);
+      });
+    }
+    for (const batch of this.#carried.splice(0)) await batch.release();
+  }
+
+  /** Resolves once every write acknowledged before the call is committed by DuckDB. */
+  async #settle(): Promise<void> {
+    if (this.#journal === undefined) return;
+    // A flush under way may have taken its points before the last acknowledged ones.
+    while (this.#flushing !== undefined) await this.#flushing.catch(() => undefined);
+    if (this.#journal.pendingPoints > 0 || this.#carried.length > 0) await this.#flush();
+  }
+
+  #carriedPoints(): number {
+    let points = 0;
+    for (const batch of this.#carried) points += batch.points.length;
+    return points;
   }
 
   async queryReadings(query: ReadingsQuery): Promise<Page<StoredPoint>> {
     this.#assertOpen();
+    await this.#settle();
     const limit = pageLimit(query.limit);
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query, query.cursor);
     const series = onlySeries(query);
@@ -220,6 +343,7 @@ export class DuckDbStore implements TelemetryStore {
 
   async queryWindows(query: WindowedQuery): Promise<Page<WindowPoint>> {
     this.#assertOpen();
+    await this.#settle();
     const limit = pageLimit(query.limit);
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query, query.cursor);
     const statement = windowsStatement(query, query.windowMs, query.aggregate, cursor, limit + 1, query.originMs);
@@ -230,11 +354,13 @@ export class DuckDbStore implements TelemetryStore {
   /** From memory (see {@link SeriesCatalogue}), once the file's series have been read. */
   async queryLatest(query: LatestQuery): Promise<readonly StoredPoint[]> {
     this.#assertOpen();
+    await this.#settle();
     return (await this.#readCatalogue()).latest(query);
   }
 
   async listSeries(): Promise<readonly SeriesInfo[]> {
     this.#assertOpen();
+    await this.#settle();
     return (await this.#readCatalogue()).series();
   }
 
@@ -268,6 +394,10 @@ export class DuckDbStore implements TelemetryStore {
 
   async #shutdown(): Promise<void> {
     await Promise.allSettled(this.#pending);
+    // What DuckDB does not take now stays in the journal and is written at the next open.
+    await this.#settle().catch(() => undefined);
+    clearTimeout(this.#flushTimer);
+    await this.#journal?.close().catch(() => undefined);
     // A checkpoint may still run on the writer's connection after the last write settled.
     await this.#writer.idle();
     this.#writer.closeSync();

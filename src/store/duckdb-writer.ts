@@ -160,7 +160,9 @@ export class DuckDbWriter {
       await connection.run('DELETE FROM staging');
       const staging = await connection.createAppender('staging', 'main', 'temp');
       try {
-        appendRows(staging, points);
+        // One upsert cannot set the same row twice: a key written twice in these points (a resent reading in one
+        // journal batch) keeps its last value, as two writes one after the other would.
+        appendRows(staging, lastOfEachKey(points));
       } finally {
         staging.closeSync();
       }
@@ -182,6 +184,17 @@ export class DuckDbWriter {
     // Committed points are already in the write-ahead log, so a failed checkpoint loses nothing; the next one retries.
     await this.#connection.run('CHECKPOINT').catch(() => undefined);
   }
+}
+
+/** The points with each (device, metric, ts) once, at its last value, in the order of their last occurrence. */
+function lastOfEachKey(points: readonly StoredPoint[]): readonly StoredPoint[] {
+  const last = new Map<string, StoredPoint>();
+  for (const point of points) {
+    const key = `${point.device}\u0000${point.metric}\u0000${point.ts}`;
+    last.delete(key);
+    last.set(key, point);
+  }
+  return last.size === points.length ? points : [...last.values()];
 }
 
 /** Appends one row per point, in the column order of `readings` and `staging`. */
