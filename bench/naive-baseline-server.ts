@@ -3,7 +3,9 @@
  * (docs/PERFORMANCE.md §3): fastify, jose's `compactVerify` of the same messages with the device's
  * key looked up by `kid` (imported once at start), `JSON.parse` of the payload, and one store write
  * per request, awaited before answering — no batching. It writes through the same store adapters as
- * the node (the embedded DuckDB file or VictoriaMetrics), so only what sits in between differs.
+ * the node (the embedded DuckDB file or VictoriaMetrics), so only what sits in between differs; the DuckDB
+ * store skips its write journal here (`flushEveryPoints: 1`), so that each write is a DuckDB commit, as it was
+ * before the journal and as an afternoon's server writing its own INSERTs would have it.
  *
  *   npx tsx bench/naive-baseline-server.ts --port 8090 --registry registry.jwks.json \
  *     --store duckdb --data-dir /tmp/naive   (or --store victoriametrics --vm-url http://127.0.0.1:8428)
@@ -55,7 +57,9 @@ const store: TelemetryStore =
         timeoutMs: 10_000,
         queryMode: 'victoriametrics',
       })
-    : await DuckDbStore.open({ path: join(values['data-dir'], 'naive.duckdb') });
+    : // Every write committed by DuckDB before it resolves, as a naive server's own INSERT would be: the store's
+      // write journal (docs/STORAGE.md) is the node's batching, which this server is the baseline without.
+      await DuckDbStore.open({ path: join(values['data-dir'], 'naive.duckdb'), flushEveryPoints: 1 });
 
 const app = fastify();
 app.addContentTypeParser('application/jose', { parseAs: 'string' }, (_request, body, done) => done(null, body));
