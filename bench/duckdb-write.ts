@@ -1,5 +1,6 @@
 /**
- * CPU per DuckDbStore.write for batches of 1, 36, 500 and 5,000 points, into a
+ * CPU per DuckDbStore.write for batches of 1, 36, 500 and 5,000 points (writes under 1,000 points go to the
+ * store's write journal and are committed by DuckDB 1,000 at a time, docs/STORAGE.md), into a
  * file-backed store that already holds some data (the primary-key index is not
  * empty), with every point a new key, as the ingest node writes them.
  *
