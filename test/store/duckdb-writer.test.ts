@@ -185,6 +185,30 @@ describe('DuckDbStore durability and checkpoints', () => {
     40_000,
   );
 
+  it('moves journaled values into DuckDB before a write once 50,000 wait, with no query or timer to do it', async () => {
+    const path = join(folder, 'bounded.duckdb');
+    const store = await DuckDbStore.open({ path, flushEveryPoints: 1_000_000, flushAfterMs: 600_000 });
+    try {
+      const device = uniqueDevice('bounded');
+      const committed = async (): Promise<number> => (existsSync(`${path}.wal`) ? (await stat(`${path}.wal`)).size : 0);
+      // DuckDB's log holds the schema only.
+      const schemaOnly = await committed();
+      // 51 writes of 999 values wait in the journal (50,949), under the bound when each was made.
+      for (let write = 0; write < 51; write++) {
+        await store.write(
+          Array.from({ length: 999 }, (_, i) => ({ device, ts: BASE + write * 1_000 + i, values: { temp: i } })),
+        );
+      }
+      expect(await committed()).toBe(schemaOnly);
+      // The next write finds 50,000 or more waiting, and waits itself until DuckDB has them.
+      await store.write([{ device, ts: BASE - 1, values: { temp: -1 } }]);
+      expect(await committed()).toBeGreaterThan(schemaOnly + 50_000);
+      expect((await store.queryReadings(readingsQuery([device], { limit: 100_000 }))).items).toHaveLength(50_950);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('checkpoints the write-ahead log between writes once enough points were committed', async () => {
     const path = join(folder, 'checkpointed.duckdb');
     const store = await DuckDbStore.open({ path, checkpointEveryPoints: 1_000 });
